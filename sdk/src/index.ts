@@ -1,0 +1,202 @@
+/**
+ * @sluice/sdk: the only surface a plugin sees of Sluice.
+ *
+ * Stability levels, per export: `@stable` (changes only with a major version),
+ * `@evolving` (may change in a minor version, with a note), `@internal` (not for plugins).
+ * This first version carries the kernel seam: the typed events the kernel emits and the
+ * kernel API a protocol frontend drives. The full hooks API (interceptors, authentication,
+ * authorization, deadlines and fallbacks) extends this file; it does not replace it.
+ */
+
+/**
+ * A position in a partition's log, counted in records. Never a byte position.
+ * Kafka offsets are int64; Sluice keeps them as safe integers (< 2^53), which
+ * no partition reaches in practice, and asserts the bound where offsets are read.
+ * @stable
+ */
+export type Offset = number & { readonly __brand: 'Offset' };
+
+/** @stable */
+export function asOffset(value: number): Offset {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`offset out of range: ${value}`);
+  return value as Offset;
+}
+
+/** A topic partition. @stable */
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Topic configuration as Kafka names it (`retention.ms`, `cleanup.policy`, ...). @stable */
+export type TopicConfigs = Readonly<Record<string, string>>;
+
+/** @stable */
+export interface TopicDescription {
+  readonly name: string;
+  /** 16 random bytes, as Kafka's topic ids. */
+  readonly topicId: Uint8Array;
+  readonly partitions: number;
+  /** Only the keys set on the topic; defaults come from the broker. */
+  readonly configs: TopicConfigs;
+}
+
+/**
+ * What the caller waits for before an append is acknowledged.
+ * `leader`: written to the log (acks=1). `durable`: on disk, or on min.insync.replicas
+ * replicas in a cluster (acks=all). `none`: nothing (acks=0).
+ * @stable
+ */
+export type AppendAcks = 'none' | 'leader' | 'durable';
+
+/** @stable */
+export interface AppendResult {
+  /** Offset given to the first record of the first batch. */
+  readonly baseOffset: Offset;
+  readonly lastOffset: Offset;
+  /** LogAppendTime in ms when the topic uses it, else -1. */
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: Offset;
+  /** Set when the batches repeat an idempotent producer's batch already in the log. */
+  readonly duplicate: boolean;
+}
+
+/** @stable */
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
+
+/** @stable */
+export interface ReadResult {
+  /** Whole RecordBatch v2 batches, exactly as stored. Empty when nothing is readable. */
+  readonly records: Uint8Array;
+  readonly highWatermark: Offset;
+  readonly lastStableOffset: Offset;
+  readonly logStartOffset: Offset;
+  readonly logEndOffset: Offset;
+}
+
+/**
+ * The kernel's events. Observers only: a handler cannot change or refuse what happened.
+ * Handlers run after the fact, synchronously, and must not block: do heavy work later.
+ * @evolving
+ */
+export interface KernelEvents {
+  'batch.appended': {
+    readonly topic: string;
+    readonly partition: number;
+    readonly baseOffset: Offset;
+    readonly lastOffset: Offset;
+    readonly recordCount: number;
+    readonly sizeBytes: number;
+  };
+  'segment.rolled': { readonly topic: string; readonly partition: number; readonly baseOffset: Offset };
+  'segment.deleted': {
+    readonly topic: string;
+    readonly partition: number;
+    readonly baseOffset: Offset;
+    readonly reason: 'retention' | 'log-start-offset' | 'compaction' | 'truncation' | 'topic-deleted';
+  };
+  'topic.created': { readonly topic: TopicDescription };
+  'topic.deleted': { readonly name: string; readonly topicId: Uint8Array };
+  'topic.config.changed': { readonly name: string; readonly configs: TopicConfigs };
+}
+
+/** @evolving */
+export type KernelEventName = keyof KernelEvents;
+
+/** @evolving */
+export type KernelEventHandler<N extends KernelEventName> = (event: KernelEvents[N]) => void;
+
+/**
+ * One partition of one topic, as a frontend drives it.
+ * @evolving
+ */
+export interface PartitionHandle {
+  readonly topic: string;
+  readonly partition: number;
+  /**
+   * Appends one or more RecordBatch v2 batches (the buffer is rewritten in place: base
+   * offsets, leader epoch, append time). Rejects with a `KafkaError` carrying the code.
+   */
+  append(batches: Uint8Array, acks: AppendAcks): Promise<AppendResult>;
+  /** Whole batches from `offset`, up to `maxBytes` (the first batch even when larger). */
+  read(offset: Offset, maxBytes: number, isolation: IsolationLevel): ReadResult;
+  /** Resolves when the high watermark moves past `offset`, or when `signal` aborts. */
+  waitForData(offset: Offset, signal: AbortSignal): Promise<void>;
+  readonly logStartOffset: Offset;
+  readonly logEndOffset: Offset;
+  readonly highWatermark: Offset;
+}
+
+/**
+ * What the kernel offers plugins. The kernel implements it; plugins never implement it.
+ * @evolving @sealed
+ */
+export interface Kernel {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  listTopics(): readonly TopicDescription[];
+  describeTopic(name: string): TopicDescription | undefined;
+  createTopic(name: string, partitions: number, configs: TopicConfigs): Promise<TopicDescription>;
+  deleteTopic(name: string): Promise<void>;
+  alterTopicConfigs(name: string, configs: TopicConfigs): Promise<void>;
+  partition(topic: string, partition: number): PartitionHandle | undefined;
+  on<N extends KernelEventName>(name: N, handler: KernelEventHandler<N>): () => void;
+}
+
+/** @stable */
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** @evolving */
+export interface PluginManifest {
+  readonly id: string;
+  readonly version: string;
+  /** When true, a failure to start stops the broker instead of disabling the plugin. */
+  readonly required?: boolean;
+}
+
+/** @evolving */
+export interface PluginContext {
+  readonly kernel: Kernel;
+  readonly log: Logger;
+  /** The server.properties keys under the plugin's id prefix (`<id>.<key>`), prefix removed. */
+  readonly config: Readonly<Record<string, string>>;
+  /** Aborted when the broker begins to stop. */
+  readonly signal: AbortSignal;
+}
+
+/** @evolving */
+export interface SluicePlugin {
+  readonly manifest: PluginManifest;
+  start(ctx: PluginContext): void | Promise<void>;
+  stop?(): void | Promise<void>;
+}
+
+/** Identity helper that lets the compiler check a plugin's shape. @stable */
+export function definePlugin<P extends SluicePlugin>(plugin: P): P {
+  return plugin;
+}
+
+/**
+ * A Kafka protocol error code carried by an error. Frontends map it onto the wire as is.
+ * @stable
+ */
+export class KafkaError extends Error {
+  static readonly brand = Symbol.for('sluice.KafkaError');
+  readonly [KafkaError.brand] = true;
+  constructor(
+    readonly code: number,
+    readonly codeName: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KafkaError';
+  }
+  static is(value: unknown): value is KafkaError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[KafkaError.brand] === true;
+  }
+}
