@@ -175,7 +175,8 @@ export function resolveTopicConfigs(
       // A negative retention in hours or minutes still means "no limit", not -3600000 ms.
       const value = typeof parsed === 'number' && scale !== 1 ? (parsed < 0 ? -1 : parsed * scale) : parsed;
       const scaledRaw = scale === 1 ? raw : String(value);
-      out.set(def.name, { value: parseConfigValue(def, scaledRaw), source: 'broker', raw: scaledRaw });
+      // The operator wrote the broker key, so a rule it breaks is reported under that key.
+      out.set(def.name, { value: parseConfigValue({ ...def, name: key }, scaledRaw), source: 'broker', raw: scaledRaw });
       found = true;
       break;
     }
