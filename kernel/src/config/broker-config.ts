@@ -1,0 +1,370 @@
+/**
+ * Broker properties, named and defaulted as Kafka's server.properties so that an
+ * operator's file carries over. Topic defaults (`log.retention.hours`, ...) are the
+ * broker synonyms of topic-config.ts and share its rules.
+ */
+import path from 'node:path';
+import { ConfigError, parseConfigValue, type ConfigDef, type ConfigType, type ConfigValue } from './config-def.js';
+import { TOPIC_CONFIG_DEFS, toLogConfig, type LogConfig } from './topic-config.js';
+
+const LONG_MAX = '9223372036854775807';
+const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
+const DEFAULT_PROTOCOL_MAP = SECURITY_PROTOCOLS.map((p) => `${p}:${p}`).join(',');
+
+const BROKER_DEFS: readonly ConfigDef[] = [
+  {
+    name: 'node.id', type: 'int', default: '1', min: 0,
+    doc: 'This node\'s id; must match the node.id in each log dir\'s meta.properties.',
+  },
+  {
+    name: 'process.roles', type: 'list', default: 'broker,controller', oneOf: ['broker', 'controller'],
+    doc: 'The roles this node plays. A single node is both broker and controller.',
+    check: (roles) => {
+      const list = roles as readonly string[];
+      if (list.length === 0) return 'at least one role is required';
+      return new Set(list).size === list.length ? undefined : 'a role is listed twice';
+    },
+  },
+  {
+    name: 'listeners', type: 'list', default: 'PLAINTEXT://:9092',
+    doc: 'Addresses to listen on, as NAME://host:port. An empty host listens on all interfaces.',
+  },
+  {
+    name: 'advertised.listeners', type: 'list', default: null,
+    doc: 'Addresses clients are told to connect to; by default the same as listeners.',
+  },
+  {
+    name: 'listener.security.protocol.map', type: 'list', default: DEFAULT_PROTOCOL_MAP,
+    doc: 'Security protocol of each listener name, as NAME:PROTOCOL.',
+  },
+  {
+    name: 'controller.listener.names', type: 'list', default: '',
+    doc: 'Listener names the controller uses.',
+  },
+  {
+    name: 'controller.quorum.voters', type: 'list', default: '',
+    doc: 'The controller quorum, as id@host:port.',
+  },
+  {
+    name: 'log.dirs', type: 'list', default: null,
+    doc: 'Directories the partitions\' logs are kept in; when unset, log.dir.',
+  },
+  {
+    name: 'log.dir', type: 'string', default: './data',
+    doc: 'The log directory, when log.dirs is unset.',
+  },
+  {
+    name: 'num.partitions', type: 'int', default: '1', min: 1,
+    doc: 'Partitions of an automatically created topic, and of a created topic that does not say.',
+  },
+  {
+    name: 'default.replication.factor', type: 'int', default: '1', min: 1,
+    doc: 'Replication factor of automatically created topics.',
+  },
+  {
+    name: 'auto.create.topics.enable', type: 'boolean', default: 'true',
+    doc: 'Create a topic when a client asks for metadata of, or produces to, a topic that does not exist.',
+  },
+  {
+    name: 'min.insync.replicas', type: 'int', default: '1', min: 1,
+    doc: 'Replicas that must have an acks=all write before it is acknowledged.',
+  },
+  {
+    name: 'delete.topic.enable', type: 'boolean', default: 'true',
+    doc: 'Whether topics can be deleted.',
+  },
+  {
+    name: 'log.retention.check.interval.ms', type: 'long', default: '300000', min: 1,
+    doc: 'How often segments are checked against retention.',
+  },
+  {
+    name: 'log.flush.scheduler.interval.ms', type: 'long', default: LONG_MAX, min: 1,
+    doc: 'How often logs are checked against flush.ms.',
+  },
+  {
+    name: 'log.flush.offset.checkpoint.interval.ms', type: 'int', default: '60000', min: 0,
+    doc: 'How often the recovery points are checkpointed.',
+  },
+  {
+    name: 'log.flush.start.offset.checkpoint.interval.ms', type: 'int', default: '60000', min: 0,
+    doc: 'How often the log start offsets are checkpointed.',
+  },
+  {
+    name: 'log.cleaner.enable', type: 'boolean', default: 'true',
+    doc: 'Run the log cleaner, which compacts topics whose cleanup.policy includes compact.',
+  },
+  {
+    name: 'log.cleaner.threads', type: 'int', default: '1', min: 0,
+    doc: 'Log cleaner threads.',
+  },
+  {
+    name: 'log.cleaner.dedupe.buffer.size', type: 'long', default: '134217728', min: 1,
+    doc: 'Memory, in bytes, the log cleaner uses to find the latest record of each key.',
+  },
+  {
+    name: 'log.cleaner.backoff.ms', type: 'long', default: '15000', min: 0,
+    doc: 'Pause of the log cleaner when there is nothing to clean.',
+  },
+  {
+    name: 'producer.id.expiration.ms', type: 'int', default: '86400000', min: 1,
+    doc: 'How long a producer id\'s state is kept after its last write.',
+  },
+  {
+    name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000', min: 1,
+    doc: 'How often expired producer ids are removed.',
+  },
+  {
+    name: 'socket.request.max.bytes', type: 'int', default: '104857600', min: 1,
+    doc: 'Largest request the broker reads.',
+  },
+  {
+    name: 'connections.max.idle.ms', type: 'long', default: '600000',
+    doc: 'Idle connections are closed after this long.',
+  },
+  {
+    name: 'plugins', type: 'list', default: '',
+    doc: 'Plugins to load, as package names or paths. Keys under <plugin>. configure a plugin.',
+  },
+];
+
+/**
+ * Broker synonyms take the topic key's rules. One in a coarser unit (hours, minutes) is an
+ * int, as in Kafka; its lower bound is the topic's, in that unit, except that any negative
+ * means "no limit" wherever the topic allows -1.
+ */
+function synonymDefs(): ConfigDef[] {
+  const explicit = new Set(BROKER_DEFS.map((d) => d.name));
+  const out: ConfigDef[] = [];
+  for (const topicDef of TOPIC_CONFIG_DEFS) {
+    const { synonyms, ...rules } = topicDef;
+    synonyms.forEach(([key, scale], i) => {
+      if (explicit.has(key)) return;
+      const coarsest = i === synonyms.length - 1;
+      const doc = `Default of the topic config ${topicDef.name}${scale === 1 ? '' : `, in units of ${scale} ms`}. ${topicDef.doc}`;
+      if (scale === 1) {
+        out.push({ ...rules, name: key, default: coarsest ? topicDef.default : null, doc });
+        return;
+      }
+      const topicDefault = Number(topicDef.default);
+      out.push({
+        name: key,
+        type: 'int',
+        default: coarsest && Number.isInteger(topicDefault / scale) ? String(topicDefault / scale) : null,
+        min: rules.min !== undefined && rules.min > 0 ? Math.ceil(rules.min / scale) : undefined,
+        doc,
+      });
+    });
+  }
+  return out;
+}
+
+const ALL_DEFS: readonly ConfigDef[] = [...BROKER_DEFS, ...synonymDefs()];
+const DEFS_BY_NAME = new Map(ALL_DEFS.map((d) => [d.name, d]));
+
+/** Every broker property with its type, default and meaning, for the docs. */
+export function brokerConfigTable(): Array<{ name: string; type: ConfigType; default: string | null; doc: string }> {
+  return ALL_DEFS.map((d) => ({ name: d.name, type: d.type, default: d.default, doc: d.doc }));
+}
+
+export interface Listener {
+  /** Upper-cased, as Kafka treats listener names. */
+  readonly name: string;
+  /** Empty: every interface. IPv6 addresses without brackets. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface BrokerConfig {
+  /** The properties as given, after overrides; the log resolves topic defaults from them. */
+  readonly props: Readonly<Record<string, string>>;
+  readonly nodeId: number;
+  readonly processRoles: readonly string[];
+  readonly listeners: readonly Listener[];
+  readonly advertisedListeners: readonly Listener[];
+  /** Listener name to security protocol. */
+  readonly listenerSecurityProtocols: Readonly<Record<string, string>>;
+  readonly controllerListenerNames: readonly string[];
+  readonly controllerQuorumVoters: readonly string[];
+  /** Absolute paths. */
+  readonly logDirs: readonly string[];
+  readonly numPartitions: number;
+  readonly defaultReplicationFactor: number;
+  readonly autoCreateTopicsEnable: boolean;
+  readonly minInsyncReplicas: number;
+  readonly deleteTopicEnable: boolean;
+  readonly retentionCheckIntervalMs: number;
+  /** Infinity when unset (Kafka's Long.MAX_VALUE). */
+  readonly flushSchedulerIntervalMs: number;
+  readonly flushOffsetCheckpointIntervalMs: number;
+  readonly flushStartOffsetCheckpointIntervalMs: number;
+  readonly logCleanerEnable: boolean;
+  readonly logCleanerThreads: number;
+  readonly dedupeBufferSizeBytes: number;
+  readonly logCleanerBackoffMs: number;
+  readonly producerIdExpirationMs: number;
+  readonly producerIdExpirationCheckIntervalMs: number;
+  readonly socketRequestMaxBytes: number;
+  readonly connectionsMaxIdleMs: number;
+  /** Plugin specifiers as listed in `plugins`. */
+  readonly plugins: readonly string[];
+  /** Per plugin short name (see pluginShortName): its `<name>.` keys, prefix removed. */
+  readonly pluginConfigs: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Topic configs every topic without overrides gets. */
+  readonly defaultLogConfig: LogConfig;
+}
+
+/**
+ * The name a plugin's keys live under, from its `plugins` entry: the package or file
+ * name without scope, extension and the `sluice-plugin-`/`plugin-` prefix or `-plugin`
+ * suffix; a file named index takes its package directory's name.
+ * `@sluice/plugin-mqtt` -> `mqtt`, `./examples/audit-plugin/dist/index.js` -> `audit`.
+ */
+export function pluginShortName(specifier: string): string {
+  const parts = specifier.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.' && p !== '..');
+  let name = (parts.pop() ?? '').replace(/\.(m|c)?(j|t)s$/, '');
+  while (name === 'index' || name === 'dist' || name === 'src' || name === 'lib') {
+    const parent = parts.pop();
+    if (parent === undefined) break;
+    name = parent;
+  }
+  return name.replace(/^(sluice-plugin-|plugin-)/, '').replace(/-plugin$/, '');
+}
+
+const LISTENER_RE = /^([A-Za-z0-9_]+):\/\/(\[[0-9A-Fa-f:.%a-zA-Z]*\]|[^:/[\]]*):([0-9]+)$/;
+
+function parseListeners(key: string, items: readonly string[]): Listener[] {
+  const out: Listener[] = [];
+  for (const item of items) {
+    const m = LISTENER_RE.exec(item);
+    if (m === null) throw new ConfigError(key, `"${item}" is not NAME://host:port`);
+    const port = Number(m[3]);
+    if (port > 65535) throw new ConfigError(key, `port ${port} in "${item}" is outside 0-65535`);
+    const name = m[1]!.toUpperCase();
+    if (out.some((l) => l.name === name)) throw new ConfigError(key, `listener name ${name} is used twice`);
+    out.push({ name, host: m[2]!.replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  return out;
+}
+
+function parseProtocolMap(key: string, items: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const m = /^([A-Za-z0-9_]+):([A-Za-z_]+)$/.exec(item);
+    if (m === null) throw new ConfigError(key, `"${item}" is not NAME:PROTOCOL`);
+    const protocol = m[2]!.toUpperCase();
+    if (!SECURITY_PROTOCOLS.includes(protocol)) {
+      throw new ConfigError(key, `"${m[2]}" is not one of ${SECURITY_PROTOCOLS.join(', ')}`);
+    }
+    out[m[1]!.toUpperCase()] = protocol;
+  }
+  return out;
+}
+
+/**
+ * Validates every known key (a bad value throws a ConfigError naming it), hands keys
+ * under a listed plugin's name to that plugin, and warns about the rest.
+ */
+export function loadBrokerConfig(
+  props: Readonly<Record<string, string>>,
+  opts: { warn(msg: string): void },
+): BrokerConfig {
+  const given = new Map<string, ConfigValue>();
+  for (const [key, raw] of Object.entries(props)) {
+    const def = DEFS_BY_NAME.get(key);
+    if (def !== undefined) given.set(key, parseConfigValue(def, raw));
+  }
+  const value = (name: string): ConfigValue => {
+    const own = given.get(name);
+    if (own !== undefined) return own;
+    const def = DEFS_BY_NAME.get(name)!;
+    return parseConfigValue(def, def.default ?? '');
+  };
+  const num = (name: string): number => value(name) as number;
+  const bool = (name: string): boolean => value(name) as boolean;
+  const list = (name: string): readonly string[] => value(name) as readonly string[];
+
+  const plugins = list('plugins');
+  const pluginNames = new Map<string, string>();
+  for (const spec of plugins) {
+    const name = pluginShortName(spec);
+    if (name === '') throw new ConfigError('plugins', `cannot name a plugin from "${spec}"`);
+    const other = pluginNames.get(name);
+    if (other !== undefined) throw new ConfigError('plugins', `"${other}" and "${spec}" both configure under "${name}."`);
+    pluginNames.set(name, spec);
+  }
+  const pluginConfigs: Record<string, Record<string, string>> = {};
+  for (const name of pluginNames.keys()) pluginConfigs[name] = {};
+  for (const [key, raw] of Object.entries(props)) {
+    if (DEFS_BY_NAME.has(key)) continue;
+    const owner = [...pluginNames.keys()].find((name) => key.startsWith(`${name}.`));
+    if (owner !== undefined) pluginConfigs[owner]![key.slice(owner.length + 1)] = raw;
+    else opts.warn(`unknown config key ${key}, ignored`);
+  }
+
+  const listeners = parseListeners('listeners', list('listeners'));
+  if (listeners.length === 0) throw new ConfigError('listeners', 'at least one listener is required');
+  const advertisedListeners = given.has('advertised.listeners')
+    ? parseListeners('advertised.listeners', list('advertised.listeners'))
+    : listeners;
+  for (const l of advertisedListeners) {
+    if (l.host === '0.0.0.0' || l.host === '::') {
+      throw new ConfigError('advertised.listeners', `${l.name} advertises ${l.host}, which clients cannot connect to`);
+    }
+  }
+
+  const controllerListenerNames = list('controller.listener.names').map((n) => n.toUpperCase());
+  const protocols = parseProtocolMap('listener.security.protocol.map', list('listener.security.protocol.map'));
+  // As in Kafka, controller listeners need no entry while the map is left at its default.
+  if (!given.has('listener.security.protocol.map')) {
+    for (const name of controllerListenerNames) protocols[name] ??= 'PLAINTEXT';
+  }
+  for (const l of [...listeners, ...advertisedListeners]) {
+    if (protocols[l.name] === undefined) {
+      throw new ConfigError('listener.security.protocol.map', `no security protocol for listener ${l.name}`);
+    }
+  }
+
+  const dirs = given.has('log.dirs') ? list('log.dirs') : [value('log.dir') as string];
+  if (dirs.length === 0 || dirs.some((d) => d === '')) {
+    throw new ConfigError(given.has('log.dirs') ? 'log.dirs' : 'log.dir', 'at least one log directory is required');
+  }
+  const logDirs = dirs.map((d) => path.resolve(process.cwd(), d));
+  if (new Set(logDirs).size !== logDirs.length) throw new ConfigError('log.dirs', 'a directory is listed twice');
+
+  return {
+    props: Object.freeze({ ...props }),
+    nodeId: num('node.id'),
+    processRoles: list('process.roles'),
+    listeners,
+    advertisedListeners,
+    listenerSecurityProtocols: protocols,
+    controllerListenerNames,
+    controllerQuorumVoters: list('controller.quorum.voters'),
+    logDirs,
+    numPartitions: num('num.partitions'),
+    defaultReplicationFactor: num('default.replication.factor'),
+    autoCreateTopicsEnable: bool('auto.create.topics.enable'),
+    minInsyncReplicas: num('min.insync.replicas'),
+    deleteTopicEnable: bool('delete.topic.enable'),
+    retentionCheckIntervalMs: num('log.retention.check.interval.ms'),
+    flushSchedulerIntervalMs: num('log.flush.scheduler.interval.ms'),
+    flushOffsetCheckpointIntervalMs: num('log.flush.offset.checkpoint.interval.ms'),
+    flushStartOffsetCheckpointIntervalMs: num('log.flush.start.offset.checkpoint.interval.ms'),
+    logCleanerEnable: bool('log.cleaner.enable'),
+    logCleanerThreads: num('log.cleaner.threads'),
+    dedupeBufferSizeBytes: num('log.cleaner.dedupe.buffer.size'),
+    logCleanerBackoffMs: num('log.cleaner.backoff.ms'),
+    producerIdExpirationMs: num('producer.id.expiration.ms'),
+    producerIdExpirationCheckIntervalMs: num('producer.id.expiration.check.interval.ms'),
+    socketRequestMaxBytes: num('socket.request.max.bytes'),
+    connectionsMaxIdleMs: num('connections.max.idle.ms'),
+    plugins,
+    pluginConfigs,
+    defaultLogConfig: toLogConfig(props, {}),
+  };
+}
+
+/** How a listener is written in properties and logs: `PLAINTEXT://:9092`, `X://[::1]:9093`. */
+export function formatListener(l: Listener): string {
+  return `${l.name}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
+}
