@@ -17,7 +17,7 @@ describe('createLogger', () => {
   });
 
   it('logs values JSON cannot hold', () => {
-    const { lines, log } = capture();
+    const { lines, log } = capture('info');
     const loop: Record<string, unknown> = {};
     loop['self'] = loop;
     log.info('x', { loop, n: 10n });
