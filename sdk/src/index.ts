@@ -185,9 +185,11 @@ export function definePlugin<P extends SluicePlugin>(plugin: P): P {
  * A Kafka protocol error code carried by an error. Frontends map it onto the wire as is.
  * @stable
  */
+const KAFKA_ERROR_BRAND = Symbol.for('sluice.KafkaError');
+
 export class KafkaError extends Error {
-  static readonly brand = Symbol.for('sluice.KafkaError');
-  readonly [KafkaError.brand] = true;
+  /** Brand checked by `is`, so errors from another copy of the SDK are recognised too. */
+  readonly [KAFKA_ERROR_BRAND] = true;
   constructor(
     readonly code: number,
     readonly codeName: string,
@@ -197,6 +199,6 @@ export class KafkaError extends Error {
     this.name = 'KafkaError';
   }
   static is(value: unknown): value is KafkaError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[KafkaError.brand] === true;
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[KAFKA_ERROR_BRAND] === true;
   }
 }

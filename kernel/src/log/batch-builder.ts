@@ -84,7 +84,7 @@ export function assembleBatch(
   maxTimestampMs: number,
 ): Buffer {
   const compression = fields.compression ?? CODEC_NONE;
-  let payload = Buffer.concat(encodedRecords);
+  let payload: Buffer = Buffer.concat(encodedRecords);
   if (compression !== CODEC_NONE) payload = codecFor(compression).compress(payload);
   const size = rb.BATCH_HEADER_BYTES + payload.length;
   const out = Buffer.allocUnsafe(size);

@@ -1,0 +1,693 @@
+/**
+ * The log of one partition: a directory `<topic>-<partition>` of segments (segment.ts),
+ * producer-state snapshots (producer-state.ts) and a leader-epoch checkpoint
+ * (leader-epoch-cache.ts).
+ *
+ * Offsets and their invariants (checked by assertions that stay on):
+ *   logStartOffset <= highWatermark <= flushedOffset-or-LEO <= logEndOffset
+ * - logEndOffset (LEO): next offset to assign.
+ * - flushedOffset: everything below it is fdatasynced; also the recovery point.
+ * - highWatermark: what consumers may read. With write caching off (the default) it is
+ *   the flushed offset, so a consumer never sees data a crash could take back; with
+ *   write caching on it is the LEO.
+ *
+ * Durability: appends write to the page cache synchronously; fdatasync runs on the libuv
+ * pool as a group commit: one sync covers every append that arrived while the previous
+ * one ran, and `durable` appends resolve when a sync covering them completes.
+ *
+ * Recovery (open): segments after the recovery point are re-scanned with CRC checks; a
+ * torn or corrupt tail is cut, and any segment after a cut is deleted. Start-up reads
+ * nothing else but the last segment's index tail, so it does not grow with log size.
+ */
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { asOffset, KafkaError, type AppendAcks, type AppendResult, type IsolationLevel, type Logger, type Offset,
+  type PartitionHandle, type ReadResult } from '@sluice/sdk';
+import type { Clock } from '../clock.js';
+import { assert, kafkaError } from '../errors.js';
+import type { LogConfig } from '../config/topic-config.js';
+import { fsyncDirSync } from './checkpoint-file.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { ProducerStateManager } from './producer-state.js';
+import * as rb from './record-batch.js';
+import { checkCompactedKeys } from './compacted-keys.js';
+import { Segment, segmentFileName } from './segment.js';
+
+/** Producer snapshots kept below the newest one, so a damaged snapshot has a fallback. */
+const PRODUCER_SNAPSHOTS_KEPT = 2;
+/** Offsets a segment can hold: relative offsets in the indexes are uint32. */
+const SEGMENT_OFFSET_SPAN_MAX = 0xffffffff;
+
+export interface PartitionLogEvents {
+  batchAppended?(log: PartitionLog, baseOffset: number, lastOffset: number, recordCount: number, sizeBytes: number): void;
+  segmentRolled?(log: PartitionLog, baseOffset: number): void;
+  segmentDeleted?(log: PartitionLog, baseOffset: number,
+    reason: 'retention' | 'log-start-offset' | 'compaction' | 'truncation' | 'topic-deleted'): void;
+}
+
+export interface PartitionLogOptions {
+  readonly dir: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly config: LogConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** From the recovery-point checkpoint; 0 when unknown (everything is re-scanned). */
+  readonly recoveryPoint: number;
+  readonly logStartOffset: number;
+  /** The broker stopped cleanly: nothing needs re-scanning. */
+  readonly cleanShutdown: boolean;
+  readonly events?: PartitionLogEvents;
+}
+
+interface SyncWaiter {
+  readonly offset: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class PartitionLog implements PartitionHandle {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  config: LogConfig;
+  readonly producerState: ProducerStateManager;
+  readonly epochCache: LeaderEpochCache;
+  /** Epoch stamped into appended batches; replication sets it on leader change. */
+  leaderEpoch = 0;
+
+  private segments: Segment[] = [];
+  private leo = 0;
+  private flushed = 0;
+  private hw = 0;
+  private startOffset = 0;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly events: PartitionLogEvents;
+
+  private syncing = false;
+  private syncWaiters: SyncWaiter[] = [];
+  private unsyncedSegments = new Set<Segment>();
+  private dirDirty = false;
+  private unflushedMessages = 0;
+  private lastFlushMs: number;
+  private dataWaiters = new Set<() => void>();
+  private offlineReason: string | undefined;
+  /**
+   * Broker time of the first append into the active segment (or of loading it): the
+   * reference for segment.ms. Producer timestamps are not used, because replayed or
+   * skewed timestamps would roll a segment on every append.
+   */
+  private activeSinceMs = -1;
+
+  private constructor(opts: PartitionLogOptions) {
+    this.topic = opts.topic;
+    this.partition = opts.partition;
+    this.dir = opts.dir;
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.logger = opts.log;
+    this.events = opts.events ?? {};
+    this.producerState = new ProducerStateManager(opts.dir);
+    this.epochCache = LeaderEpochCache.load(opts.dir);
+    this.lastFlushMs = opts.clock.nowMs();
+  }
+
+  static open(opts: PartitionLogOptions): PartitionLog {
+    mkdirSync(opts.dir, { recursive: true });
+    const log = new PartitionLog(opts);
+    log.load(opts);
+    return log;
+  }
+
+  // --- PartitionHandle ---------------------------------------------------------
+
+  get logStartOffset(): Offset {
+    return asOffset(this.startOffset);
+  }
+  get logEndOffset(): Offset {
+    return asOffset(this.leo);
+  }
+  get highWatermark(): Offset {
+    return asOffset(this.hw);
+  }
+  get flushedOffset(): Offset {
+    return asOffset(this.flushed);
+  }
+  get offline(): boolean {
+    return this.offlineReason !== undefined;
+  }
+  get sizeBytes(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.sizeBytes;
+    return total;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  /** Sealed and active segments, oldest first; for the cleaner and tooling. */
+  segmentList(): readonly Segment[] {
+    return this.segments;
+  }
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /**
+   * Appends one or more batches from a producer. The buffer is validated as a whole
+   * first; on any error nothing is written. Offsets, leader epoch and (for LogAppendTime
+   * topics) timestamps are written into the buffer in place.
+   */
+  async append(batches: Uint8Array, acks: AppendAcks): Promise<AppendResult> {
+    const result = this.appendNow(batches);
+    if (acks === 'durable' && !this.config.writeCaching && !result.duplicate) await this.waitFlushed(result.lastOffset + 1);
+    return result;
+  }
+
+  /** The synchronous part of `append`: validate, assign, write. Durability is awaited by the caller. */
+  appendNow(input: Uint8Array): AppendResult {
+    this.checkOnline();
+    const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    if (buf.length === 0) throw kafkaError('CORRUPT_MESSAGE', 'empty record set');
+    // Pass 1: validate everything, including producer sequences, before touching the log.
+    const pending = new Map<number, { epoch: number; lastSeq: number }>();
+    let pos = 0;
+    let recordCount = 0;
+    while (pos < buf.length) {
+      const size = rb.validateProducedBatch(buf, pos, buf.length);
+      if (size > this.config.maxMessageBytes) {
+        throw kafkaError('MESSAGE_TOO_LARGE', `batch of ${size} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`);
+      }
+      if (this.config.cleanupPolicyCompact) checkCompactedKeys(buf, pos, size);
+      const dup = this.producerState.check(buf, pos, pending);
+      if (dup !== undefined) {
+        return {
+          baseOffset: asOffset(dup.duplicate.firstOffset), lastOffset: asOffset(dup.duplicate.lastOffset),
+          logAppendTimeMs: -1, logStartOffset: asOffset(this.startOffset), duplicate: true,
+        };
+      }
+      recordCount += rb.batchRecordCount(buf, pos);
+      pos += size;
+    }
+    // Pass 2: assign offsets and epochs in place.
+    const now = this.clock.nowMs();
+    const baseOffset = this.leo;
+    let next = baseOffset;
+    let firstMaxTimestamp = -1;
+    for (pos = 0; pos < buf.length;) {
+      const size = rb.batchSize(buf, pos);
+      rb.setBatchBaseOffset(buf, pos, next);
+      rb.setBatchLeaderEpoch(buf, pos, this.leaderEpoch);
+      if (this.config.logAppendTime) rb.stampLogAppendTime(buf, pos, size, now);
+      if (firstMaxTimestamp < 0) firstMaxTimestamp = rb.batchMaxTimestamp(buf, pos);
+      next += rb.batchLastOffsetDelta(buf, pos) + 1;
+      pos += size;
+    }
+    const lastOffset = next - 1;
+    this.maybeRoll(buf.length, lastOffset, now);
+    this.writeToActive(buf);
+    for (pos = 0; pos < buf.length; pos += rb.batchSize(buf, pos)) this.producerState.update(buf, pos);
+    this.epochCache.assign(this.leaderEpoch, baseOffset);
+    this.leo = next;
+    this.unflushedMessages += recordCount;
+    this.afterAppend();
+    this.events.batchAppended?.(this, baseOffset, lastOffset, recordCount, buf.length);
+    return {
+      baseOffset: asOffset(baseOffset), lastOffset: asOffset(lastOffset),
+      logAppendTimeMs: this.config.logAppendTime ? now : -1, logStartOffset: asOffset(this.startOffset), duplicate: false,
+    };
+  }
+
+  private writeToActive(buf: Buffer): void {
+    const segment = this.active;
+    const before = segment.sizeBytes;
+    try {
+      segment.append(buf);
+    } catch (err) {
+      // Nothing partial may stay: cut back to the previous end, or take the log offline.
+      try {
+        segment.truncateToSize(before);
+      } catch (cutErr) {
+        this.goOffline(`write failed and could not be undone: ${(cutErr as Error).message}`);
+      }
+      this.logger.error('log append failed', { topic: this.topic, partition: this.partition, error: (err as Error).message });
+      throw kafkaError('KAFKA_STORAGE_ERROR', `append to ${this.topic}-${this.partition} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private afterAppend(): void {
+    if (this.config.writeCaching) {
+      this.setHighWatermark(this.leo);
+      if (this.unflushedMessages >= this.config.flushMessages) this.flush();
+    } else {
+      this.flush();
+    }
+  }
+
+  /** Called by the log manager's scheduler: flush.ms for write-cached topics. */
+  flushIfDue(nowMs: number): void {
+    if (this.leo > this.flushed && nowMs - this.lastFlushMs >= this.config.flushMs) this.flush();
+  }
+
+  /** Starts a group-commit sync unless one is running; the running one re-arms itself. */
+  flush(): void {
+    if (this.syncing || this.offline) return;
+    if (this.leo === this.flushed && this.unsyncedSegments.size === 0 && !this.dirDirty) return;
+    this.syncing = true;
+    const target = this.leo;
+    const segments = [...this.unsyncedSegments, this.active];
+    this.unsyncedSegments.clear();
+    const syncDir = this.dirDirty;
+    this.dirDirty = false;
+    this.active.persistIndexes();
+    this.unflushedMessages = 0;
+    this.lastFlushMs = this.clock.nowMs();
+    const work: Promise<void>[] = segments.map((s) => s.fdatasync());
+    if (syncDir) work.push(Promise.resolve().then(() => fsyncDirSync(this.dir)));
+    Promise.all(work).then(
+      () => {
+        this.syncing = false;
+        this.onFlushed(target);
+        if (this.leo > this.flushed || this.unsyncedSegments.size > 0) this.flush();
+      },
+      (err: Error) => {
+        this.syncing = false;
+        this.goOffline(`fdatasync failed: ${err.message}`);
+      },
+    );
+  }
+
+  private onFlushed(target: number): void {
+    if (target > this.flushed) this.flushed = target;
+    if (!this.config.writeCaching) this.setHighWatermark(this.flushed);
+    if (this.syncWaiters.length === 0) return;
+    const still: SyncWaiter[] = [];
+    for (const w of this.syncWaiters) {
+      if (w.offset <= this.flushed) w.resolve();
+      else still.push(w);
+    }
+    this.syncWaiters = still;
+  }
+
+  /** Resolves once everything below `offset` is fdatasynced. */
+  waitFlushed(offset: number): Promise<void> {
+    if (offset <= this.flushed) return Promise.resolve();
+    if (this.offline) return Promise.reject(this.storageError());
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ offset, resolve, reject });
+      this.flush();
+    });
+  }
+
+  private setHighWatermark(offset: number): void {
+    if (offset <= this.hw) return;
+    assert(offset <= this.leo, `high watermark ${offset} beyond log end ${this.leo}`);
+    this.hw = offset;
+    if (this.dataWaiters.size > 0) {
+      const waiters = [...this.dataWaiters];
+      this.dataWaiters.clear();
+      for (const wake of waiters) wake();
+    }
+  }
+
+  waitForData(offset: Offset, signal: AbortSignal): Promise<void> {
+    if (this.hw > offset || signal.aborted || this.offline) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        this.dataWaiters.delete(wake);
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.dataWaiters.add(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  private goOffline(reason: string): void {
+    if (this.offlineReason !== undefined) return;
+    this.offlineReason = reason;
+    this.logger.error('partition offline', { topic: this.topic, partition: this.partition, reason });
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of waiters) w.reject(this.storageError());
+    for (const wake of [...this.dataWaiters]) wake();
+  }
+
+  private storageError(): KafkaError {
+    return kafkaError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition} is offline: ${this.offlineReason}`);
+  }
+
+  private checkOnline(): void {
+    if (this.offlineReason !== undefined) throw this.storageError();
+  }
+
+  // --- roll --------------------------------------------------------------------
+
+  private maybeRoll(incomingBytes: number, lastOffset: number, nowMs: number): void {
+    const active = this.active;
+    if (active.sizeBytes === 0) {
+      this.activeSinceMs = nowMs;
+      return;
+    }
+    const full = active.sizeBytes + incomingBytes > this.config.segmentBytes;
+    const aged = nowMs - this.activeSinceMs > this.config.segmentMs;
+    const span = lastOffset - active.baseOffset > SEGMENT_OFFSET_SPAN_MAX;
+    if (full || aged || span || active.indexFull) {
+      this.roll();
+      this.activeSinceMs = nowMs;
+    }
+  }
+
+  /** Seals the active segment and starts a new one at the log end offset. */
+  roll(): void {
+    const old = this.active;
+    if (old.sizeBytes === 0) return;
+    old.seal();
+    this.unsyncedSegments.add(old);
+    this.producerState.writeSnapshot(this.leo);
+    this.producerState.deleteSnapshotsBefore(this.leo, PRODUCER_SNAPSHOTS_KEPT);
+    this.segments.push(Segment.create(this.dir, this.leo, this.config));
+    this.dirDirty = true;
+    this.events.segmentRolled?.(this, this.leo);
+  }
+
+  // --- read --------------------------------------------------------------------
+
+  read(offset: Offset, maxBytes: number, isolation: IsolationLevel): ReadResult {
+    this.checkOnline();
+    if (offset < this.startOffset || offset > this.leo) {
+      throw kafkaError('OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is outside [${this.startOffset}, ${this.leo}] of ${this.topic}-${this.partition}`);
+    }
+    // Without transactions (a later kernel feature) the last stable offset is the high watermark.
+    const end = isolation === 'read_committed' ? this.lastStableOffset : this.hw;
+    let records: Buffer = EMPTY;
+    if (offset < end) {
+      for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+        const segment = this.segments[i]!;
+        const at = segment.translateOffset(offset);
+        if (at === undefined) continue;
+        records = segment.read(at.position, maxBytes, end);
+        break;
+      }
+    }
+    return {
+      records, highWatermark: asOffset(this.hw), lastStableOffset: asOffset(this.lastStableOffset),
+      logStartOffset: asOffset(this.startOffset), logEndOffset: asOffset(this.leo),
+    };
+  }
+
+  get lastStableOffset(): number {
+    return this.hw;
+  }
+
+  /** Index of the last segment whose base offset is <= `offset` (0 if none). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /** First offset whose batch has a timestamp >= `timestamp` (ListOffsets by time). */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | undefined {
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < timestamp) continue;
+      const found = segment.findOffsetByTimestamp(timestamp, this.startOffset);
+      if (found !== undefined && found.offset < this.hw) return found;
+    }
+    return undefined;
+  }
+
+  /** OffsetForLeaderEpoch: the end offset of `epoch` as this log knows it. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.epochCache.endOffsetFor(epoch, this.leo);
+  }
+
+  // --- truncation, retention, log start offset -----------------------------------
+
+  /**
+   * Removes every batch at or after `offset` (a follower diverging from its leader).
+   * The batch containing `offset` goes too, as Kafka does.
+   */
+  truncateTo(offset: number): void {
+    this.checkOnline();
+    if (offset >= this.leo) return;
+    if (offset <= this.segments[0]!.baseOffset) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    while (this.segments.length > 1 && this.active.baseOffset >= offset) {
+      const gone = this.segments.pop()!;
+      this.unsyncedSegments.delete(gone);
+      gone.delete();
+      this.events.segmentDeleted?.(this, gone.baseOffset, 'truncation');
+    }
+    this.leo = this.active.truncateToOffset(offset);
+    this.afterTruncation();
+  }
+
+  /** Deletes the whole log and starts it again, empty, at `offset`. */
+  truncateFullyAndStartAt(offset: number): void {
+    for (const s of this.segments) {
+      s.delete();
+      this.events.segmentDeleted?.(this, s.baseOffset, 'truncation');
+    }
+    this.unsyncedSegments.clear();
+    this.segments = [Segment.create(this.dir, offset, this.config)];
+    this.dirDirty = true;
+    this.leo = offset;
+    this.startOffset = offset;
+    this.afterTruncation();
+  }
+
+  private afterTruncation(): void {
+    this.flushed = Math.min(this.flushed, this.leo);
+    this.hw = Math.min(this.hw, this.leo);
+    this.epochCache.truncateFromEnd(this.leo);
+    this.producerState.deleteSnapshotsAfter(this.leo);
+    this.rebuildProducerState();
+    this.flush();
+  }
+
+  /**
+   * Moves the log start offset forward (DeleteRecords, or retention): offsets below it
+   * are no longer readable, and whole segments below it are deleted.
+   */
+  advanceLogStartOffset(offset: number): void {
+    this.checkOnline();
+    if (offset <= this.startOffset) return;
+    if (offset > this.hw) {
+      throw kafkaError('OFFSET_OUT_OF_RANGE', `cannot delete records up to ${offset}: high watermark is ${this.hw}`);
+    }
+    this.startOffset = offset;
+    this.epochCache.truncateFromStart(offset);
+    this.producerState.removeBefore(offset);
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset) {
+      this.deleteOldestSegment('log-start-offset');
+    }
+  }
+
+  private deleteOldestSegment(reason: 'retention' | 'log-start-offset'): void {
+    const gone = this.segments.shift()!;
+    this.unsyncedSegments.delete(gone);
+    gone.delete();
+    this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+    this.events.segmentDeleted?.(this, gone.baseOffset, reason);
+  }
+
+  /**
+   * retention.ms and retention.bytes for `cleanup.policy` including delete. Only
+   * segments wholly below the high watermark go; an expired active segment is rolled
+   * first, as Kafka does. Returns the number of segments deleted.
+   */
+  applyRetention(nowMs: number): number {
+    if (!this.config.cleanupPolicyDelete || this.offline) return 0;
+    let deleted = 0;
+    const retentionMs = this.config.retentionMs;
+    if (retentionMs >= 0) {
+      for (;;) {
+        const oldest = this.segments[0]!;
+        if (oldest.sizeBytes === 0 || oldest.maxTimestamp < 0 || oldest.maxTimestamp >= nowMs - retentionMs) break;
+        if (oldest === this.active) {
+          if (this.leo > this.hw) break;
+          this.roll();
+        }
+        if (this.segments[1]!.baseOffset > this.hw) break;
+        this.deleteOldestSegment('retention');
+        deleted++;
+      }
+    }
+    const retentionBytes = this.config.retentionBytes;
+    if (retentionBytes >= 0) {
+      let excess = this.sizeBytes - retentionBytes;
+      while (this.segments.length > 1 && excess >= this.segments[0]!.sizeBytes && this.segments[1]!.baseOffset <= this.hw) {
+        excess -= this.segments[0]!.sizeBytes;
+        this.deleteOldestSegment('retention');
+        deleted++;
+      }
+    }
+    if (deleted > 0) {
+      this.epochCache.truncateFromStart(this.startOffset);
+      this.producerState.removeBefore(this.startOffset);
+    }
+    return deleted;
+  }
+
+  /** Forgets idle producers (producer.id.expiration.ms). */
+  expireProducers(nowMs: number, expirationMs: number): number {
+    return this.producerState.removeExpired(nowMs, expirationMs);
+  }
+
+  /**
+   * Swaps sealed segments for their compacted replacement (the cleaner's commit step).
+   * `replaced` must be consecutive sealed segments; `replacement` starts at the first's base.
+   */
+  replaceSegments(replaced: readonly Segment[], replacement: Segment): void {
+    const first = this.segments.indexOf(replaced[0]!);
+    assert(first >= 0 && replaced.every((s, i) => this.segments[first + i] === s), 'replaced segments are consecutive');
+    assert(first + replaced.length < this.segments.length, 'the active segment is never replaced');
+    assert(replacement.baseOffset === replaced[0]!.baseOffset, 'replacement starts where the replaced segments start');
+    this.segments.splice(first, replaced.length, replacement);
+    for (const s of replaced) {
+      if (s.baseOffset === replacement.baseOffset) {
+        s.detach();
+      } else {
+        s.delete();
+        this.events.segmentDeleted?.(this, s.baseOffset, 'compaction');
+      }
+    }
+  }
+
+  // --- load and close ------------------------------------------------------------
+
+  private load(opts: PartitionLogOptions): void {
+    const bases = this.listSegmentFiles();
+    const recoveryPoint = opts.cleanShutdown ? Number.MAX_SAFE_INTEGER : opts.recoveryPoint;
+    if (bases.length === 0) {
+      this.segments = [Segment.create(this.dir, opts.logStartOffset, this.config)];
+      this.dirDirty = true;
+    } else {
+      this.segments = bases.map((b, i) => {
+        const next = bases[i + 1];
+        const size = statSync(join(this.dir, segmentFileName(b, '.log'))).size;
+        return Segment.open(this.dir, b, this.config, size, next ?? b,
+          next !== undefined && next <= recoveryPoint ? Number.MAX_SAFE_INTEGER : recoveryPoint);
+      });
+    }
+    let rescanned: readonly Segment[] = [];
+    if (opts.cleanShutdown) {
+      this.active.loadTrusted();
+    } else {
+      rescanned = this.recover(recoveryPoint);
+    }
+    this.leo = this.active.nextOffset;
+    this.startOffset = Math.max(opts.logStartOffset, this.segments[0]!.baseOffset);
+    if (this.startOffset > this.leo) this.startOffset = this.leo;
+    this.epochCache.truncateFromEnd(this.leo);
+    this.producerState.deleteSnapshotsAfter(this.leo);
+    this.rebuildProducerState();
+    if (rescanned.length > 0) {
+      // Re-scanned bytes may still be only in the page cache (a process crash): make them
+      // durable before consumers may read them.
+      for (const s of rescanned) s.fdatasyncNow();
+      fsyncDirSync(this.dir);
+    }
+    this.flushed = this.leo;
+    this.hw = this.leo;
+    this.activeSinceMs = this.clock.nowMs();
+  }
+
+  /** Base offsets of the `.log` files, after removing leftovers of interrupted deletes. */
+  private listSegmentFiles(): number[] {
+    const bases: number[] = [];
+    for (const name of readdirSync(this.dir)) {
+      if (name.endsWith('.deleted') || name.endsWith('.tmp')) {
+        rmSync(join(this.dir, name), { force: true });
+        continue;
+      }
+      const m = /^(\d{20})\.log$/.exec(name);
+      if (m !== null) bases.push(Number(m[1]));
+    }
+    return bases.sort((a, b) => a - b);
+  }
+
+  /** Re-scans from the recovery point; returns the segments it re-scanned and kept. */
+  private recover(recoveryPoint: number): readonly Segment[] {
+    let i = this.segmentIndexFor(recoveryPoint);
+    if (this.segments[i]!.baseOffset > recoveryPoint) i = 0;
+    let truncatedAt = -1;
+    for (let k = i; k < this.segments.length; k++) {
+      const segment = this.segments[k]!;
+      const cut = segment.recover(k === i ? recoveryPoint : segment.baseOffset, (buf, pos) => {
+        this.epochCache.assign(rb.batchLeaderEpoch(buf, pos), rb.batchBaseOffset(buf, pos));
+      });
+      if (cut > 0) {
+        this.logger.warn('recovery cut a torn or corrupt log tail', {
+          topic: this.topic, partition: this.partition, segment: segment.baseOffset, bytes: cut,
+        });
+        truncatedAt = k;
+        break;
+      }
+    }
+    if (truncatedAt >= 0) {
+      for (const gone of this.segments.splice(truncatedAt + 1)) {
+        this.logger.warn('recovery deleted a segment after a corrupt one', {
+          topic: this.topic, partition: this.partition, segment: gone.baseOffset,
+        });
+        gone.delete();
+      }
+    }
+    return this.segments.slice(i);
+  }
+
+  /** Loads the newest producer snapshot at or below the log end and replays the batches after it. */
+  private rebuildProducerState(): void {
+    const snapshotOffset = this.producerState.loadSnapshot(this.leo);
+    const from = Math.max(snapshotOffset, this.startOffset);
+    for (let i = this.segmentIndexFor(from); i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const at = segment.translateOffset(from);
+      if (at === undefined) continue;
+      segment.scan(at.position, (buf, pos) => {
+        if (rb.batchBaseOffset(buf, pos) >= from) this.producerState.update(buf, pos);
+      });
+    }
+  }
+
+  /** Flushes everything, writes indexes and a producer snapshot; the log is unusable after. */
+  async close(): Promise<void> {
+    if (!this.offline) {
+      await this.waitFlushed(this.leo);
+      this.active.seal();
+      for (const s of this.segments) s.close();
+      this.producerState.writeSnapshot(this.leo);
+      this.producerState.deleteSnapshotsBefore(this.leo, PRODUCER_SNAPSHOTS_KEPT);
+    } else {
+      for (const s of this.segments) s.close();
+    }
+    for (const wake of [...this.dataWaiters]) wake();
+  }
+
+  /** Deletes the partition's directory (topic deletion). */
+  deleteAll(): void {
+    for (const s of this.segments) {
+      s.delete();
+      this.events.segmentDeleted?.(this, s.baseOffset, 'topic-deleted');
+    }
+    this.segments = [];
+    this.goOffline('topic deleted');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,245 @@
+/**
+ * Idempotent-producer state of one partition: for each producer id, its epoch and the
+ * sequence ranges and offsets of its last five batches (Kafka's in-flight limit), so a
+ * retried batch is answered with its original offsets instead of being written twice.
+ *
+ * Snapshot files `<20-digit offset>.snapshot` in the partition directory hold the state
+ * of every batch below that offset. Byte layout (big-endian):
+ *
+ *   magic "SLP1" | crc32c uint32 of the rest | producerCount uint32 | producers...
+ *   producer: producerId int64 | epoch int16 | lastTimestamp int64 | batchCount uint8 |
+ *             batches: firstSeq int32 | lastSeq int32 | firstOffset int64 | lastOffset int64
+ *
+ * Snapshots are written when a segment rolls and at clean shutdown. Recovery loads the
+ * newest snapshot at or below the point it restarts from and replays the batches after
+ * it; a snapshot that fails its CRC is deleted and an older one is used.
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { kafkaError } from '../errors.js';
+import { atomicWriteFileSync } from './checkpoint-file.js';
+import { crc32c } from './crc32c.js';
+import * as rb from './record-batch.js';
+import { segmentFileName } from './segment.js';
+
+/** Kafka keeps the last five batches: a producer has at most five requests in flight. */
+export const PRODUCER_BATCHES_CACHED_MAX = 5;
+const SNAPSHOT_MAGIC = 0x534c5031; // "SLP1"
+const SNAPSHOT_SUFFIX = '.snapshot';
+
+export interface BatchMetadata {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+}
+
+export interface ProducerEntry {
+  readonly producerId: number;
+  epoch: number;
+  lastTimestamp: number;
+  /** Oldest first, at most PRODUCER_BATCHES_CACHED_MAX. */
+  batches: BatchMetadata[];
+}
+
+export type AppendCheck = { readonly duplicate: BatchMetadata } | undefined;
+
+function nextSeq(seq: number): number {
+  return seq === 0x7fffffff ? 0 : seq + 1;
+}
+
+export class ProducerStateManager {
+  private producers = new Map<number, ProducerEntry>();
+
+  constructor(private readonly dir: string) {}
+
+  get size(): number {
+    return this.producers.size;
+  }
+
+  entry(producerId: number): ProducerEntry | undefined {
+    return this.producers.get(producerId);
+  }
+
+  entries(): IterableIterator<ProducerEntry> {
+    return this.producers.values();
+  }
+
+  /**
+   * Checks one produced batch against the producer's state, with `pending` holding the
+   * state of earlier batches of the same request. Returns the original batch when this
+   * one is a retry; throws INVALID_PRODUCER_EPOCH or OUT_OF_ORDER_SEQUENCE_NUMBER.
+   */
+  check(buf: Buffer, pos: number, pending: Map<number, { epoch: number; lastSeq: number }>): AppendCheck {
+    const producerId = rb.batchProducerId(buf, pos);
+    if (producerId < 0) return undefined;
+    const epoch = rb.batchProducerEpoch(buf, pos);
+    const firstSeq = rb.batchBaseSequence(buf, pos);
+    const lastSeq = rb.batchLastSequence(buf, pos);
+    const entry = this.producers.get(producerId);
+    const current = pending.get(producerId) ?? (entry === undefined || entry.batches.length === 0
+      ? (entry === undefined ? undefined : { epoch: entry.epoch, lastSeq: rb.NO_SEQUENCE })
+      : { epoch: entry.epoch, lastSeq: entry.batches[entry.batches.length - 1]!.lastSeq });
+    if (current !== undefined && epoch < current.epoch) {
+      throw kafkaError('INVALID_PRODUCER_EPOCH', `producer ${producerId} epoch ${epoch} is older than the current ${current.epoch}`);
+    }
+    if (entry !== undefined && epoch === entry.epoch && !pending.has(producerId)) {
+      const dup = entry.batches.find((b) => b.firstSeq === firstSeq && b.lastSeq === lastSeq);
+      if (dup !== undefined) return { duplicate: dup };
+    }
+    if (current !== undefined) {
+      if (epoch > current.epoch) {
+        if (firstSeq !== 0) {
+          throw kafkaError('OUT_OF_ORDER_SEQUENCE_NUMBER',
+            `producer ${producerId} new epoch ${epoch} must start at sequence 0, got ${firstSeq}`);
+        }
+      } else if (current.lastSeq !== rb.NO_SEQUENCE && firstSeq !== nextSeq(current.lastSeq)) {
+        throw kafkaError('OUT_OF_ORDER_SEQUENCE_NUMBER',
+          `producer ${producerId} epoch ${epoch}: expected sequence ${nextSeq(current.lastSeq)}, got ${firstSeq}`);
+      }
+    }
+    pending.set(producerId, { epoch, lastSeq });
+    return undefined;
+  }
+
+  /** Records a batch that is now in the log (final offsets assigned). */
+  update(buf: Buffer, pos: number): void {
+    const producerId = rb.batchProducerId(buf, pos);
+    if (producerId < 0) return;
+    const epoch = rb.batchProducerEpoch(buf, pos);
+    let entry = this.producers.get(producerId);
+    if (entry === undefined) {
+      entry = { producerId, epoch, lastTimestamp: -1, batches: [] };
+      this.producers.set(producerId, entry);
+    }
+    if (epoch !== entry.epoch) {
+      entry.epoch = epoch;
+      entry.batches = [];
+    }
+    entry.lastTimestamp = Math.max(entry.lastTimestamp, rb.batchMaxTimestamp(buf, pos));
+    entry.batches.push({
+      firstSeq: rb.batchBaseSequence(buf, pos),
+      lastSeq: rb.batchLastSequence(buf, pos),
+      firstOffset: rb.batchBaseOffset(buf, pos),
+      lastOffset: rb.batchLastOffset(buf, pos),
+    });
+    if (entry.batches.length > PRODUCER_BATCHES_CACHED_MAX) entry.batches.shift();
+  }
+
+  /** Forgets producers idle for `expirationMs` (producer.id.expiration.ms). */
+  removeExpired(nowMs: number, expirationMs: number): number {
+    let removed = 0;
+    for (const [id, entry] of this.producers) {
+      if (nowMs - entry.lastTimestamp >= expirationMs) {
+        this.producers.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Forgets producers whose last batch is below the log start offset (their data is gone). */
+  removeBefore(logStartOffset: number): void {
+    for (const [id, entry] of this.producers) {
+      const last = entry.batches[entry.batches.length - 1];
+      if (last === undefined || last.lastOffset < logStartOffset) this.producers.delete(id);
+    }
+  }
+
+  // --- snapshots ---------------------------------------------------------------
+
+  writeSnapshot(offset: number): void {
+    let size = 12;
+    for (const e of this.producers.values()) size += 19 + e.batches.length * 24;
+    const out = Buffer.alloc(size);
+    out.writeUInt32BE(SNAPSHOT_MAGIC, 0);
+    out.writeUInt32BE(this.producers.size, 8);
+    let pos = 12;
+    for (const e of this.producers.values()) {
+      out.writeBigInt64BE(BigInt(e.producerId), pos);
+      out.writeInt16BE(e.epoch, pos + 8);
+      out.writeBigInt64BE(BigInt(e.lastTimestamp), pos + 10);
+      out.writeUInt8(e.batches.length, pos + 18);
+      pos += 19;
+      for (const b of e.batches) {
+        out.writeInt32BE(b.firstSeq, pos);
+        out.writeInt32BE(b.lastSeq, pos + 4);
+        out.writeBigInt64BE(BigInt(b.firstOffset), pos + 8);
+        out.writeBigInt64BE(BigInt(b.lastOffset), pos + 16);
+        pos += 24;
+      }
+    }
+    out.writeUInt32BE(crc32c(out.subarray(8)), 4);
+    atomicWriteFileSync(join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX)), out);
+  }
+
+  /** Snapshot offsets present in the directory, ascending. */
+  snapshotOffsets(): number[] {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith(SNAPSHOT_SUFFIX) && /^\d{20}\.snapshot$/.test(f))
+      .map((f) => Number(f.slice(0, 20)))
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Replaces the state with the newest valid snapshot at or below `maxOffset`.
+   * Returns that snapshot's offset, or -1 when there is none (state empty).
+   */
+  loadSnapshot(maxOffset: number): number {
+    this.producers.clear();
+    const candidates = this.snapshotOffsets().filter((o) => o <= maxOffset).reverse();
+    for (const offset of candidates) {
+      const path = join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX));
+      const parsed = parseSnapshot(readFileSync(path));
+      if (parsed !== undefined) {
+        this.producers = parsed;
+        return offset;
+      }
+      rmSync(path, { force: true });
+    }
+    return -1;
+  }
+
+  /** Deletes snapshots above `offset` (truncation) or below it, keeping the newest `keep` below. */
+  deleteSnapshotsAfter(offset: number): void {
+    for (const o of this.snapshotOffsets()) {
+      if (o > offset) rmSync(join(this.dir, segmentFileName(o, SNAPSHOT_SUFFIX)), { force: true });
+    }
+  }
+
+  deleteSnapshotsBefore(offset: number, keep: number): void {
+    const older = this.snapshotOffsets().filter((o) => o < offset);
+    for (const o of older.slice(0, Math.max(0, older.length - keep))) {
+      rmSync(join(this.dir, segmentFileName(o, SNAPSHOT_SUFFIX)), { force: true });
+    }
+  }
+}
+
+function parseSnapshot(buf: Buffer): Map<number, ProducerEntry> | undefined {
+  if (buf.length < 12 || buf.readUInt32BE(0) !== SNAPSHOT_MAGIC) return undefined;
+  if (buf.readUInt32BE(4) !== crc32c(buf.subarray(8))) return undefined;
+  const count = buf.readUInt32BE(8);
+  const producers = new Map<number, ProducerEntry>();
+  let pos = 12;
+  for (let i = 0; i < count; i++) {
+    if (pos + 19 > buf.length) return undefined;
+    const producerId = Number(buf.readBigInt64BE(pos));
+    const epoch = buf.readInt16BE(pos + 8);
+    const lastTimestamp = Number(buf.readBigInt64BE(pos + 10));
+    const batchCount = buf.readUInt8(pos + 18);
+    pos += 19;
+    if (batchCount > PRODUCER_BATCHES_CACHED_MAX || pos + batchCount * 24 > buf.length) return undefined;
+    const batches: BatchMetadata[] = [];
+    for (let b = 0; b < batchCount; b++) {
+      batches.push({
+        firstSeq: buf.readInt32BE(pos),
+        lastSeq: buf.readInt32BE(pos + 4),
+        firstOffset: Number(buf.readBigInt64BE(pos + 8)),
+        lastOffset: Number(buf.readBigInt64BE(pos + 16)),
+      });
+      pos += 24;
+    }
+    producers.set(producerId, { producerId, epoch, lastTimestamp, batches });
+  }
+  return pos === buf.length ? producers : undefined;
+}
