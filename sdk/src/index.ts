@@ -136,9 +136,13 @@ export interface Kernel {
   readonly clusterId: string;
   listTopics(): readonly TopicDescription[];
   describeTopic(name: string): TopicDescription | undefined;
-  createTopic(name: string, partitions: number, configs: TopicConfigs): Promise<TopicDescription>;
+  /** Rejects with a KafkaError: TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG. */
+  createTopic(name: string, partitions: number, configs: TopicConfigs, options?: { validateOnly?: boolean }): Promise<TopicDescription>;
+  /** Grows a topic to `totalCount` partitions. */
+  createPartitions(name: string, totalCount: number, options?: { validateOnly?: boolean }): Promise<void>;
   deleteTopic(name: string): Promise<void>;
-  alterTopicConfigs(name: string, configs: TopicConfigs): Promise<void>;
+  /** Sets (string) or removes (null) topic config overrides, validated as a whole, applied live. */
+  alterTopicConfigs(name: string, changes: Readonly<Record<string, string | null>>, options?: { validateOnly?: boolean }): Promise<void>;
   partition(topic: string, partition: number): PartitionHandle | undefined;
   on<N extends KernelEventName>(name: N, handler: KernelEventHandler<N>): () => void;
 }

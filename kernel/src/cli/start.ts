@@ -1,4 +1,3 @@
-import { formatListener } from '../config/broker-config.js';
 import { ensureFormatted } from '../config/meta-properties.js';
 import { parseArgs, UsageError, type CliContext, type Command, type RunningBroker } from './args.js';
 import { loadConfig } from './load-config.js';
@@ -62,7 +61,8 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<number> {
     broker = first.running;
     ctx.log.info(
       `Sluice started: node ${config.nodeId}, cluster ${clusterId}, log dirs ${config.logDirs.join(', ')}, ` +
-        `listeners ${config.listeners.map(formatListener).join(', ')}`,
+        // Listeners are logged by the frontend plugins when they bind, not promised here.
+        `plugins ${config.plugins.length === 0 ? 'none' : config.plugins.join(', ')}`,
     );
     if (stopping) stop(broker);
     return await finished;

@@ -1,0 +1,98 @@
+/**
+ * The broker process: the kernel (logs, metadata) plus the plugins named in `plugins=`.
+ * It is the `Kernel` that plugins see. Start order: logs (recovery), plugins; stop order:
+ * plugins (so frontends stop taking requests), then logs (flush, checkpoints, the
+ * clean-shutdown marker).
+ */
+import type { Kernel, KernelEventHandler, KernelEventName, Logger, PartitionHandle, TopicConfigs,
+  TopicDescription } from '@sluice/sdk';
+import { systemClock, type Clock } from './clock.js';
+import { pluginShortName, type BrokerConfig } from './config/broker-config.js';
+import { KernelEventBus } from './events.js';
+import { LogManager } from './log/log-manager.js';
+import { PluginHost } from './plugins/plugin-loader.js';
+
+export class Broker implements Kernel {
+  private stopping: Promise<void> | undefined;
+  /** Holds the process open until stop(), even when no plugin opened a socket. */
+  private readonly keepAlive = setInterval(() => undefined, 2 ** 30);
+
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly clusterId: string,
+    readonly logs: LogManager,
+    private readonly events: KernelEventBus,
+    private readonly log: Logger,
+  ) {
+    this.plugins = new PluginHost(log);
+  }
+
+  readonly plugins: PluginHost;
+
+  static async start(config: BrokerConfig, clusterId: string, log: Logger, clock: Clock = systemClock): Promise<Broker> {
+    const events = new KernelEventBus(log);
+    const logs = LogManager.open({
+      logDirs: config.logDirs, brokerProps: config.props, nodeId: config.nodeId, clock, log, events,
+      retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+      flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
+      flushOffsetCheckpointIntervalMs: config.flushOffsetCheckpointIntervalMs,
+      producerIdExpirationMs: config.producerIdExpirationMs,
+      producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
+    });
+    const broker = new Broker(config, clusterId, logs, events, log);
+    try {
+      await broker.plugins.startAll(broker, config.plugins, config.pluginConfigs, pluginShortName, process.cwd());
+    } catch (err) {
+      await broker.stop();
+      throw err;
+    }
+    return broker;
+  }
+
+  get nodeId(): number {
+    return this.config.nodeId;
+  }
+
+  listTopics(): readonly TopicDescription[] {
+    return this.logs.listTopics();
+  }
+
+  describeTopic(name: string): TopicDescription | undefined {
+    return this.logs.describeTopic(name);
+  }
+
+  createTopic(name: string, partitions: number, configs: TopicConfigs, options?: { validateOnly?: boolean }): Promise<TopicDescription> {
+    return this.logs.createTopic(name, partitions, configs, options?.validateOnly === true);
+  }
+
+  createPartitions(name: string, totalCount: number, options?: { validateOnly?: boolean }): Promise<void> {
+    return this.logs.createPartitions(name, totalCount, options?.validateOnly === true);
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return this.logs.deleteTopic(name);
+  }
+
+  alterTopicConfigs(name: string, changes: Readonly<Record<string, string | null>>, options?: { validateOnly?: boolean }): Promise<void> {
+    return this.logs.alterTopicConfigs(name, changes, options?.validateOnly === true);
+  }
+
+  partition(topic: string, partition: number): PartitionHandle | undefined {
+    return this.logs.partition(topic, partition);
+  }
+
+  on<N extends KernelEventName>(name: N, handler: KernelEventHandler<N>): () => void {
+    return this.events.on(name, handler);
+  }
+
+  /** Idempotent: plugins first, then the logs; resolves when everything is flushed. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.keepAlive);
+      await this.plugins.stopAll();
+      await this.logs.close();
+      this.log.info('logs flushed and closed');
+    })();
+    return this.stopping;
+  }
+}

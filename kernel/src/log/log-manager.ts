@@ -1,0 +1,394 @@
+/**
+ * All partition logs of a broker across its `log.dirs`, the metadata log that names
+ * them, and the background work on them: retention, flush of write-cached topics,
+ * producer-id expiry, checkpoints, compaction.
+ *
+ * Files per log dir (beside `meta.properties`):
+ *   recovery-point-offset-checkpoint  flushed offset per partition: recovery starts there
+ *   log-start-offset-checkpoint       log start offset per partition (DeleteRecords, retention)
+ *   .sluice_cleanshutdown             present only between a clean stop and the next start
+ *
+ * A clean stop flushes every log, writes both checkpoints and then the marker. At start
+ * the marker is read and deleted before anything else is written, so a later crash is
+ * never mistaken for a clean stop.
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Logger, TopicDescription } from '@sluice/sdk';
+import type { Clock } from '../clock.js';
+import { ConfigError } from '../config/config-def.js';
+import { toLogConfig, validateTopicConfigs, type LogConfig } from '../config/topic-config.js';
+import { kafkaError } from '../errors.js';
+import type { KernelEventBus } from '../events.js';
+import { MetadataLog, METADATA_TOPIC } from '../metadata/metadata-log.js';
+import type { TopicImage } from '../metadata/metadata-image.js';
+import { RESOURCE_TOPIC, type MetadataRecord } from '../metadata/records.js';
+import { atomicWriteFileSync, readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
+import { PartitionLog, type PartitionLogEvents } from './partition-log.js';
+
+const CLEAN_SHUTDOWN_FILE = '.sluice_cleanshutdown';
+const RECOVERY_POINT_FILE = 'recovery-point-offset-checkpoint';
+const LOG_START_FILE = 'log-start-offset-checkpoint';
+/** Kafka's limit: a partition directory name must fit a file name with room for suffixes. */
+const TOPIC_NAME_LENGTH_MAX = 249;
+/** Bound on partitions per topic, so one request cannot ask for millions of directories. */
+export const TOPIC_PARTITIONS_MAX = 10_000;
+/** How often write-cached logs are checked for flush.ms when log.flush.scheduler.interval.ms is unset. */
+const FLUSH_CHECK_DEFAULT_MS = 1000;
+
+export interface LogManagerOptions {
+  readonly logDirs: readonly string[];
+  /** Broker properties: topic defaults are resolved from them (log.retention.ms, ...). */
+  readonly brokerProps: Readonly<Record<string, string>>;
+  readonly nodeId: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly events: KernelEventBus;
+  readonly retentionCheckIntervalMs: number;
+  readonly flushSchedulerIntervalMs: number;
+  readonly flushOffsetCheckpointIntervalMs: number;
+  readonly producerIdExpirationMs: number;
+  readonly producerIdExpirationCheckIntervalMs: number;
+}
+
+interface PartitionEntry {
+  readonly log: PartitionLog;
+  readonly logDir: string;
+}
+
+export function validateTopicName(name: string): void {
+  if (name.length === 0 || name === '.' || name === '..') throw kafkaError('INVALID_TOPIC_EXCEPTION', `invalid topic name "${name}"`);
+  if (name.length > TOPIC_NAME_LENGTH_MAX) {
+    throw kafkaError('INVALID_TOPIC_EXCEPTION', `topic name longer than ${TOPIC_NAME_LENGTH_MAX} characters`);
+  }
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
+    throw kafkaError('INVALID_TOPIC_EXCEPTION', `topic name "${name}" may only contain ASCII letters, digits, '.', '_' and '-'`);
+  }
+  if (name === METADATA_TOPIC) throw kafkaError('INVALID_TOPIC_EXCEPTION', `${METADATA_TOPIC} is reserved`);
+}
+
+export class LogManager {
+  private readonly partitions = new Map<string, PartitionEntry>();
+  private timers: NodeJS.Timeout[] = [];
+  /** Metadata changes run one at a time, so checks and the records they lead to never interleave. */
+  private metadataQueue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly opts: LogManagerOptions,
+    readonly metadata: MetadataLog,
+    private readonly partitionEvents: PartitionLogEvents,
+  ) {}
+
+  static open(opts: LogManagerOptions): LogManager {
+    const clean = new Map<string, boolean>();
+    const recoveryPoints = new Map<string, number>();
+    const startOffsets = new Map<string, number>();
+    for (const dir of opts.logDirs) {
+      clean.set(dir, existsSync(join(dir, CLEAN_SHUTDOWN_FILE)));
+      for (const [file, into] of [[RECOVERY_POINT_FILE, recoveryPoints], [LOG_START_FILE, startOffsets]] as const) {
+        for (const line of readCheckpoint(join(dir, file)) ?? []) {
+          const [topic, partition, offset] = line.split(' ');
+          if (topic !== undefined && partition !== undefined && offset !== undefined) into.set(`${topic}-${partition}`, Number(offset));
+        }
+      }
+      // From here on a crash must look like a crash.
+      rmSync(join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
+    }
+    const metaDir = opts.logDirs[0]!;
+    const metadata = MetadataLog.open({
+      logDir: metaDir, clock: opts.clock, log: opts.log, cleanShutdown: clean.get(metaDir) === true,
+      recoveryPoint: recoveryPoints.get(`${METADATA_TOPIC}-0`) ?? 0,
+    });
+    const manager = new LogManager(opts, metadata, eventsFor(opts.events));
+    const started = opts.clock.nowMs();
+    let recovered = 0;
+    for (const topic of metadata.image.topicsByName.values()) {
+      for (const partition of topic.partitions.keys()) {
+        const key = `${topic.name}-${partition}`;
+        const logDir = manager.findOrChooseLogDir(key);
+        const cleanDir = clean.get(logDir) === true;
+        if (!cleanDir) recovered++;
+        manager.openPartition(topic, partition, logDir, {
+          cleanShutdown: cleanDir, recoveryPoint: recoveryPoints.get(key) ?? 0, logStartOffset: startOffsets.get(key) ?? 0,
+        });
+      }
+    }
+    manager.warnAboutStrayDirs();
+    opts.log.info('logs loaded', {
+      partitions: manager.partitions.size, recovered, ms: opts.clock.nowMs() - started,
+    });
+    manager.writeCheckpoints();
+    manager.startSchedulers();
+    return manager;
+  }
+
+  // --- topics --------------------------------------------------------------------
+
+  topicNames(): string[] {
+    return [...this.metadata.image.topicsByName.keys()];
+  }
+
+  describeTopic(name: string): TopicDescription | undefined {
+    const t = this.metadata.image.topicsByName.get(name);
+    if (t === undefined) return undefined;
+    return { name: t.name, topicId: t.topicId, partitions: t.partitions.size, configs: Object.fromEntries(t.configs) };
+  }
+
+  listTopics(): TopicDescription[] {
+    return this.topicNames().map((n) => this.describeTopic(n)!);
+  }
+
+  /** The effective log config of a topic (its overrides over the broker's defaults). */
+  effectiveConfig(overrides: Readonly<Record<string, string>>): LogConfig {
+    return toLogConfig(this.opts.brokerProps, overrides);
+  }
+
+  partition(topic: string, partition: number): PartitionLog | undefined {
+    return this.partitions.get(`${topic}-${partition}`)?.log;
+  }
+
+  createTopic(name: string, partitions: number, configs: Readonly<Record<string, string>>, validateOnly = false): Promise<TopicDescription> {
+    return this.serially(async () => {
+      validateTopicName(name);
+      if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > TOPIC_PARTITIONS_MAX) {
+        throw kafkaError('INVALID_PARTITIONS', `partitions must be between 1 and ${TOPIC_PARTITIONS_MAX}, got ${partitions}`);
+      }
+      if (this.metadata.image.topicsByName.has(name)) throw kafkaError('TOPIC_ALREADY_EXISTS', `topic ${name} already exists`);
+      this.checkTopicConfigs(configs);
+      const collision = this.topicNames().find((t) => t.replace(/\./g, '_') === name.replace(/\./g, '_'));
+      if (collision !== undefined) {
+        throw kafkaError('INVALID_TOPIC_EXCEPTION', `topic ${name} collides with ${collision} ('.' and '_' clash in metric names)`);
+      }
+      const topicId = randomBytes(16);
+      if (validateOnly) return { name, topicId, partitions, configs: { ...configs } };
+      const records: MetadataRecord[] = [{ type: 'topic', name, topicId }];
+      for (let p = 0; p < partitions; p++) records.push(this.partitionRecord(topicId, p));
+      for (const [key, value] of Object.entries(configs)) {
+        records.push({ type: 'config', resourceType: RESOURCE_TOPIC, resourceName: name, name: key, value });
+      }
+      await this.metadata.commit(records);
+      const topic = this.metadata.image.topicsByName.get(name)!;
+      for (let p = 0; p < partitions; p++) {
+        this.openPartition(topic, p, this.findOrChooseLogDir(`${name}-${p}`), { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
+      }
+      const description = this.describeTopic(name)!;
+      if (this.opts.events.has('topic.created')) this.opts.events.emit('topic.created', { topic: description });
+      return description;
+    });
+  }
+
+  /** Adds partitions to a topic (Kafka's CreatePartitions): the count only grows. */
+  createPartitions(name: string, totalCount: number, validateOnly = false): Promise<void> {
+    return this.serially(async () => {
+      const topic = this.requireTopic(name);
+      const current = topic.partitions.size;
+      if (!Number.isSafeInteger(totalCount) || totalCount <= current || totalCount > TOPIC_PARTITIONS_MAX) {
+        throw kafkaError('INVALID_PARTITIONS', `topic ${name} has ${current} partitions; the new count must be larger (got ${totalCount})`);
+      }
+      if (validateOnly) return;
+      const records: MetadataRecord[] = [];
+      for (let p = current; p < totalCount; p++) records.push(this.partitionRecord(topic.topicId, p));
+      await this.metadata.commit(records);
+      for (let p = current; p < totalCount; p++) {
+        this.openPartition(topic, p, this.findOrChooseLogDir(`${name}-${p}`), { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
+      }
+    });
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return this.serially(async () => {
+      const topic = this.requireTopic(name);
+      await this.metadata.commit([{ type: 'remove-topic', topicId: topic.topicId }]);
+      for (const p of topic.partitions.keys()) {
+        const key = `${name}-${p}`;
+        const entry = this.partitions.get(key);
+        this.partitions.delete(key);
+        entry?.log.deleteAll();
+      }
+      this.writeCheckpoints();
+      if (this.opts.events.has('topic.deleted')) this.opts.events.emit('topic.deleted', { name, topicId: topic.topicId });
+    });
+  }
+
+  /**
+   * Sets (string) or removes (null) topic config overrides; applied to the live logs at
+   * once. Validated as a whole first: an invalid key or value changes nothing.
+   */
+  alterTopicConfigs(name: string, changes: Readonly<Record<string, string | null>>, validateOnly = false): Promise<void> {
+    return this.serially(async () => {
+      const topic = this.requireTopic(name);
+      const next = Object.fromEntries(topic.configs);
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null) delete next[key];
+        else next[key] = value;
+      }
+      this.checkTopicConfigs(next);
+      if (validateOnly) return;
+      await this.metadata.commit(Object.entries(changes).map(([key, value]) => ({
+        type: 'config' as const, resourceType: RESOURCE_TOPIC, resourceName: name, name: key, value,
+      })));
+      const config = this.effectiveConfig(Object.fromEntries(topic.configs));
+      for (const p of topic.partitions.keys()) {
+        const log = this.partition(name, p);
+        if (log !== undefined) log.config = config;
+      }
+      if (this.opts.events.has('topic.config.changed')) {
+        this.opts.events.emit('topic.config.changed', { name, configs: Object.fromEntries(topic.configs) });
+      }
+    });
+  }
+
+  private checkTopicConfigs(configs: Readonly<Record<string, string>>): void {
+    try {
+      validateTopicConfigs(configs);
+      toLogConfig(this.opts.brokerProps, configs);
+    } catch (err) {
+      if (err instanceof ConfigError) throw kafkaError('INVALID_CONFIG', err.message);
+      throw err;
+    }
+  }
+
+  private requireTopic(name: string): TopicImage {
+    const topic = this.metadata.image.topicsByName.get(name);
+    if (topic === undefined) throw kafkaError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} does not exist`);
+    return topic;
+  }
+
+  private partitionRecord(topicId: Uint8Array, partitionId: number): MetadataRecord {
+    const self = this.opts.nodeId;
+    return { type: 'partition', topicId, partitionId, replicas: [self], isr: [self], leader: self, leaderEpoch: 0, partitionEpoch: 0 };
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.metadataQueue.then(work, work);
+    this.metadataQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  // --- partitions on disk ----------------------------------------------------------
+
+  private openPartition(topic: TopicImage, partition: number, logDir: string,
+    state: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }): void {
+    const key = `${topic.name}-${partition}`;
+    const log = PartitionLog.open({
+      dir: join(logDir, key), topic: topic.name, partition, config: this.effectiveConfig(Object.fromEntries(topic.configs)),
+      clock: this.opts.clock, log: this.opts.log, events: this.partitionEvents, ...state,
+    });
+    log.leaderEpoch = topic.partitions.get(partition)?.leaderEpoch ?? 0;
+    this.partitions.set(key, { log, logDir });
+  }
+
+  /** The log dir holding `<topic>-<partition>`, or the one with the fewest partitions for a new one. */
+  private findOrChooseLogDir(key: string): string {
+    for (const dir of this.opts.logDirs) if (existsSync(join(dir, key))) return dir;
+    const counts = new Map(this.opts.logDirs.map((d) => [d, 0]));
+    for (const entry of this.partitions.values()) counts.set(entry.logDir, (counts.get(entry.logDir) ?? 0) + 1);
+    return [...counts.entries()].sort((a, b) => a[1] - b[1])[0]![0];
+  }
+
+  private warnAboutStrayDirs(): void {
+    for (const dir of this.opts.logDirs) {
+      for (const name of readdirSync(dir, { withFileTypes: true })) {
+        if (!name.isDirectory() || name.name === `${METADATA_TOPIC}-0`) continue;
+        if (!/-\d+$/.test(name.name) || this.partitions.has(name.name)) continue;
+        this.opts.log.warn('log directory belongs to no topic in the metadata log; left untouched', { path: join(dir, name.name) });
+      }
+    }
+  }
+
+  // --- background work --------------------------------------------------------------
+
+  private startSchedulers(): void {
+    const every = (ms: number, fn: () => void): void => {
+      if (!Number.isFinite(ms) || ms <= 0) return;
+      const timer = setInterval(() => {
+        try {
+          fn();
+        } catch (err) {
+          this.opts.log.error('background log task failed', { error: (err as Error).message });
+        }
+      }, Math.min(ms, 2 ** 31 - 1));
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.opts.retentionCheckIntervalMs, () => this.applyRetention());
+    every(Number.isFinite(this.opts.flushSchedulerIntervalMs) ? this.opts.flushSchedulerIntervalMs : FLUSH_CHECK_DEFAULT_MS,
+      () => this.flushDue());
+    every(this.opts.flushOffsetCheckpointIntervalMs, () => this.writeCheckpoints());
+    every(this.opts.producerIdExpirationCheckIntervalMs, () => this.expireProducers());
+  }
+
+  applyRetention(): number {
+    const now = this.opts.clock.nowMs();
+    let deleted = 0;
+    for (const { log } of this.partitions.values()) deleted += log.applyRetention(now);
+    if (deleted > 0) this.writeCheckpoints();
+    return deleted;
+  }
+
+  private flushDue(): void {
+    const now = this.opts.clock.nowMs();
+    for (const { log } of this.partitions.values()) if (log.config.writeCaching) log.flushIfDue(now);
+  }
+
+  private expireProducers(): void {
+    const now = this.opts.clock.nowMs();
+    for (const { log } of this.partitions.values()) log.expireProducers(now, this.opts.producerIdExpirationMs);
+  }
+
+  /** Writes recovery points and log start offsets of every partition, per log dir. */
+  writeCheckpoints(): void {
+    for (const dir of this.opts.logDirs) {
+      const recovery: string[] = [];
+      const starts: string[] = [];
+      const add = (log: PartitionLog): void => {
+        recovery.push(`${log.topic} ${log.partition} ${log.flushedOffset}`);
+        starts.push(`${log.topic} ${log.partition} ${log.logStartOffset}`);
+      };
+      if (dir === this.opts.logDirs[0]) add(this.metadata.partitionLog);
+      for (const entry of this.partitions.values()) if (entry.logDir === dir && !entry.log.offline) add(entry.log);
+      writeCheckpoint(join(dir, RECOVERY_POINT_FILE), recovery);
+      writeCheckpoint(join(dir, LOG_START_FILE), starts);
+    }
+  }
+
+  /** Flushes and closes every log, writes checkpoints, then the clean-shutdown marker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.metadataQueue;
+    const logs = [...this.partitions.values()].map((e) => e.log);
+    const results = await Promise.allSettled([...logs.map((l) => l.close()), this.metadata.close()]);
+    this.writeCheckpoints();
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0 || logs.some((l) => l.offline)) {
+      this.opts.log.error('some logs could not be flushed; the next start will run recovery', { failed: failed.length });
+      return;
+    }
+    for (const dir of this.opts.logDirs) atomicWriteFileSync(join(dir, CLEAN_SHUTDOWN_FILE), '');
+  }
+}
+
+function eventsFor(bus: KernelEventBus): PartitionLogEvents {
+  return {
+    batchAppended(log, baseOffset, lastOffset, recordCount, sizeBytes) {
+      if (!bus.has('batch.appended')) return;
+      bus.emit('batch.appended', {
+        topic: log.topic, partition: log.partition, baseOffset: baseOffset as never, lastOffset: lastOffset as never,
+        recordCount, sizeBytes,
+      });
+    },
+    segmentRolled(log, baseOffset) {
+      if (bus.has('segment.rolled')) bus.emit('segment.rolled', { topic: log.topic, partition: log.partition, baseOffset: baseOffset as never });
+    },
+    segmentDeleted(log, baseOffset, reason) {
+      if (bus.has('segment.deleted')) {
+        bus.emit('segment.deleted', { topic: log.topic, partition: log.partition, baseOffset: baseOffset as never, reason });
+      }
+    },
+  };
+}

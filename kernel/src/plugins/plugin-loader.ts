@@ -1,0 +1,109 @@
+/**
+ * Loads the plugins named in `plugins=` (npm package names, or paths to a module) and
+ * runs their lifecycle. A plugin module's default export (or its `plugin` export) is a
+ * `SluicePlugin`. Start and stop each have a deadline; a plugin that fails to start is
+ * disabled with a logged reason, unless its manifest marks it required, in which case
+ * the broker does not start.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import type { Kernel, Logger, PluginContext, SluicePlugin } from '@sluice/sdk';
+
+export const PLUGIN_START_TIMEOUT_MS = 10_000;
+export const PLUGIN_STOP_TIMEOUT_MS = 10_000;
+
+export interface LoadedPlugin {
+  readonly specifier: string;
+  readonly shortName: string;
+  readonly plugin: SluicePlugin;
+  readonly from: string;
+}
+
+/** Where a specifier points: a path (relative to `cwd`), `@sluice/plugin-<name>`, or a package. */
+export function resolvePluginSpecifier(specifier: string, cwd: string): string {
+  if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(cwd, specifier)).href;
+  const require = createRequire(resolve(cwd, 'package.json'));
+  const candidates = specifier.includes('/') || specifier.startsWith('@') ? [specifier] : [`@sluice/plugin-${specifier}`, specifier];
+  for (const name of candidates) {
+    try {
+      return pathToFileURL(require.resolve(name)).href;
+    } catch {
+      // try the next candidate
+    }
+  }
+  throw new Error(`plugin "${specifier}" not found (looked for ${candidates.join(', ')} from ${cwd})`);
+}
+
+function isPlugin(value: unknown): value is SluicePlugin {
+  if (typeof value !== 'object' || value === null) return false;
+  const p = value as Partial<SluicePlugin>;
+  return typeof p.manifest?.id === 'string' && typeof p.manifest.version === 'string' && typeof p.start === 'function';
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+export class PluginHost {
+  private readonly started: LoadedPlugin[] = [];
+  private readonly abort = new AbortController();
+
+  constructor(private readonly log: Logger) {}
+
+  get loaded(): readonly LoadedPlugin[] {
+    return this.started;
+  }
+
+  /** Loads and starts each plugin in order. Throws only for a required plugin's failure. */
+  async startAll(kernel: Kernel, specifiers: readonly string[], configs: Readonly<Record<string, Readonly<Record<string, string>>>>,
+    shortNameOf: (spec: string) => string, cwd: string): Promise<void> {
+    for (const specifier of specifiers) {
+      const shortName = shortNameOf(specifier);
+      let plugin: SluicePlugin | undefined;
+      try {
+        const from = resolvePluginSpecifier(specifier, cwd);
+        const mod = (await import(from)) as { default?: unknown; plugin?: unknown };
+        const candidate = mod.default ?? mod.plugin;
+        if (!isPlugin(candidate)) throw new Error('the module exports no plugin (default export with manifest and start)');
+        plugin = candidate;
+        const log = childLogger(this.log, plugin.manifest.id);
+        const ctx: PluginContext = { kernel, log, config: configs[shortName] ?? {}, signal: this.abort.signal };
+        await withDeadline(Promise.resolve(plugin.start(ctx)), PLUGIN_START_TIMEOUT_MS, `plugin ${plugin.manifest.id} start`);
+        this.started.push({ specifier, shortName, plugin, from });
+        this.log.info('plugin started', { plugin: plugin.manifest.id, version: plugin.manifest.version, from });
+      } catch (err) {
+        const message = (err as Error).message;
+        if (plugin?.manifest.required === true) throw new Error(`required plugin ${plugin.manifest.id} failed to start: ${message}`);
+        this.log.error('plugin disabled: it failed to load or start', { plugin: specifier, error: message });
+      }
+    }
+  }
+
+  /** Stops plugins in reverse start order; a failing or slow stop is logged and skipped. */
+  async stopAll(): Promise<void> {
+    this.abort.abort();
+    for (const loaded of [...this.started].reverse()) {
+      if (loaded.plugin.stop === undefined) continue;
+      try {
+        await withDeadline(Promise.resolve(loaded.plugin.stop()), PLUGIN_STOP_TIMEOUT_MS, `plugin ${loaded.plugin.manifest.id} stop`);
+      } catch (err) {
+        this.log.error('plugin failed to stop cleanly', { plugin: loaded.plugin.manifest.id, error: (err as Error).message });
+      }
+    }
+    this.started.length = 0;
+  }
+}
+
+function childLogger(log: Logger, plugin: string): Logger {
+  return {
+    debug: (msg, fields) => log.debug(msg, { plugin, ...fields }),
+    info: (msg, fields) => log.info(msg, { plugin, ...fields }),
+    warn: (msg, fields) => log.warn(msg, { plugin, ...fields }),
+    error: (msg, fields) => log.error(msg, { plugin, ...fields }),
+  };
+}
