@@ -32,7 +32,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   },
   {
     name: 'file.delete.delay.ms', type: 'long', default: '60000', min: 0,
-    doc: 'Delay before a deleted segment\'s files are removed, so in-flight reads finish.',
+    doc: 'Accepted for compatibility. Deleted segments are removed at once: reads never outlive the call that makes them.',
     synonyms: [['log.segment.delete.delay.ms', 1]],
   },
   {
@@ -102,7 +102,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   },
   {
     name: 'segment.ms', type: 'long', default: String(7 * DAY_MS), min: 1,
-    doc: 'Age of a segment\'s first record at which a new segment starts.',
+    doc: 'Time after the first append to a segment (broker clock) at which a new segment starts.',
     synonyms: [['log.roll.ms', 1], ['log.roll.hours', 3_600_000]],
   },
   {
