@@ -4,10 +4,10 @@
  * plugins (so frontends stop taking requests), then logs (flush, checkpoints, the
  * clean-shutdown marker).
  */
-import type { Kernel, KernelEventHandler, KernelEventName, Logger, PartitionHandle, TopicConfigs,
+import type { BrokerInfo, Kernel, KernelEventHandler, KernelEventName, Logger, PartitionHandle, TopicConfigs,
   TopicDescription } from '@sluice/sdk';
 import { systemClock, type Clock } from './clock.js';
-import { pluginShortName, type BrokerConfig } from './config/broker-config.js';
+import { pluginShortName, type BrokerConfig, type Listener } from './config/broker-config.js';
 import { KernelEventBus } from './events.js';
 import { LogManager } from './log/log-manager.js';
 import { PluginHost } from './plugins/plugin-loader.js';
@@ -41,7 +41,7 @@ export class Broker implements Kernel {
     });
     const broker = new Broker(config, clusterId, logs, events, log);
     try {
-      await broker.plugins.startAll(broker, config.plugins, config.pluginConfigs, pluginShortName, process.cwd());
+      await broker.plugins.startAll(broker, brokerInfo(config, clusterId), config.plugins, config.pluginConfigs, pluginShortName, process.cwd());
     } catch (err) {
       await broker.stop();
       throw err;
@@ -95,4 +95,12 @@ export class Broker implements Kernel {
     })();
     return this.stopping;
   }
+}
+
+function brokerInfo(config: BrokerConfig, clusterId: string): BrokerInfo {
+  const withProtocol = (l: Listener) => ({ ...l, securityProtocol: config.listenerSecurityProtocols[l.name] ?? l.name });
+  return {
+    nodeId: config.nodeId, clusterId, props: config.props,
+    listeners: config.listeners.map(withProtocol), advertisedListeners: config.advertisedListeners.map(withProtocol),
+  };
 }

@@ -163,9 +163,31 @@ export interface PluginManifest {
   readonly required?: boolean;
 }
 
+/** A listener from `listeners` / `advertised.listeners`. @evolving */
+export interface ListenerAddress {
+  /** Upper-case listener name, e.g. PLAINTEXT. */
+  readonly name: string;
+  /** Empty: all interfaces. */
+  readonly host: string;
+  readonly port: number;
+  /** From listener.security.protocol.map: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL. */
+  readonly securityProtocol: string;
+}
+
+/** What a plugin may know of the broker it runs in. @evolving */
+export interface BrokerInfo {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly listeners: readonly ListenerAddress[];
+  readonly advertisedListeners: readonly ListenerAddress[];
+  /** All broker properties as given (Kafka names), for the keys a plugin implements. */
+  readonly props: Readonly<Record<string, string>>;
+}
+
 /** @evolving */
 export interface PluginContext {
   readonly kernel: Kernel;
+  readonly broker: BrokerInfo;
   readonly log: Logger;
   /** The server.properties keys under the plugin's id prefix (`<id>.<key>`), prefix removed. */
   readonly config: Readonly<Record<string, string>>;

@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import type { Kernel, Logger, PluginContext, SluicePlugin } from '@sluice/sdk';
+import type { BrokerInfo, Kernel, Logger, PluginContext, SluicePlugin } from '@sluice/sdk';
 
 export const PLUGIN_START_TIMEOUT_MS = 10_000;
 export const PLUGIN_STOP_TIMEOUT_MS = 10_000;
@@ -60,7 +60,7 @@ export class PluginHost {
   }
 
   /** Loads and starts each plugin in order. Throws only for a required plugin's failure. */
-  async startAll(kernel: Kernel, specifiers: readonly string[], configs: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  async startAll(kernel: Kernel, broker: BrokerInfo, specifiers: readonly string[], configs: Readonly<Record<string, Readonly<Record<string, string>>>>,
     shortNameOf: (spec: string) => string, cwd: string): Promise<void> {
     for (const specifier of specifiers) {
       const shortName = shortNameOf(specifier);
@@ -72,7 +72,7 @@ export class PluginHost {
         if (!isPlugin(candidate)) throw new Error('the module exports no plugin (default export with manifest and start)');
         plugin = candidate;
         const log = childLogger(this.log, plugin.manifest.id);
-        const ctx: PluginContext = { kernel, log, config: configs[shortName] ?? {}, signal: this.abort.signal };
+        const ctx: PluginContext = { kernel, broker, log, config: configs[shortName] ?? {}, signal: this.abort.signal };
         await withDeadline(Promise.resolve(plugin.start(ctx)), PLUGIN_START_TIMEOUT_MS, `plugin ${plugin.manifest.id} start`);
         this.started.push({ specifier, shortName, plugin, from });
         this.log.info('plugin started', { plugin: plugin.manifest.id, version: plugin.manifest.version, from });
