@@ -1,0 +1,58 @@
+/**
+ * TCP listeners for the Kafka protocol: one server per configured listener, one
+ * Connection per socket. Stopping closes the listeners first, then every connection.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { ListenerAddress, Logger } from '@sluice/sdk';
+import { Connection, type ConnectionLimits, type RequestHandler } from './connection.js';
+
+export class KafkaServer {
+  private readonly servers: Server[] = [];
+  private readonly connections = new Set<Connection>();
+  private nextConnectionId = 1;
+
+  constructor(
+    private readonly handler: RequestHandler,
+    private readonly limits: ConnectionLimits,
+    private readonly log: Logger,
+  ) {}
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Binds every listener; resolves with the bound addresses (port 0 picks a free port). */
+  async listen(listeners: readonly ListenerAddress[]): Promise<ListenerAddress[]> {
+    const bound: ListenerAddress[] = [];
+    for (const listener of listeners) {
+      const server = createServer((socket) => this.accept(listener.name, socket));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: listener.host === '' ? undefined : listener.host, port: listener.port }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.log.error('listener error', { listener: listener.name, error: err.message }));
+      this.servers.push(server);
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : listener.port;
+      bound.push({ ...listener, port });
+    }
+    return bound;
+  }
+
+  private accept(listener: string, socket: Socket): void {
+    const conn = new Connection(socket, {
+      id: this.nextConnectionId++, listener, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
+    }, this.handler, this.limits, this.log, (c) => this.connections.delete(c));
+    this.connections.add(conn);
+  }
+
+  async close(): Promise<void> {
+    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    for (const conn of [...this.connections]) conn.close('broker stopping', 'debug');
+    await Promise.all(closing);
+    this.servers.length = 0;
+  }
+}
