@@ -15,7 +15,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from '@sluice/sdk';
 import { FrameReader } from './frame-reader.js';
 
-export type ResponseParts = Buffer | readonly Buffer[];
+/** A whole response frame, its 4-byte size prefix included, in one or more chunks. */
+export type ResponseParts = Uint8Array | readonly Uint8Array[];
 
 export interface ConnectionInfo {
   readonly id: number;
@@ -25,8 +26,8 @@ export interface ConnectionInfo {
 }
 
 /**
- * Handles one request frame (without its size prefix). Returns the response body
- * (correlation header included) or null when the request gets no response (acks=0).
+ * Handles one request frame (without its size prefix). Returns the response frame (size
+ * prefix included) or null when the request gets no response (acks=0).
  * Throwing closes the connection.
  */
 export type RequestHandler = (frame: Buffer, conn: ConnectionInfo) => ResponseParts | null | Promise<ResponseParts | null>;
@@ -122,13 +123,11 @@ export class Connection {
   }
 
   private write(parts: ResponseParts): void {
-    const list = Buffer.isBuffer(parts) ? [parts] : (parts as readonly Buffer[]);
-    let size = 0;
-    for (const p of list) size += p.length;
-    const prefix = Buffer.allocUnsafe(4);
-    prefix.writeInt32BE(size, 0);
-    this.socket.write(prefix);
-    for (const p of list) this.socket.write(p);
+    if (parts instanceof Uint8Array) {
+      this.socket.write(parts);
+      return;
+    }
+    for (const p of parts as readonly Uint8Array[]) this.socket.write(p);
   }
 
   private maybePause(): void {

@@ -48,9 +48,11 @@ describe('KafkaServer', () => {
     const releases: Array<() => void> = [];
     const port = await start((f) => {
       const body = f.toString();
-      if (body === 'slow') return new Promise((resolve) => releases.push(() => resolve(Buffer.from('slow-done'))));
+      if (body === 'slow') return new Promise((resolve) => releases.push(() => resolve(frame('slow-done'))));
       if (body === 'silent') return null;
-      return Buffer.from(`${body}-done`);
+      // Chunked: size prefix and body parts as separate buffers, as Fetch responses are written.
+      const whole = frame(`${body}-done`);
+      return [whole.subarray(0, 4), whole.subarray(4, 6), whole.subarray(6)];
     }, { inFlightRequestsMax: 100 });
     const socket = connect(port, '127.0.0.1');
     const got = responses(socket, 3);
@@ -66,7 +68,7 @@ describe('KafkaServer', () => {
   });
 
   it('closes only the connection that sent an oversized frame', async () => {
-    const port = await start((f) => Buffer.from(f.toString().toUpperCase()));
+    const port = await start((f) => frame(f.toString().toUpperCase()));
     const bad = connect(port, '127.0.0.1');
     const good = connect(port, '127.0.0.1');
     const badResult = responses(bad, 1);
@@ -83,7 +85,7 @@ describe('KafkaServer', () => {
   it('closes a connection whose handler throws, and keeps serving others', async () => {
     const port = await start((f) => {
       if (f.toString() === 'boom') throw new Error('handler bug');
-      return Buffer.from('ok');
+      return frame('ok');
     });
     const a = connect(port, '127.0.0.1');
     const aResult = responses(a, 1);
@@ -97,7 +99,7 @@ describe('KafkaServer', () => {
   });
 
   it('closes idle connections', async () => {
-    const port = await start(() => Buffer.from('x'), { idleMsMax: 50 });
+    const port = await start(() => frame('x'), { idleMsMax: 50 });
     const socket = connect(port, '127.0.0.1');
     expect((await responses(socket, 1)).closed).toBe(true);
   });
@@ -107,7 +109,7 @@ describe('KafkaServer', () => {
     let seen = 0;
     const port = await start(() => {
       seen++;
-      return new Promise((resolve) => pending.push(() => resolve(Buffer.from('r'))));
+      return new Promise((resolve) => pending.push(() => resolve(frame('r'))));
     }, { inFlightRequestsMax: 2 });
     const socket = connect(port, '127.0.0.1');
     const got = responses(socket, 6);
