@@ -615,8 +615,13 @@ export class PartitionLog implements PartitionHandle {
     this.rebuildProducerState();
     if (rescanned.length > 0) {
       // Re-scanned bytes may still be only in the page cache (a process crash): make them
-      // durable before consumers may read them.
-      for (const s of rescanned) s.fdatasyncNow();
+      // durable before consumers may read them. Sealed ones get their final time-index
+      // entry back too: recovery rebuilt their indexes in memory only, and once the
+      // recovery point passes them the files alone give their largest timestamp.
+      for (const s of rescanned) {
+        if (s !== this.active) s.seal();
+        s.fdatasyncNow();
+      }
       fsyncDirSync(this.dir);
     }
     this.flushed = this.leo;
