@@ -57,6 +57,8 @@ export class Segment {
   private maxTimestampValue = -1;
   private bytesSinceIndexEntry = 0;
   private gone = false;
+  /** Set while `recover` runs: index loading must not read the unchecked bytes it is about to check. */
+  private recovering = false;
 
   private constructor(
     readonly dir: string,
@@ -122,12 +124,48 @@ export class Segment {
     this.offsetIndexValue = OffsetIndex.load(this.indexPath('.index'), this.baseOffset, this.config.segmentIndexBytes, this.size, limit);
     this.timeIndexValue = TimeIndex.load(this.indexPath('.timeindex'), this.baseOffset, this.config.segmentIndexBytes, limit);
     this.maxTimestampValue = this.timeIndexValue.lastTimestamp;
-    if (this.size > 0 && (this.offsetIndexValue.entryCount === 0 || this.timeIndexValue.entryCount === 0)) {
+    // Recovery rebuilds the indexes from the bytes it checks; reading those bytes here
+    // unchecked could meet a torn or corrupt batch.
+    if (this.recovering) return;
+    if (this.size > 0 && (this.offsetIndexValue.entryCount === 0 || this.timeIndexValue.entryCount === 0
+      || !this.batchStartsAt(this.offsetIndexValue.lastOffset, this.offsetIndexValue.lastPosition))) {
       // A missing or unusable index on a segment with data: rebuild it from the log.
       this.offsetIndexValue.truncateToOffset(this.baseOffset);
       this.timeIndexValue.truncateToOffset(this.baseOffset);
       this.loadTrusted();
+    } else {
+      this.maxTimestampValue = this.maxTimestampBefore(this.size);
     }
+  }
+
+  /**
+   * Whether a batch with base offset `offset` starts at `position`. Index entries are
+   * only checked for order when loaded; checking the one an operation relies on catches
+   * an index that does not belong to the log.
+   */
+  private batchStartsAt(offset: number, position: number): boolean {
+    if (readAt(this.handle(), headerScratch, 0, rb.BATCH_HEADER_BYTES, position) < rb.BATCH_HEADER_BYTES) return false;
+    return headerScratch[rb.OFFSET_MAGIC] === 2 && rb.batchBaseOffset(headerScratch, 0) === offset
+      && position + rb.batchSize(headerScratch, 0) <= this.size;
+  }
+
+  /**
+   * Largest timestamp of the batches before file position `end`. The time index's last
+   * entry holds the largest up to its batch; the batches from there on are read, because
+   * index files are written without fsync while a segment is active and may have lost
+   * their last entries. Sealing moves the last entry to the last batch, so for a sealed
+   * segment with intact indexes this reads one index interval of batch headers.
+   */
+  private maxTimestampBefore(end: number): number {
+    const timeIndex = this.timeIndex;
+    let max = timeIndex.lastTimestamp;
+    const from = timeIndex.entryCount === 0 ? 0 : this.offsetIndex.lookup(timeIndex.lastOffset).position;
+    this.scanHeaders(from, (head, filePosition) => {
+      if (filePosition >= end) return false;
+      max = Math.max(max, rb.batchMaxTimestamp(head, 0));
+      return true;
+    });
+    return max;
   }
 
   get sizeBytes(): number {
@@ -189,7 +227,7 @@ export class Segment {
   /** Seals the segment: a final time-index entry, indexes written and fsynced. */
   seal(): void {
     if (this.maxTimestampValue >= 0 && this.nextOffsetValue > this.baseOffset) {
-      this.timeIndex.maybeAppend(this.maxTimestampValue, this.lastBatchBaseOffset());
+      this.timeIndex.appendFinal(this.maxTimestampValue, this.lastBatchBaseOffset());
     }
     this.offsetIndex.persist(true);
     this.timeIndex.persist(true);
@@ -247,13 +285,22 @@ export class Segment {
    * Returns the number of bytes cut.
    */
   recover(recoveryPoint: number, onBatch: (buf: Buffer, pos: number) => void): number {
+    this.recovering = true;
     // Start at the last index entry before the recovery point: a batch start whose
     // bytes were synced; re-checking the few batches up to the recovery point is cheap.
-    const start = this.offsetIndex.lookup(recoveryPoint);
+    let start = this.offsetIndex.lookup(recoveryPoint);
+    if (start.position > 0 && !this.batchStartsAt(start.offset, start.position)) {
+      // Starting mid-batch would read as corruption and cut good data: re-scan it all.
+      this.offsetIndex.truncateToOffset(this.baseOffset);
+      this.timeIndex.truncateToOffset(this.baseOffset);
+      start = { offset: this.baseOffset, position: 0 };
+    }
+    // The time entry of the start batch stays: it is the only record of the largest
+    // timestamp among the batches before it, which the scan does not revisit.
+    this.timeIndex.truncateToOffset(start.offset + 1);
+    this.maxTimestampValue = this.maxTimestampBefore(start.position);
     this.offsetIndex.truncateToOffset(start.offset);
-    this.timeIndex.truncateToOffset(start.offset);
     this.nextOffsetValue = start.offset;
-    this.maxTimestampValue = this.timeIndex.lastTimestamp;
     this.bytesSinceIndexEntry = this.config.indexIntervalBytes;
     let goodEnd = start.position;
     this.scan(start.position, (buf, pos, size, filePosition) => {
@@ -265,7 +312,15 @@ export class Segment {
       return true;
     });
     const cut = this.size - goodEnd;
-    if (cut > 0) this.truncateBytes(goodEnd);
+    if (cut > 0) {
+      this.truncateBytes(goodEnd);
+      if (this.timeIndex.lastOffset >= this.nextOffsetValue) {
+        // Only the kept start entry can be past the end: its own batch failed the check.
+        this.timeIndex.truncateToOffset(this.nextOffsetValue);
+        this.maxTimestampValue = this.maxTimestampBefore(goodEnd);
+      }
+    }
+    this.recovering = false;
     return cut;
   }
 
@@ -276,7 +331,7 @@ export class Segment {
   loadTrusted(): void {
     const start = this.offsetIndex.lookup(Number.MAX_SAFE_INTEGER);
     this.nextOffsetValue = this.baseOffset;
-    this.maxTimestampValue = this.timeIndex.lastTimestamp;
+    this.maxTimestampValue = this.maxTimestampBefore(start.position);
     this.bytesSinceIndexEntry = 0;
     this.scanHeaders(start.position, (head, filePosition, size) => {
       this.indexBatch(head, 0, size, filePosition);

@@ -6,7 +6,8 @@
  *   relativeOffset uint32  (base offset of that batch - segment base offset)
  * Timestamps and offsets strictly increase. An entry is added with each offset-index
  * entry when the largest timestamp grew, and once more when the segment is sealed, so
- * the last entry of a sealed segment holds its largest timestamp (used by time retention).
+ * the last entry of a sealed segment holds its largest timestamp (used by time retention)
+ * at its last batch.
  *
  * Durability and recovery: as the offset index (see offset-index.ts): written at flush,
  * fsynced at roll, cut to sane entries on load, rebuilt by recovery.
@@ -79,14 +80,8 @@ export class TimeIndex {
     const rel = offset - this.baseOffset;
     assert(rel >= 0 && rel <= 0xffffffff, `relative offset ${rel} out of range`);
     if (this.count > 0 && offset < this.lastOffset) return;
-    if (this.count > 0 && offset === this.lastOffset) {
-      // Same batch offset with a larger timestamp: replace rather than duplicate.
-      this.count--;
-      if (this.persistedCount > this.count) {
-        this.persistedCount = this.count;
-        truncateIndexFile(this.path, this.count * TIME_INDEX_ENTRY_BYTES);
-      }
-    }
+    // Same batch offset with a larger timestamp: replace rather than duplicate.
+    if (this.count > 0 && offset === this.lastOffset) this.dropLast();
     if ((this.count + 1) * TIME_INDEX_ENTRY_BYTES > this.entries.length) {
       const grown = Buffer.alloc(Math.min(this.entriesMax, Math.max(64, this.count * 2)) * TIME_INDEX_ENTRY_BYTES);
       this.entries.copy(grown, 0, 0, this.count * TIME_INDEX_ENTRY_BYTES);
@@ -95,6 +90,33 @@ export class TimeIndex {
     this.entries.writeBigInt64BE(BigInt(timestamp), this.count * TIME_INDEX_ENTRY_BYTES);
     this.entries.writeUInt32BE(rel, this.count * TIME_INDEX_ENTRY_BYTES + 8);
     this.count++;
+  }
+
+  /**
+   * The sealing entry: `timestamp` (the segment's largest) at `offset` (its last batch).
+   * When no entry can be added (the timestamp did not grow, or the index is full) the
+   * last entry is replaced: an entry only promises that no batch before its own is
+   * later than its timestamp, which stays true when it moves to a later batch with the
+   * segment's largest timestamp. Readers of a sealed segment then find no batch after
+   * the last entry's but the last batch itself.
+   */
+  appendFinal(timestamp: number, offset: number): void {
+    if (this.count > 0 && offset < this.lastOffset) return;
+    if (this.count > 0 && (timestamp <= this.lastTimestamp || this.isFull)) {
+      const largest = Math.max(timestamp, this.lastTimestamp);
+      this.dropLast();
+      this.maybeAppend(largest, offset);
+      return;
+    }
+    this.maybeAppend(timestamp, offset);
+  }
+
+  private dropLast(): void {
+    this.count--;
+    if (this.persistedCount > this.count) {
+      this.persistedCount = this.count;
+      truncateIndexFile(this.path, this.count * TIME_INDEX_ENTRY_BYTES);
+    }
   }
 
   /** The offset from which a scan for the first record with timestamp >= `timestamp` may start. */
