@@ -3,7 +3,6 @@ export { Broker } from './broker.js';
 export { PartitionLog, type PartitionLogOptions } from './log/partition-log.js';
 export { LogManager } from './log/log-manager.js';
 export { buildBatch, type RecordInput, type BatchFields } from './log/batch-builder.js';
-export { registerCodec, type Codec } from './log/compression.js';
 export { toLogConfig, TOPIC_CONFIG_DEFS, type LogConfig } from './config/topic-config.js';
 export { loadBrokerConfig, brokerConfigTable, type BrokerConfig } from './config/broker-config.js';
 export { systemClock, ManualClock, type Clock } from './clock.js';
