@@ -23,7 +23,8 @@ function newDir(): string {
 }
 
 async function startBroker(dir: string, props: Record<string, string> = {}): Promise<Broker> {
-  const config = loadBrokerConfig({ 'log.dirs': dir, ...props }, { warn: () => undefined });
+  // No frontend: these tests drive the kernel API directly.
+  const config = loadBrokerConfig({ 'log.dirs': dir, plugins: '', ...props }, { warn: () => undefined });
   return Broker.start(config, 'test-cluster', captureLogger(), new ManualClock());
 }
 

@@ -4,10 +4,10 @@
  * plugins (so frontends stop taking requests), then logs (flush, checkpoints, the
  * clean-shutdown marker).
  */
-import type { BrokerInfo, Kernel, KernelEventHandler, KernelEventName, Logger, PartitionHandle, TopicConfigs,
-  TopicDescription } from '@sluice/sdk';
+import type { BrokerInfo, ConfigEntry, Kernel, KernelEventHandler, KernelEventName, LogDirDescription, Logger,
+  PartitionDescription, PartitionHandle, TopicConfigs, TopicDescription } from '@sluice/sdk';
 import { systemClock, type Clock } from './clock.js';
-import { pluginShortName, type BrokerConfig, type Listener } from './config/broker-config.js';
+import { brokerConfigTable, pluginShortName, type BrokerConfig, type Listener } from './config/broker-config.js';
 import { KernelEventBus } from './events.js';
 import { LogManager } from './log/log-manager.js';
 import { PluginHost } from './plugins/plugin-loader.js';
@@ -79,6 +79,37 @@ export class Broker implements Kernel {
 
   partition(topic: string, partition: number): PartitionHandle | undefined {
     return this.logs.partition(topic, partition);
+  }
+
+  topicPartitions(name: string): readonly PartitionDescription[] {
+    return this.logs.topicPartitions(name);
+  }
+
+  describeTopicConfigs(name: string): readonly ConfigEntry[] | undefined {
+    return this.logs.describeTopicConfigs(name);
+  }
+
+  describeBrokerConfigs(): readonly ConfigEntry[] {
+    const props = this.config.props;
+    return brokerConfigTable().map((row) => {
+      const own = props[row.name];
+      const sensitive = row.type === 'password';
+      const value = sensitive ? null : own ?? row.default;
+      return {
+        name: row.name, value, source: own === undefined ? 'default' : 'static-broker', readOnly: true, sensitive,
+        type: row.type, doc: row.doc,
+        synonyms: own === undefined ? [{ name: row.name, value: row.default, source: 'default' }]
+          : [{ name: row.name, value, source: 'static-broker' }, { name: row.name, value: row.default, source: 'default' }],
+      };
+    });
+  }
+
+  logDirs(): readonly LogDirDescription[] {
+    return this.logs.logDirs();
+  }
+
+  allocateProducerId(): Promise<number> {
+    return this.logs.allocateProducerId();
   }
 
   on<N extends KernelEventName>(name: N, handler: KernelEventHandler<N>): () => void {

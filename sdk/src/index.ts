@@ -125,6 +125,66 @@ export interface PartitionHandle {
   readonly logStartOffset: Offset;
   readonly logEndOffset: Offset;
   readonly highWatermark: Offset;
+  readonly lastStableOffset: Offset;
+  /** The leader epoch stamped on appended batches. */
+  readonly leaderEpoch: number;
+  /** Bytes on disk. */
+  readonly sizeBytes: number;
+  /** ListOffsets by time: the first offset whose record timestamp is >= `timestampMs`, below the high watermark. */
+  offsetForTimestamp(timestampMs: number): { readonly offset: Offset; readonly timestampMs: number } | undefined;
+  /** ListOffsets MAX_TIMESTAMP: the record with the largest timestamp below the high watermark. */
+  maxTimestamp(): { readonly offset: Offset; readonly timestampMs: number } | undefined;
+  /** OffsetForLeaderEpoch: the largest epoch <= `epoch` this log knows and where it ended (-1, -1 if none). */
+  endOffsetForLeaderEpoch(epoch: number): { readonly leaderEpoch: number; readonly endOffset: number };
+  /** DeleteRecords: moves the log start offset to `offset` (<= high watermark); resolves with the new start. */
+  deleteRecordsBefore(offset: Offset): Promise<Offset>;
+  /** DescribeProducers: the idempotent producers this partition remembers. */
+  producers(): readonly ProducerDescription[];
+}
+
+/** @evolving */
+export interface ProducerDescription {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly lastSequence: number;
+  readonly lastTimestampMs: number;
+  /** -1 until transactions exist. */
+  readonly coordinatorEpoch: number;
+  readonly currentTxnStartOffset: number;
+}
+
+/** @evolving */
+export interface PartitionDescription {
+  readonly partition: number;
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+/** Where a config value comes from, as Kafka's DescribeConfigs reports it. @evolving */
+export type ConfigSource = 'topic' | 'static-broker' | 'default';
+
+/** @evolving */
+export interface ConfigEntry {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: ConfigSource;
+  readonly readOnly: boolean;
+  readonly sensitive: boolean;
+  readonly type: string;
+  readonly doc: string;
+  /** Values that would apply in order of precedence, the effective one first. */
+  readonly synonyms: ReadonlyArray<{ readonly name: string; readonly value: string | null; readonly source: ConfigSource }>;
+}
+
+/** @evolving */
+export interface LogDirDescription {
+  readonly path: string;
+  readonly totalBytes: number;
+  readonly usableBytes: number;
+  readonly partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number; readonly sizeBytes: number;
+    readonly offsetLag: number }>;
 }
 
 /**
@@ -144,6 +204,15 @@ export interface Kernel {
   /** Sets (string) or removes (null) topic config overrides, validated as a whole, applied live. */
   alterTopicConfigs(name: string, changes: Readonly<Record<string, string | null>>, options?: { validateOnly?: boolean }): Promise<void>;
   partition(topic: string, partition: number): PartitionHandle | undefined;
+  /** Leader, epoch, replicas and ISR of each partition of a topic (empty for an unknown topic). */
+  topicPartitions(name: string): readonly PartitionDescription[];
+  /** Every topic config with its effective value and source; undefined for an unknown topic. */
+  describeTopicConfigs(name: string): readonly ConfigEntry[] | undefined;
+  /** The broker's properties as DescribeConfigs reports them (BROKER resource). */
+  describeBrokerConfigs(): readonly ConfigEntry[];
+  logDirs(): readonly LogDirDescription[];
+  /** A new producer id for an idempotent producer, from blocks recorded in the metadata log. */
+  allocateProducerId(): Promise<number>;
   on<N extends KernelEventName>(name: N, handler: KernelEventHandler<N>): () => void;
 }
 

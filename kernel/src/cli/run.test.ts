@@ -113,7 +113,7 @@ describe('sluice start', () => {
     expect(config).toMatchObject({ nodeId: 5, numPartitions: 4, logDirs: [dir] });
     expect(readMetaProperties(dir)).toMatchObject({ clusterId, nodeId: 5 });
     expect(h.logs.filter((l) => l.startsWith('INFO') && l.includes('started'))).toEqual([
-      `INFO Sluice started: node 5, cluster ${clusterId}, log dirs ${dir}, plugins none`,
+      `INFO Sluice started: node 5, cluster ${clusterId}, log dirs ${dir}, plugins kafka`,
     ]);
     expect(h.logs).toContain('WARN unknown config key mystery.key, ignored');
 

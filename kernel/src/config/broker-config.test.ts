@@ -47,7 +47,7 @@ describe('loadBrokerConfig', () => {
       producerIdExpirationCheckIntervalMs: 600_000,
       socketRequestMaxBytes: 104_857_600,
       connectionsMaxIdleMs: 600_000,
-      plugins: [],
+      plugins: ['kafka'],
       pluginConfigs: {},
     });
     expect(config.defaultLogConfig.retentionMs).toBe(7 * 86_400_000);

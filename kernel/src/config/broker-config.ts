@@ -122,8 +122,12 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     doc: 'Idle connections are closed after this long.',
   },
   {
-    name: 'plugins', type: 'list', default: '',
-    doc: 'Plugins to load, as package names or paths. Keys under <plugin>. configure a plugin.',
+    name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000', min: 0,
+    doc: 'Incremental fetch sessions (KIP-227) the broker keeps; the least recently used is evicted when full.',
+  },
+  {
+    name: 'plugins', type: 'list', default: 'kafka',
+    doc: 'Plugins to load, in order: built-in names (kafka), package names or paths. Keys under <plugin>. configure a plugin.',
   },
 ];
 

@@ -12,13 +12,13 @@
  * the marker is read and deleted before anything else is written, so a later crash is
  * never mistaken for a clean stop.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Logger, TopicDescription } from '@sluice/sdk';
+import type { ConfigEntry, LogDirDescription, Logger, PartitionDescription, TopicDescription } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
 import { ConfigError } from '../config/config-def.js';
-import { toLogConfig, validateTopicConfigs, type LogConfig } from '../config/topic-config.js';
+import { resolveTopicConfigs, TOPIC_CONFIG_DEFS, toLogConfig, validateTopicConfigs, type LogConfig } from '../config/topic-config.js';
 import { kafkaError } from '../errors.js';
 import type { KernelEventBus } from '../events.js';
 import { MetadataLog, METADATA_TOPIC } from '../metadata/metadata-log.js';
@@ -34,6 +34,8 @@ const LOG_START_FILE = 'log-start-offset-checkpoint';
 const TOPIC_NAME_LENGTH_MAX = 249;
 /** Bound on partitions per topic, so one request cannot ask for millions of directories. */
 export const TOPIC_PARTITIONS_MAX = 10_000;
+/** Producer ids are reserved in the metadata log this many at a time, as KRaft controllers do. */
+const PRODUCER_ID_BLOCK_SIZE = 1000;
 /** How often write-cached logs are checked for flush.ms when log.flush.scheduler.interval.ms is unset. */
 const FLUSH_CHECK_DEFAULT_MS = 1000;
 
@@ -74,6 +76,8 @@ export class LogManager {
   /** Metadata changes run one at a time, so checks and the records they lead to never interleave. */
   private metadataQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private producerIdNext = 0;
+  private producerIdEnd = 0;
 
   private constructor(
     private readonly opts: LogManagerOptions,
@@ -101,7 +105,7 @@ export class LogManager {
       logDir: metaDir, clock: opts.clock, log: opts.log, cleanShutdown: clean.get(metaDir) === true,
       recoveryPoint: recoveryPoints.get(`${METADATA_TOPIC}-0`) ?? 0,
     });
-    const manager = new LogManager(opts, metadata, eventsFor(opts.events));
+    const manager: LogManager = new LogManager(opts, metadata, eventsFor(opts.events, () => manager.writeCheckpoints()));
     const started = opts.clock.nowMs();
     let recovered = 0;
     for (const topic of metadata.image.topicsByName.values()) {
@@ -267,6 +271,62 @@ export class LogManager {
     return run;
   }
 
+  topicPartitions(name: string): PartitionDescription[] {
+    const topic = this.metadata.image.topicsByName.get(name);
+    if (topic === undefined) return [];
+    return [...topic.partitions.entries()].sort((a, b) => a[0] - b[0]).map(([partition, p]) => ({
+      partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr,
+    }));
+  }
+
+  /** Every topic config with its effective value, source and synonyms (DescribeConfigs). */
+  describeTopicConfigs(name: string): ConfigEntry[] | undefined {
+    const topic = this.metadata.image.topicsByName.get(name);
+    if (topic === undefined) return undefined;
+    const overrides = Object.fromEntries(topic.configs);
+    const effective = resolveTopicConfigs(this.opts.brokerProps, overrides);
+    return TOPIC_CONFIG_DEFS.map((def) => {
+      const e = effective.get(def.name)!;
+      const synonyms: Array<ConfigEntry['synonyms'][number]> = [];
+      if (overrides[def.name] !== undefined) synonyms.push({ name: def.name, value: overrides[def.name]!, source: 'topic' });
+      for (const [key] of def.synonyms) {
+        const raw = this.opts.brokerProps[key];
+        if (raw !== undefined) synonyms.push({ name: key, value: raw, source: 'static-broker' });
+      }
+      synonyms.push({ name: def.synonyms[0]?.[0] ?? def.name, value: def.default, source: 'default' });
+      return {
+        name: def.name, value: e.raw, source: e.source === 'topic' ? 'topic' : e.source === 'broker' ? 'static-broker' : 'default',
+        readOnly: false, sensitive: false, type: def.type, doc: def.doc, synonyms,
+      };
+    });
+  }
+
+  logDirs(): LogDirDescription[] {
+    return this.opts.logDirs.map((path) => {
+      const fs = statfsSync(path);
+      const partitions = [...this.partitions.values()].filter((e) => e.logDir === path).map(({ log }) => ({
+        topic: log.topic, partition: log.partition, sizeBytes: log.sizeBytes, offsetLag: log.logEndOffset - log.highWatermark,
+      }));
+      return { path, totalBytes: fs.blocks * fs.bsize, usableBytes: fs.bavail * fs.bsize, partitions };
+    });
+  }
+
+  /** Hands out producer ids from a block reserved durably in the metadata log, so none is reused after a restart. */
+  allocateProducerId(): Promise<number> {
+    if (this.producerIdNext < this.producerIdEnd) return Promise.resolve(this.producerIdNext++);
+    return this.serially(async () => {
+      if (this.producerIdNext >= this.producerIdEnd) {
+        const start = this.metadata.image.nextProducerId;
+        await this.metadata.commit([{
+          type: 'producer-ids', brokerId: this.opts.nodeId, brokerEpoch: -1, nextProducerId: start + PRODUCER_ID_BLOCK_SIZE,
+        }]);
+        this.producerIdNext = start;
+        this.producerIdEnd = start + PRODUCER_ID_BLOCK_SIZE;
+      }
+      return this.producerIdNext++;
+    });
+  }
+
   // --- partitions on disk ----------------------------------------------------------
 
   private openPartition(topic: TopicImage, partition: number, logDir: string,
@@ -373,8 +433,9 @@ export class LogManager {
   }
 }
 
-function eventsFor(bus: KernelEventBus): PartitionLogEvents {
+function eventsFor(bus: KernelEventBus, checkpoint: () => void): PartitionLogEvents {
   return {
+    logStartOffsetChanged: checkpoint,
     batchAppended(log, baseOffset, lastOffset, recordCount, sizeBytes) {
       if (!bus.has('batch.appended')) return;
       bus.emit('batch.appended', {

@@ -27,6 +27,8 @@ export function topicIdKey(id: Uint8Array): string {
 export class MetadataImage {
   readonly topicsByName = new Map<string, TopicImage>();
   readonly topicsById = new Map<string, TopicImage>();
+  /** First producer id not yet handed out in a block (ProducerIdsRecord). */
+  nextProducerId = 0;
 
   apply(record: MetadataRecord): void {
     switch (record.type) {
@@ -53,6 +55,9 @@ export class MetadataImage {
         else topic.configs.set(record.name, record.value);
         break;
       }
+      case 'producer-ids':
+        this.nextProducerId = Math.max(this.nextProducerId, record.nextProducerId);
+        break;
       case 'remove-topic': {
         const key = topicIdKey(record.topicId);
         const topic = this.topicsById.get(key);

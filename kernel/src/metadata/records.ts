@@ -7,7 +7,7 @@
  *
  * Bodies use compact strings (uvarint length+1), compact arrays, 16-byte UUIDs and a
  * trailing tagged-field section (always empty here; unknown tags are skipped on read).
- * This hand-written codec covers four records; the generated codecs replace it when the
+ * This hand-written codec covers five records; the generated codecs replace it when the
  * protocol generator lands.
  */
 import { assert } from '../errors.js';
@@ -16,6 +16,7 @@ export const TOPIC_RECORD = 2;
 export const PARTITION_RECORD = 3;
 export const CONFIG_RECORD = 4;
 export const REMOVE_TOPIC_RECORD = 9;
+export const PRODUCER_IDS_RECORD = 15;
 
 /** ConfigRecord resource types, Kafka's ConfigResource.Type ids. */
 export const RESOURCE_TOPIC = 2;
@@ -30,7 +31,8 @@ export type MetadataRecord =
     }
   | { readonly type: 'config'; readonly resourceType: number; readonly resourceName: string; readonly name: string;
       readonly value: string | null }
-  | { readonly type: 'remove-topic'; readonly topicId: Uint8Array };
+  | { readonly type: 'remove-topic'; readonly topicId: Uint8Array }
+  | { readonly type: 'producer-ids'; readonly brokerId: number; readonly brokerEpoch: number; readonly nextProducerId: number };
 
 class Writer {
   private parts: number[] = [];
@@ -50,6 +52,11 @@ class Writer {
   int32(v: number): this {
     this.parts.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
     return this;
+  }
+  int64(v: number): this {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(v));
+    return this.bytes(b);
   }
   bytes(b: Uint8Array): this {
     for (const x of b) this.parts.push(x);
@@ -105,6 +112,12 @@ class Reader {
     this.pos += 4;
     return v;
   }
+  int64(): number {
+    this.need(8);
+    const v = Number(this.buf.readBigInt64BE(this.pos));
+    this.pos += 8;
+    return v;
+  }
   bytes(n: number): Buffer {
     this.need(n);
     const out = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
@@ -147,6 +160,9 @@ export function encodeMetadataRecord(r: MetadataRecord): Buffer {
         .compactString(r.name).compactString(r.value).noTags().done();
     case 'remove-topic':
       return w.uvarint(REMOVE_TOPIC_RECORD).uvarint(0).uuid(r.topicId).noTags().done();
+    case 'producer-ids':
+      return w.uvarint(PRODUCER_IDS_RECORD).uvarint(0).int32(r.brokerId).int64(r.brokerEpoch).int64(r.nextProducerId)
+        .noTags().done();
   }
 }
 
@@ -182,6 +198,8 @@ export function decodeMetadataRecord(value: Buffer): MetadataRecord | undefined 
     }
     case REMOVE_TOPIC_RECORD:
       return { type: 'remove-topic', topicId: r.uuid() };
+    case PRODUCER_IDS_RECORD:
+      return { type: 'producer-ids', brokerId: r.int32(), brokerEpoch: r.int64(), nextProducerId: r.int64() };
     default:
       return undefined;
   }

@@ -20,19 +20,25 @@ export interface LoadedPlugin {
   readonly from: string;
 }
 
-/** Where a specifier points: a path (relative to `cwd`), `@sluice/plugin-<name>`, or a package. */
+/**
+ * Where a specifier points: a path (relative to `cwd`), `@sluice/plugin-<name>`, or a
+ * package; packages are looked up from `cwd` first, then from Sluice's own installation,
+ * so built-in plugins are found wherever the broker is started.
+ */
 export function resolvePluginSpecifier(specifier: string, cwd: string): string {
   if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(cwd, specifier)).href;
-  const require = createRequire(resolve(cwd, 'package.json'));
   const candidates = specifier.includes('/') || specifier.startsWith('@') ? [specifier] : [`@sluice/plugin-${specifier}`, specifier];
-  for (const name of candidates) {
-    try {
-      return pathToFileURL(require.resolve(name)).href;
-    } catch {
-      // try the next candidate
+  for (const base of [resolve(cwd, 'package.json'), import.meta.url]) {
+    const require = createRequire(base);
+    for (const name of candidates) {
+      try {
+        return pathToFileURL(require.resolve(name)).href;
+      } catch {
+        // try the next candidate
+      }
     }
   }
-  throw new Error(`plugin "${specifier}" not found (looked for ${candidates.join(', ')} from ${cwd})`);
+  throw new Error(`plugin "${specifier}" not found (looked for ${candidates.join(', ')} from ${cwd} and Sluice's installation)`);
 }
 
 function isPlugin(value: unknown): value is SluicePlugin {
