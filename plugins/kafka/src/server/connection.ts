@@ -23,6 +23,8 @@ export interface ConnectionInfo {
   readonly listener: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The address the client reached us on: what Metadata advertises when the listener's host is empty. */
+  readonly localAddress: string;
 }
 
 /**

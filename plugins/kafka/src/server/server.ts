@@ -45,6 +45,7 @@ export class KafkaServer {
   private accept(listener: string, socket: Socket): void {
     const conn = new Connection(socket, {
       id: this.nextConnectionId++, listener, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '',
     }, this.handler, this.limits, this.log, (c) => this.connections.delete(c));
     this.connections.add(conn);
   }

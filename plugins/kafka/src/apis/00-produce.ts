@@ -1,0 +1,110 @@
+/**
+ * Produce (key 0), v3-11: RecordBatch v2 only (magic 2 arrives with v3).
+ *
+ * Every partition's records go to the kernel as the producer sent them; the kernel
+ * validates, assigns offsets and stores the bytes. All appends of a request happen
+ * before the first await (so pipelined requests keep their order), then the request
+ * waits for the acks it asked for: acks=0 nothing (and no response at all), acks=1 the
+ * write, acks=-1 durability (fdatasync, or min.insync.replicas replicas in a cluster),
+ * bounded by the request's timeout (REQUEST_TIMED_OUT). With acks=0 any error closes the
+ * connection, as Kafka does, since there is no response to carry it.
+ * Transactions are not served yet: a transactional request gets INVALID_TXN_STATE.
+ */
+import { KafkaError, type AppendAcks, type AppendResult } from '@sluice/sdk';
+import { ApiKey, type ProduceResponse } from '../protocol/index.js';
+import { ErrorCode, errorCodeOf } from '../error-codes.js';
+import { defineApi } from './api.js';
+
+type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
+
+const CODEC_ZSTD = 4;
+/** Produce v7 is the first that may carry zstd (KIP-110). */
+const ZSTD_MIN_VERSION = 7;
+
+export const produceApi = defineApi({
+  apiKey: ApiKey.Produce,
+  name: 'Produce',
+  minVersion: 3,
+  maxVersion: 11,
+  handle(req, ctx) {
+    const acks: AppendAcks | undefined = req.acks === 0 ? 'none' : req.acks === 1 ? 'leader' : req.acks === -1 ? 'durable' : undefined;
+    const pending: Array<Promise<void>> = [];
+    const responses = req.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((p): PartitionResponse => {
+        const out: PartitionResponse = {
+          index: p.index, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: null,
+        };
+        const fail = (code: number, message: string): PartitionResponse => {
+          out.errorCode = code;
+          out.errorMessage = message;
+          return out;
+        };
+        if (acks === undefined) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${req.acks}`);
+        if (req.transactionalId !== null) return fail(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
+        const partition = ctx.kernel.partition(topic.name, p.index);
+        if (partition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic.name}-${p.index} does not exist`);
+        if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');
+        if (ctx.apiVersion < ZSTD_MIN_VERSION && usesZstd(p.records)) {
+          return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `zstd needs Produce v${ZSTD_MIN_VERSION} or later`);
+        }
+        let appended: Promise<AppendResult>;
+        try {
+          appended = partition.append(p.records, acks);
+        } catch (err) {
+          return fail(errorCodeOf(err), (err as Error).message);
+        }
+        pending.push(appended.then(
+          (r) => {
+            out.baseOffset = r.baseOffset;
+            out.logAppendTimeMs = r.logAppendTimeMs;
+            out.logStartOffset = r.logStartOffset;
+          },
+          (err: unknown) => {
+            out.errorCode = errorCodeOf(err);
+            out.errorMessage = KafkaError.is(err) ? err.message : 'internal error';
+            if (!KafkaError.is(err)) ctx.log.error('produce failed', { topic: topic.name, partition: p.index, error: String(err) });
+          },
+        ));
+        return out;
+      }),
+    }));
+    const response: ProduceResponse = { responses, throttleTimeMs: 0 };
+    if (acks === 'none') {
+      return Promise.all(pending).then(() => {
+        const failed = responses.flatMap((t) => t.partitionResponses).find((p) => p.errorCode !== 0);
+        if (failed !== undefined) throw new Error(`acks=0 produce failed: ${failed.errorMessage}`);
+        return null;
+      });
+    }
+    if (pending.length === 0) return response;
+    return withTimeout(Promise.all(pending), req.timeoutMs).then((done) => {
+      if (!done) {
+        for (const t of responses) {
+          for (const p of t.partitionResponses) {
+            if (p.errorCode === 0 && p.baseOffset < 0) {
+              p.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+              p.errorMessage = `not durable within timeout_ms ${req.timeoutMs}`;
+            }
+          }
+        }
+      }
+      return response;
+    });
+  },
+});
+
+function usesZstd(records: Uint8Array): boolean {
+  // attributes low byte of the first batch; a producer does not mix codecs in one request
+  return records.length > 22 && (records[22]! & 0x07) === CODEC_ZSTD;
+}
+
+/** Resolves true when `work` settles within `ms`, false otherwise (work continues). */
+function withTimeout(work: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms <= 0) return work.then(() => true);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([work.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,42 @@
+/**
+ * The Kafka wire frontend as a Sluice plugin: serves the Kafka protocol on the broker's
+ * `listeners` (PLAINTEXT for now) on top of the kernel, through @sluice/sdk only.
+ */
+import { definePlugin } from '@sluice/sdk';
+import { allApis } from './apis/index.js';
+import { frontendConfig } from './config.js';
+import { Dispatcher } from './dispatcher.js';
+import { FetchSessions } from './fetch-sessions.js';
+import { KafkaServer } from './server/server.js';
+
+/** Requests one connection may have in progress before the broker stops reading from it. */
+const CONNECTION_IN_FLIGHT_REQUESTS_MAX = 64;
+/** Response bytes queued on a socket before the broker stops reading from it. */
+const CONNECTION_WRITE_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
+
+let server: KafkaServer | undefined;
+
+export default definePlugin({
+  manifest: { id: 'kafka', version: '0.1.0', required: true },
+  async start(ctx) {
+    const config = frontendConfig(ctx.broker);
+    const dispatcher = new Dispatcher(allApis, {
+      kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal,
+      fetchSessions: new FetchSessions(config.fetchSessionCacheSlots),
+    });
+    server = new KafkaServer(dispatcher.handle, {
+      requestSizeBytesMax: config.requestSizeBytesMax, idleMsMax: config.connectionIdleMsMax,
+      inFlightRequestsMax: CONNECTION_IN_FLIGHT_REQUESTS_MAX, writeBufferBytesMax: CONNECTION_WRITE_BUFFER_BYTES_MAX,
+    }, ctx.log);
+    const kafkaListeners = ctx.broker.listeners.filter((l) => l.securityProtocol === 'PLAINTEXT');
+    for (const l of ctx.broker.listeners) {
+      if (l.securityProtocol !== 'PLAINTEXT') ctx.log.warn('listener not served: only PLAINTEXT is supported so far', { listener: l.name });
+    }
+    const bound = await server.listen(kafkaListeners);
+    for (const l of bound) ctx.log.info('Kafka listener ready', { listener: l.name, address: `${l.host === '' ? '0.0.0.0' : l.host}:${l.port}` });
+  },
+  async stop() {
+    await server?.close();
+    server = undefined;
+  },
+});
