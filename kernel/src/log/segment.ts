@@ -57,6 +57,8 @@ export class Segment {
   private maxTimestampValue = -1;
   private bytesSinceIndexEntry = 0;
   private gone = false;
+  private syncsInFlight = 0;
+  private fdsToClose: number[] = [];
   /** Set while `recover` runs: index loading must not read the unchecked bytes it is about to check. */
   private recovering = false;
 
@@ -244,7 +246,25 @@ export class Segment {
 
   fdatasync(): Promise<void> {
     const fd = this.handle();
-    return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    this.syncsInFlight++;
+    return new Promise((resolve, reject) => fdatasync(fd, (err) => {
+      if (--this.syncsInFlight === 0) for (const pending of this.fdsToClose.splice(0)) closeSync(pending);
+      if (err) reject(err);
+      else resolve();
+    }));
+  }
+
+  /**
+   * Closes the file descriptor, or, while a sync queued on the libuv pool may still use
+   * it, once that sync is done: closed first, the sync would fail with EBADF (and take
+   * the log offline) or sync whatever file reused the number. Compaction and retention
+   * drop segments that a group commit may be syncing.
+   */
+  private releaseFd(): void {
+    if (this.fdValue === undefined) return;
+    if (this.syncsInFlight > 0) this.fdsToClose.push(this.fdValue);
+    else closeSync(this.fdValue);
+    this.fdValue = undefined;
   }
 
   /**
@@ -446,8 +466,7 @@ export class Segment {
    * replacement segment (compaction renamed its files over these).
    */
   detach(): void {
-    if (this.fdValue !== undefined) closeSync(this.fdValue);
-    this.fdValue = undefined;
+    this.releaseFd();
     this.gone = true;
   }
 
@@ -461,8 +480,7 @@ export class Segment {
     if (this.gone) return;
     this.offsetIndexValue?.persist(false);
     this.timeIndexValue?.persist(false);
-    if (this.fdValue !== undefined) closeSync(this.fdValue);
-    this.fdValue = undefined;
+    this.releaseFd();
   }
 
   /**
@@ -470,8 +488,7 @@ export class Segment {
    * middle leaves names that loading recognises and removes.
    */
   delete(): void {
-    if (this.fdValue !== undefined) closeSync(this.fdValue);
-    this.fdValue = undefined;
+    this.releaseFd();
     this.gone = true;
     for (const path of [this.logPath, this.indexPath('.index'), this.indexPath('.timeindex')]) {
       try {
