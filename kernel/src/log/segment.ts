@@ -7,8 +7,9 @@
  * Nothing else: no header, no padding. The first batch's base offset is at least the
  * segment's base offset (compaction may remove the records at the start).
  *
- * Recovery rules: bytes after the last batch whose length, magic and CRC-32C check out
- * are a torn tail and are cut off (`recover`). Indexes are rebuilt for every batch that
+ * Recovery rules: bytes after the last batch whose length, magic and CRC-32C check out,
+ * and whose offsets follow the previous batch's and fit the segment, are a torn tail and
+ * are cut off (`recover`). Indexes are rebuilt for every batch that
  * recovery re-scans. Sealed segments (all but the last) are not re-scanned unless they
  * lie after the recovery point.
  *
@@ -27,6 +28,12 @@ import * as rb from './record-batch.js';
 export const SCAN_BATCH_BYTES_MAX = 256 * 1024 * 1024;
 /** Read granularity of sequential scans (recovery, time lookups). */
 const SCAN_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Offsets a segment can hold past its base: relative offsets in the indexes are uint32,
+ * and the log rolls before a batch would exceed it. Base offsets are outside the CRC,
+ * so recovery checks this bound rather than trusting them.
+ */
+const RELATIVE_OFFSET_MAX = 0xffffffff;
 /**
  * Destination shift for file reads: copying page-cache pages into a page-aligned buffer
  * runs about 7x slower on this class of CPU than into one shifted by a few bytes
@@ -326,6 +333,7 @@ export class Segment {
     this.scan(start.position, (buf, pos, size, filePosition) => {
       if (!rb.batchCrcValid(buf, pos, size)) return false;
       if (rb.batchBaseOffset(buf, pos) < this.nextOffsetValue) return false;
+      if (rb.batchLastOffset(buf, pos) - this.baseOffset > RELATIVE_OFFSET_MAX) return false;
       this.indexBatch(buf, pos, size, filePosition);
       onBatch(buf, pos);
       goodEnd = filePosition + size;
