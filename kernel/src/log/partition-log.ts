@@ -31,6 +31,7 @@ import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { ProducerStateManager } from './producer-state.js';
 import * as rb from './record-batch.js';
 import { checkCompactedKeys } from './compacted-keys.js';
+import { recoverInterruptedCleaning } from './cleaner-swap.js';
 import { Segment, segmentFileName } from './segment.js';
 
 /** Producer snapshots kept below the newest one, so a damaged snapshot has a fallback. */
@@ -534,7 +535,9 @@ export class PartitionLog implements PartitionHandle {
     if (retentionMs >= 0) {
       for (;;) {
         const oldest = this.segments[0]!;
-        if (oldest.sizeBytes === 0 || oldest.maxTimestamp < 0 || oldest.maxTimestamp >= nowMs - retentionMs) break;
+        // A sealed segment that compaction emptied holds nothing to keep and has no timestamp.
+        const emptied = oldest.sizeBytes === 0 && oldest !== this.active;
+        if (!emptied && (oldest.sizeBytes === 0 || oldest.maxTimestamp < 0 || oldest.maxTimestamp >= nowMs - retentionMs)) break;
         if (oldest === this.active) {
           if (this.leo > this.hw) break;
           this.roll();
@@ -576,6 +579,8 @@ export class PartitionLog implements PartitionHandle {
     assert(replacement.baseOffset === replaced[0]!.baseOffset, 'replacement starts where the replaced segments start');
     this.segments.splice(first, replaced.length, replacement);
     for (const s of replaced) {
+      // The replacement was synced before the swap; a pending sync of these would use a closed file.
+      this.unsyncedSegments.delete(s);
       if (s.baseOffset === replacement.baseOffset) {
         s.detach();
       } else {
@@ -629,8 +634,9 @@ export class PartitionLog implements PartitionHandle {
     this.activeSinceMs = this.clock.nowMs();
   }
 
-  /** Base offsets of the `.log` files, after removing leftovers of interrupted deletes. */
+  /** Base offsets of the `.log` files, after removing leftovers of interrupted deletes and compactions. */
   private listSegmentFiles(): number[] {
+    recoverInterruptedCleaning(this.dir);
     const bases: number[] = [];
     for (const name of readdirSync(this.dir)) {
       if (name.endsWith('.deleted') || name.endsWith('.tmp')) {

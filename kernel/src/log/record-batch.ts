@@ -8,7 +8,8 @@
  *  12  partitionLeaderEpoch  int32   rewritten by the broker on append
  *  16  magic                 int8    must be 2
  *  17  crc                   uint32  CRC-32C of bytes [21, end)
- *  21  attributes            int16   bits 0-2 codec, 3 timestamp type, 4 transactional, 5 control
+ *  21  attributes            int16   bits 0-2 codec, 3 timestamp type, 4 transactional, 5 control,
+ *                                    6 delete horizon (baseTimestamp holds it; set by compaction)
  *  23  lastOffsetDelta       int32
  *  27  baseTimestamp         int64
  *  35  maxTimestamp          int64   rewritten (with the CRC) when the topic uses LogAppendTime
@@ -47,6 +48,8 @@ export const ATTR_COMPRESSION_MASK = 0x07;
 export const ATTR_TIMESTAMP_LOG_APPEND = 0x08;
 export const ATTR_TRANSACTIONAL = 0x10;
 export const ATTR_CONTROL = 0x20;
+/** Set by the cleaner on batches holding tombstones: they may go once baseTimestamp has passed (KIP-534). */
+export const ATTR_DELETE_HORIZON = 0x40;
 
 export const NO_PRODUCER_ID = -1;
 export const NO_PRODUCER_EPOCH = -1;
