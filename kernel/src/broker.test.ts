@@ -63,6 +63,7 @@ describe('Broker and LogManager', () => {
       logDirs: [dir], brokerProps: {}, nodeId: 1, clock: new ManualClock(), log, events: new KernelEventBus(log),
       retentionCheckIntervalMs: 0, flushSchedulerIntervalMs: 0, flushOffsetCheckpointIntervalMs: 0,
       producerIdExpirationMs: 86_400_000, producerIdExpirationCheckIntervalMs: 0,
+      cleanerEnable: false, cleanerKeyMapBytesMax: 1 << 20, cleanerBackoffMs: 0,
     });
     expect(manager.partition('t', 0)!.logEndOffset).toBe(10);
     await manager.close();

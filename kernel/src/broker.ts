@@ -38,6 +38,8 @@ export class Broker implements Kernel {
       flushOffsetCheckpointIntervalMs: config.flushOffsetCheckpointIntervalMs,
       producerIdExpirationMs: config.producerIdExpirationMs,
       producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
+      cleanerEnable: config.logCleanerEnable, cleanerKeyMapBytesMax: config.dedupeBufferSizeBytes,
+      cleanerBackoffMs: config.logCleanerBackoffMs,
     });
     const broker = new Broker(config, clusterId, logs, events, log);
     try {

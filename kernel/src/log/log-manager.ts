@@ -25,6 +25,7 @@ import { MetadataLog, METADATA_TOPIC } from '../metadata/metadata-log.js';
 import type { TopicImage } from '../metadata/metadata-image.js';
 import { RESOURCE_TOPIC, type MetadataRecord } from '../metadata/records.js';
 import { atomicWriteFileSync, readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
+import { LogCleaner } from './cleaner.js';
 import { PartitionLog, type PartitionLogEvents } from './partition-log.js';
 
 const CLEAN_SHUTDOWN_FILE = '.sluice_cleanshutdown';
@@ -52,6 +53,12 @@ export interface LogManagerOptions {
   readonly flushOffsetCheckpointIntervalMs: number;
   readonly producerIdExpirationMs: number;
   readonly producerIdExpirationCheckIntervalMs: number;
+  /** log.cleaner.enable: compaction of cleanup.policy=compact topics. */
+  readonly cleanerEnable: boolean;
+  /** log.cleaner.dedupe.buffer.size: memory for the cleaner's key map. */
+  readonly cleanerKeyMapBytesMax: number;
+  /** log.cleaner.backoff.ms: how often logs are checked for cleaning. */
+  readonly cleanerBackoffMs: number;
 }
 
 interface PartitionEntry {
@@ -76,6 +83,8 @@ export class LogManager {
   /** Metadata changes run one at a time, so checks and the records they lead to never interleave. */
   private metadataQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly cleaner: LogCleaner | undefined;
+  private cleaning = false;
   private producerIdNext = 0;
   private producerIdEnd = 0;
 
@@ -83,7 +92,9 @@ export class LogManager {
     private readonly opts: LogManagerOptions,
     readonly metadata: MetadataLog,
     private readonly partitionEvents: PartitionLogEvents,
-  ) {}
+  ) {
+    this.cleaner = opts.cleanerEnable ? new LogCleaner({ log: opts.log, keyMapBytesMax: opts.cleanerKeyMapBytesMax }) : undefined;
+  }
 
   static open(opts: LogManagerOptions): LogManager {
     const clean = new Map<string, boolean>();
@@ -209,7 +220,10 @@ export class LogManager {
         const key = `${name}-${p}`;
         const entry = this.partitions.get(key);
         this.partitions.delete(key);
-        entry?.log.deleteAll();
+        if (entry !== undefined) {
+          this.cleaner?.forgetLog(entry.log);
+          entry.log.deleteAll();
+        }
       }
       this.writeCheckpoints();
       if (this.opts.events.has('topic.deleted')) this.opts.events.emit('topic.deleted', { name, topicId: topic.topicId });
@@ -378,6 +392,34 @@ export class LogManager {
       () => this.flushDue());
     every(this.opts.flushOffsetCheckpointIntervalMs, () => this.writeCheckpoints());
     every(this.opts.producerIdExpirationCheckIntervalMs, () => this.expireProducers());
+    if (this.cleaner !== undefined) every(this.opts.cleanerBackoffMs, () => void this.cleanLogs());
+  }
+
+  /**
+   * One pass of the cleaner over the compacted logs that need it, one log at a time. A
+   * pass still running when the next tick comes is not doubled.
+   */
+  async cleanLogs(): Promise<number> {
+    if (this.cleaner === undefined || this.cleaning || this.closed) return 0;
+    this.cleaning = true;
+    let cleaned = 0;
+    try {
+      for (const { log } of [...this.partitions.values()]) {
+        if (this.closed) break;
+        if (!log.config.cleanupPolicyCompact || log.offline || !this.cleaner.needsCleaning(log, this.opts.clock.nowMs())) continue;
+        try {
+          const result = await this.cleaner.cleanLog(log, this.opts.clock.nowMs());
+          if (!result.aborted) cleaned++;
+        } catch (err) {
+          this.opts.log.error('compaction failed; the partition is not cleaned again until restart', {
+            topic: log.topic, partition: log.partition, error: (err as Error).message,
+          });
+        }
+      }
+    } finally {
+      this.cleaning = false;
+    }
+    return cleaned;
   }
 
   applyRetention(): number {

@@ -22,6 +22,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { asOffset, KafkaError, type AppendAcks, type AppendResult, type IsolationLevel, type Logger, type Offset,
+  type ProducerDescription,
   type PartitionHandle, type ReadResult } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
 import { assert, kafkaError } from '../errors.js';
@@ -30,18 +31,26 @@ import { fsyncDirSync } from './checkpoint-file.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { ProducerStateManager } from './producer-state.js';
 import * as rb from './record-batch.js';
-import { checkCompactedKeys } from './compacted-keys.js';
+import { checkCompactedKeys, DECOMPRESSED_BYTES_MAX } from './compacted-keys.js';
+import { codecFor, CODEC_GZIP, CODEC_LZ4, CODEC_NONE, CODEC_SNAPPY, CODEC_ZSTD, recompressBatch } from './compression.js';
+import { emptyRecordView, readRecord } from './records.js';
 import { recoverInterruptedCleaning } from './cleaner-swap.js';
 import { Segment, segmentFileName } from './segment.js';
 
 /** Producer snapshots kept below the newest one, so a damaged snapshot has a fallback. */
 const PRODUCER_SNAPSHOTS_KEPT = 2;
+/** Replicas of every partition until replication exists. */
+const IN_SYNC_REPLICAS = 1;
+/** `compression.type` values that name a codec; `producer` keeps what the producer sent. */
+const TOPIC_CODECS: Readonly<Record<string, number>> = { uncompressed: CODEC_NONE, gzip: CODEC_GZIP, snappy: CODEC_SNAPPY, lz4: CODEC_LZ4, zstd: CODEC_ZSTD };
 /** Offsets a segment can hold: relative offsets in the indexes are uint32. */
 const SEGMENT_OFFSET_SPAN_MAX = 0xffffffff;
 
 export interface PartitionLogEvents {
   batchAppended?(log: PartitionLog, baseOffset: number, lastOffset: number, recordCount: number, sizeBytes: number): void;
   segmentRolled?(log: PartitionLog, baseOffset: number): void;
+  /** DeleteRecords moved the log start offset: it must reach its checkpoint before the answer. */
+  logStartOffsetChanged?(log: PartitionLog): void;
   segmentDeleted?(log: PartitionLog, baseOffset: number,
     reason: 'retention' | 'log-start-offset' | 'compaction' | 'truncation' | 'topic-deleted'): void;
 }
@@ -161,6 +170,11 @@ export class PartitionLog implements PartitionHandle {
    * topics) timestamps are written into the buffer in place.
    */
   async append(batches: Uint8Array, acks: AppendAcks): Promise<AppendResult> {
+    // One replica holds the data: acks=all cannot be met when the topic asks for more.
+    if (acks === 'durable' && this.config.minInsyncReplicas > IN_SYNC_REPLICAS) {
+      throw kafkaError('NOT_ENOUGH_REPLICAS',
+        `min.insync.replicas is ${this.config.minInsyncReplicas} but ${this.topic}-${this.partition} has ${IN_SYNC_REPLICAS} in-sync replica`);
+    }
     const result = this.appendNow(batches);
     if (acks === 'durable' && !this.config.writeCaching && !result.duplicate) await this.waitFlushed(result.lastOffset + 1);
     return result;
@@ -169,7 +183,7 @@ export class PartitionLog implements PartitionHandle {
   /** The synchronous part of `append`: validate, assign, write. Durability is awaited by the caller. */
   appendNow(input: Uint8Array): AppendResult {
     this.checkOnline();
-    const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    let buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     if (buf.length === 0) throw kafkaError('CORRUPT_MESSAGE', 'empty record set');
     // Pass 1: validate everything, including producer sequences, before touching the log.
     const pending = new Map<number, { epoch: number; lastSeq: number }>();
@@ -191,6 +205,8 @@ export class PartitionLog implements PartitionHandle {
       recordCount += rb.batchRecordCount(buf, pos);
       pos += size;
     }
+    const targetCodec = TOPIC_CODECS[this.config.compressionType];
+    if (targetCodec !== undefined) buf = recompressTo(buf, targetCodec);
     // Pass 2: assign offsets and epochs in place.
     const now = this.clock.nowMs();
     const baseOffset = this.leo;
@@ -415,8 +431,8 @@ export class PartitionLog implements PartitionHandle {
     };
   }
 
-  get lastStableOffset(): number {
-    return this.hw;
+  get lastStableOffset(): Offset {
+    return asOffset(this.hw);
   }
 
   /** Index of the last segment whose base offset is <= `offset` (0 if none). */
@@ -436,19 +452,70 @@ export class PartitionLog implements PartitionHandle {
     return found;
   }
 
-  /** First offset whose batch has a timestamp >= `timestamp` (ListOffsets by time). */
-  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | undefined {
+  /** First offset whose batch has a timestamp >= `timestampMs` (ListOffsets by time). */
+  offsetForTimestamp(timestampMs: number): { offset: Offset; timestampMs: number } | undefined {
     for (const segment of this.segments) {
-      if (segment.maxTimestamp < timestamp) continue;
-      const found = segment.findOffsetByTimestamp(timestamp, this.startOffset);
-      if (found !== undefined && found.offset < this.hw) return found;
+      if (segment.maxTimestamp < timestampMs) continue;
+      const found = segment.findOffsetByTimestamp(timestampMs, this.startOffset);
+      if (found !== undefined && found.offset < this.hw) return { offset: asOffset(found.offset), timestampMs: found.timestamp };
     }
     return undefined;
+  }
+
+  /**
+   * ListOffsets MAX_TIMESTAMP: the first record carrying the largest timestamp below the high
+   * watermark. Finds the segment and batch by their max timestamps, then reads that batch's
+   * records (decompressing if needed) for the exact record.
+   */
+  maxTimestamp(): { offset: Offset; timestampMs: number } | undefined {
+    let best: Segment | undefined;
+    for (const segment of this.segments) {
+      if (segment.baseOffset >= this.hw) break;
+      if (segment.sizeBytes > 0 && (best === undefined || segment.maxTimestamp > best.maxTimestamp)) best = segment;
+    }
+    if (best === undefined || best.maxTimestamp < 0) return undefined;
+    let found: { offset: Offset; timestampMs: number } | undefined;
+    let bestTs = -1;
+    best.scan(0, (buf, pos, size) => {
+      if (rb.batchBaseOffset(buf, pos) >= this.hw) return false;
+      const ts = rb.batchMaxTimestamp(buf, pos);
+      if (ts > bestTs && rb.batchLastOffset(buf, pos) >= this.startOffset) {
+        bestTs = ts;
+        found = { offset: asOffset(offsetOfTimestampInBatch(buf, pos, size, ts)), timestampMs: ts };
+      }
+      return true;
+    });
+    return found;
   }
 
   /** OffsetForLeaderEpoch: the end offset of `epoch` as this log knows it. */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
     return this.epochCache.endOffsetFor(epoch, this.leo);
+  }
+
+  endOffsetForLeaderEpoch(epoch: number): { leaderEpoch: number; endOffset: number } {
+    const { epoch: leaderEpoch, endOffset } = this.endOffsetForEpoch(epoch);
+    return { leaderEpoch, endOffset };
+  }
+
+  /** DeleteRecords: resolves with the log start offset after the move. */
+  deleteRecordsBefore(offset: Offset): Promise<Offset> {
+    try {
+      this.advanceLogStartOffset(offset);
+      return Promise.resolve(this.logStartOffset);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  producers(): ProducerDescription[] {
+    return [...this.producerState.entries()].map((e) => {
+      const last = e.batches[e.batches.length - 1];
+      return {
+        producerId: e.producerId, producerEpoch: e.epoch, lastSequence: last?.lastSeq ?? -1, lastTimestampMs: e.lastTimestamp,
+        coordinatorEpoch: -1, currentTxnStartOffset: -1,
+      };
+    });
   }
 
   // --- truncation, retention, log start offset -----------------------------------
@@ -513,6 +580,7 @@ export class PartitionLog implements PartitionHandle {
     while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset) {
       this.deleteOldestSegment('log-start-offset');
     }
+    this.events.logStartOffsetChanged?.(this);
   }
 
   private deleteOldestSegment(reason: 'retention' | 'log-start-offset'): void {
@@ -719,3 +787,39 @@ export class PartitionLog implements PartitionHandle {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Re-encodes the batches whose codec differs from the topic's `compression.type`; others are kept as they are. */
+function recompressTo(buf: Buffer, codec: number): Buffer {
+  let differs = false;
+  for (let pos = 0; pos < buf.length && !differs; pos += rb.batchSize(buf, pos)) differs = rb.batchCompression(buf, pos) !== codec;
+  if (!differs) return buf;
+  const parts: Buffer[] = [];
+  for (let pos = 0; pos < buf.length; pos += rb.batchSize(buf, pos)) {
+    const size = rb.batchSize(buf, pos);
+    parts.push(rb.batchCompression(buf, pos) === codec ? buf.subarray(pos, pos + size) : recompressBatch(buf, pos, size, codec));
+  }
+  return Buffer.concat(parts);
+}
+
+const recordView = emptyRecordView();
+
+/** Offset of the first record in the batch whose timestamp is `timestampMs` (the batch's last offset if none matches). */
+function offsetOfTimestampInBatch(buf: Buffer, pos: number, size: number, timestampMs: number): number {
+  const base = rb.batchBaseOffset(buf, pos);
+  if ((rb.batchAttributes(buf, pos) & rb.ATTR_TIMESTAMP_LOG_APPEND) !== 0) return base;
+  let records = buf;
+  let at = pos + rb.BATCH_HEADER_BYTES;
+  let end = pos + size;
+  const codec = rb.batchCompression(buf, pos);
+  if (codec !== CODEC_NONE) {
+    records = codecFor(codec).decompress(buf.subarray(at, end), DECOMPRESSED_BYTES_MAX);
+    at = 0;
+    end = records.length;
+  }
+  const baseTs = rb.batchBaseTimestamp(buf, pos);
+  for (let i = 0; i < rb.batchRecordCount(buf, pos); i++) {
+    at = readRecord(records, at, end, recordView);
+    if (baseTs + recordView.timestampDelta === timestampMs) return base + recordView.offsetDelta;
+  }
+  return rb.batchLastOffset(buf, pos);
+}
