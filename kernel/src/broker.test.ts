@@ -169,3 +169,33 @@ describe('plugins', () => {
     await expect(startBroker(dir, { plugins: file })).rejects.toThrow(/required plugin req failed to start: no licence/);
   });
 });
+
+describe('topic configs applied by the kernel', () => {
+  it('recompresses to the topic compression.type and refuses acks=all above the in-sync replicas', async () => {
+    const broker = await startBroker(newDir());
+    await broker.createTopic('gz', 1, { 'compression.type': 'gzip' });
+    await broker.partition('gz', 0)!.append(record('squeeze me'.repeat(20)), 'durable');
+    const stored = firstBatch(broker.partition('gz', 0)!.read(asOffset(0), 1 << 20, 'read_uncommitted').records);
+    expect(rb.batchCompression(stored, 0)).toBe(1);
+    expect(rb.batchCrcValid(stored, 0, rb.batchSize(stored, 0))).toBe(true);
+
+    await broker.createTopic('isr', 1, { 'min.insync.replicas': '2' });
+    await expect(broker.partition('isr', 0)!.append(record('x'), 'durable')).rejects.toMatchObject({ code: 19 });
+    await expect(broker.partition('isr', 0)!.append(record('x'), 'leader')).resolves.toMatchObject({ baseOffset: 0 });
+    await broker.stop();
+  });
+
+  it('compacts cleanup.policy=compact topics in the background pass', async () => {
+    const broker = await startBroker(newDir());
+    await broker.createTopic('state', 1, { 'cleanup.policy': 'compact', 'segment.bytes': '1024', 'min.cleanable.dirty.ratio': '0.01' });
+    const p = broker.partition('state', 0)!;
+    for (let i = 0; i < 60; i++) {
+      await p.append(buildBatch([{ key: Buffer.from(`k${i % 3}`), value: Buffer.from(`v${i}`.padEnd(100, '.')) }]), 'durable');
+    }
+    const before = p.sizeBytes;
+    expect(await broker.logs.cleanLogs()).toBe(1);
+    expect(p.sizeBytes).toBeLessThan(before / 2);
+    expect(p.logEndOffset).toBe(60);
+    await broker.stop();
+  });
+});
