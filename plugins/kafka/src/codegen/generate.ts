@@ -1,8 +1,10 @@
 /**
  * Generates the Kafka protocol codecs in src/protocol/generated/ from Kafka's message
- * definitions: `npm run generate:protocol` (KAFKA_PROTOCOL_DIR overrides where the JSON files
- * are read from). The output is committed; a test regenerates it in memory and fails when
- * the two differ.
+ * definitions, and the codecs of the group coordinator's records in `__consumer_offsets`
+ * from its storage formats: `npm run generate:protocol` (KAFKA_PROTOCOL_DIR overrides where
+ * the message JSON files are read from; the storage formats are its sibling
+ * `storage-formats/group-coordinator`). The output is committed; a test regenerates it in
+ * memory and fails when the two differ.
  *
  * Every version test is inlined against the range of versions in which the struct can occur,
  * so a field present in all of them costs no test at all and the hot path never looks a
@@ -800,10 +802,15 @@ function codecsFile(apis: readonly Api[], withRecords: ReadonlySet<string>): str
   return header('*Request.json and *Response.json') + '\n' + imp + '\n' + c.toString().replace(/\n\n+$/, '\n');
 }
 
-/** Generated files by name (relative to src/protocol/generated/). */
-export function generateAll(dir: string): Map<string, string> {
-  const messages = loadMessages(dir);
+/** Generated files by name (relative to src/protocol/generated/), from every definition in `dirs`. */
+export function generateAll(dirs: readonly string[]): Map<string, string> {
+  const messages = dirs.flatMap((d) => loadMessages(d));
   const out = new Map<string, string>();
+  const names = new Set<string>();
+  for (const m of messages) {
+    if (names.has(m.name)) throw new Error(`${m.name} is defined twice`);
+    names.add(m.name);
+  }
   const withRecords = new Set<string>();
   for (const m of messages) {
     const gen = new MessageGenerator(m);
@@ -831,8 +838,18 @@ export function messagesDir(): string {
   return process.env.KAFKA_PROTOCOL_DIR ?? resolve(REPO_ROOT, '../shared/kafka-protocol/messages');
 }
 
+/** The key and value formats of the records in `__consumer_offsets`. */
+export function groupCoordinatorFormatsDir(): string {
+  return resolve(messagesDir(), '../storage-formats/group-coordinator');
+}
+
+/** Every directory the generator reads. */
+export function definitionDirs(): string[] {
+  return [messagesDir(), groupCoordinatorFormatsDir()];
+}
+
 function main(): void {
-  const files = generateAll(messagesDir());
+  const files = generateAll(definitionDirs());
   mkdirSync(GENERATED_DIR, { recursive: true });
   for (const old of readdirSync(GENERATED_DIR)) {
     if (old.endsWith('.ts') && !files.has(old)) rmSync(join(GENERATED_DIR, old));

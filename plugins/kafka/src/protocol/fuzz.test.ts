@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, messagesDir } from '../codegen/generate.js';
+import { REPO_ROOT, definitionDirs } from '../codegen/generate.js';
 import { loadMessages } from '../codegen/schema.js';
 import { decodeRequestBody, isKnownApiKey, readRequestFrame, readResponseFrame } from './frame.js';
 import * as generated from './generated/index.js';
@@ -21,7 +21,7 @@ function rejectsOnlyWithProtocolError(decode: () => unknown): void {
   }
 }
 
-const messages = loadMessages(messagesDir());
+const messages = definitionDirs().flatMap((d) => loadMessages(d));
 
 describe('decoders on random bytes', () => {
   for (const m of messages) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { messagesDir } from '../codegen/generate.js';
+import { definitionDirs } from '../codegen/generate.js';
 import {
   type FieldSpec,
   type FieldType,
@@ -147,11 +147,11 @@ function versions(m: MessageSpec): number[] {
   return Array.from({ length: m.valid.hi - m.valid.lo + 1 }, (_, i) => m.valid.lo + i);
 }
 
-const messages = loadMessages(messagesDir());
+const messages = definitionDirs().flatMap((d) => loadMessages(d));
 
 describe('round trip of every version of every message', () => {
-  it('covers all message files', () => {
-    expect(messages.length).toBe(186);
+  it('covers all message files and the group coordinator\'s storage formats', () => {
+    expect(messages.length).toBe(186 + 30);
   });
 
   for (const m of messages) {
