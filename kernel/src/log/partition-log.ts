@@ -452,11 +452,18 @@ export class PartitionLog implements PartitionHandle {
     return found;
   }
 
-  /** First offset whose batch has a timestamp >= `timestampMs` (ListOffsets by time). */
+  /**
+   * ListOffsets by time: the first record at or after the log start whose timestamp is >=
+   * `timestampMs`, as Kafka answers it: the record, not the batch holding it, since a
+   * consumer seeking there must not re-read the batch's earlier records.
+   */
   offsetForTimestamp(timestampMs: number): { offset: Offset; timestampMs: number } | undefined {
+    const startOffset = this.startOffset;
+    const inBatch = (buf: Buffer, pos: number, size: number): { offset: number; timestamp: number } | undefined =>
+      firstRecordAtOrAfter(buf, pos, size, timestampMs, startOffset);
     for (const segment of this.segments) {
       if (segment.maxTimestamp < timestampMs) continue;
-      const found = segment.findOffsetByTimestamp(timestampMs, this.startOffset);
+      const found = segment.findOffsetByTimestamp(timestampMs, startOffset, inBatch);
       if (found !== undefined && found.offset < this.hw) return { offset: asOffset(found.offset), timestampMs: found.timestamp };
     }
     return undefined;
@@ -803,19 +810,41 @@ function recompressTo(buf: Buffer, codec: number): Buffer {
 
 const recordView = emptyRecordView();
 
+/** The batch's record bytes, decompressed if need be, and where they lie. */
+function recordsOf(buf: Buffer, pos: number, size: number): { records: Buffer; at: number; end: number } {
+  const codec = rb.batchCompression(buf, pos);
+  if (codec === CODEC_NONE) return { records: buf, at: pos + rb.BATCH_HEADER_BYTES, end: pos + size };
+  const records = codecFor(codec).decompress(buf.subarray(pos + rb.BATCH_HEADER_BYTES, pos + size), DECOMPRESSED_BYTES_MAX);
+  return { records, at: 0, end: records.length };
+}
+
+/** The batch's first record at or after `startOffset` with a timestamp >= `timestampMs`, if any. */
+function firstRecordAtOrAfter(buf: Buffer, pos: number, size: number, timestampMs: number, startOffset: number):
+  { offset: number; timestamp: number } | undefined {
+  const base = rb.batchBaseOffset(buf, pos);
+  if ((rb.batchAttributes(buf, pos) & rb.ATTR_TIMESTAMP_LOG_APPEND) !== 0) {
+    // Every record carries the batch's append time, whatever the producer wrote.
+    const appendTime = rb.batchMaxTimestamp(buf, pos);
+    return appendTime >= timestampMs ? { offset: Math.max(base, startOffset), timestamp: appendTime } : undefined;
+  }
+  const { records, at: first, end } = recordsOf(buf, pos, size);
+  let at = first;
+  const baseTs = rb.batchBaseTimestamp(buf, pos);
+  for (let i = 0; i < rb.batchRecordCount(buf, pos); i++) {
+    at = readRecord(records, at, end, recordView);
+    const offset = base + recordView.offsetDelta;
+    const timestamp = baseTs + recordView.timestampDelta;
+    if (offset >= startOffset && timestamp >= timestampMs) return { offset, timestamp };
+  }
+  return undefined;
+}
+
 /** Offset of the first record in the batch whose timestamp is `timestampMs` (the batch's last offset if none matches). */
 function offsetOfTimestampInBatch(buf: Buffer, pos: number, size: number, timestampMs: number): number {
   const base = rb.batchBaseOffset(buf, pos);
   if ((rb.batchAttributes(buf, pos) & rb.ATTR_TIMESTAMP_LOG_APPEND) !== 0) return base;
-  let records = buf;
-  let at = pos + rb.BATCH_HEADER_BYTES;
-  let end = pos + size;
-  const codec = rb.batchCompression(buf, pos);
-  if (codec !== CODEC_NONE) {
-    records = codecFor(codec).decompress(buf.subarray(at, end), DECOMPRESSED_BYTES_MAX);
-    at = 0;
-    end = records.length;
-  }
+  const { records, at: first, end } = recordsOf(buf, pos, size);
+  let at = first;
   const baseTs = rb.batchBaseTimestamp(buf, pos);
   for (let i = 0; i < rb.batchRecordCount(buf, pos); i++) {
     at = readRecord(records, at, end, recordView);

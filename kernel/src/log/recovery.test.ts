@@ -47,6 +47,8 @@ interface ModelBatch {
   base: number;
   last: number;
   values: string[];
+  /** Each record's timestamp, in offset order. */
+  timestamps: number[];
   maxTs: number;
   epoch: number;
 }
@@ -96,14 +98,14 @@ function open(dir: string, shape: LogShape, opts: Partial<PartitionLogOptions>):
 
 
 /** Builds a batch whose values are unique in the test run, so a misplaced record shows. */
-function makeBatch(specs: readonly RecordSpec[], fields: Parameters<typeof buildBatch>[1] = {}): { buf: Buffer; values: string[]; maxTs: number } {
+function makeBatch(specs: readonly RecordSpec[], fields: Parameters<typeof buildBatch>[1] = {}): { buf: Buffer; values: string[]; timestamps: number[]; maxTs: number } {
   const values = specs.map((s) => {
     const tag = `v${valueCounter++}:`;
     return tag + String.fromCharCode(97 + (valueCounter % 26)).repeat(s.size);
   });
   const buf = buildBatch(specs.map((s, i) => ({ key: null, value: Buffer.from(values[i]!), timestampMs: s.ts })),
     { baseTimestampMs: Math.min(...specs.map((s) => s.ts)), ...fields });
-  return { buf, values, maxTs: Math.max(...specs.map((s) => s.ts)) };
+  return { buf, values, timestamps: specs.map((s) => s.ts), maxTs: Math.max(...specs.map((s) => s.ts)) };
 }
 
 async function appendSpec(log: PartitionLog, model: ModelBatch[], specs: readonly RecordSpec[]): Promise<ModelBatch> {
@@ -113,7 +115,7 @@ async function appendSpec(log: PartitionLog, model: ModelBatch[], specs: readonl
   expect(r.duplicate).toBe(false);
   expect(r.baseOffset).toBe(expectedBase);
   expect(r.lastOffset).toBe(expectedBase + specs.length - 1);
-  const m: ModelBatch = { base: r.baseOffset, last: r.lastOffset, values: b.values, maxTs: b.maxTs, epoch: log.leaderEpoch };
+  const m: ModelBatch = { base: r.baseOffset, last: r.lastOffset, values: b.values, timestamps: b.timestamps, maxTs: b.maxTs, epoch: log.leaderEpoch };
   model.push(m);
   return m;
 }
@@ -163,10 +165,13 @@ function expectedRecords(model: readonly ModelBatch[]): ReadRecordOut[] {
   return model.flatMap((b) => b.values.map((value, i) => ({ offset: b.base + i, value })));
 }
 
-/** The first batch (in offset order) whose max timestamp reaches `ts`, as offsetForTimestamp answers. */
+/** The first record (in offset order) whose timestamp reaches `ts`, as Kafka's ListOffsets answers. */
 function modelOffsetForTimestamp(model: readonly ModelBatch[], ts: number): { offset: number; timestampMs: number } | undefined {
-  const b = model.find((m) => m.maxTs >= ts);
-  return b === undefined ? undefined : { offset: b.base, timestampMs: b.maxTs };
+  for (const b of model) {
+    const i = b.timestamps.findIndex((t) => t >= ts);
+    if (i >= 0) return { offset: b.base + i, timestampMs: b.timestamps[i]! };
+  }
+  return undefined;
 }
 
 /** Everything a reader can observe about the log matches the model. */
@@ -188,6 +193,7 @@ function checkLog(log: PartitionLog, model: readonly ModelBatch[], maxBytes: num
   for (const b of model) {
     probes.add(b.maxTs);
     probes.add(b.maxTs + 1);
+    for (const t of b.timestamps) probes.add(t);
   }
   for (const ts of probes) expect(offsetForTimestamp(log, ts), `offsetForTimestamp(${ts})`).toEqual(modelOffsetForTimestamp(model, ts));
 }
@@ -486,7 +492,7 @@ describe('PartitionLog recovery properties', () => {
           const r = await log.append(b.buf, 'durable');
           expect(r.duplicate).toBe(false);
           expect(r.baseOffset).toBe(modelLeo(model));
-          model.push({ base: r.baseOffset, last: r.lastOffset, values: b.values, maxTs: b.maxTs, epoch: 0 });
+          model.push({ base: r.baseOffset, last: r.lastOffset, values: b.values, timestamps: b.timestamps, maxTs: b.maxTs, epoch: 0 });
           // A retry must carry the same bytes, so keep a copy with its original fields.
           pm.recent.push({ firstSeq: pm.nextSeq, specs, values: b.values, base: r.baseOffset, last: r.lastOffset });
           if (pm.recent.length > 5) pm.recent.shift();

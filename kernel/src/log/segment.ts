@@ -429,19 +429,28 @@ export class Segment {
     return buf.subarray(0, end);
   }
 
-  /** Largest offset whose batch's max timestamp is >= `timestamp`: first such batch, or undefined. */
-  findOffsetByTimestamp(timestamp: number, startOffset: number): { offset: number; timestamp: number } | undefined {
+  /**
+   * The first record at or after `startOffset` whose timestamp is >= `timestamp`, or
+   * undefined. Batches are skipped by their headers' max timestamps; `inBatch` looks at the
+   * records of a batch that may hold it (they may be compressed, which segments leave to
+   * their callers) and answers undefined when none qualifies, so the search goes on.
+   */
+  findOffsetByTimestamp(
+    timestamp: number,
+    startOffset: number,
+    inBatch: (buf: Buffer, pos: number, size: number) => { offset: number; timestamp: number } | undefined,
+  ): { offset: number; timestamp: number } | undefined {
     const from = Math.max(this.timeIndex.lookup(timestamp), startOffset);
     const position = this.translateOffset(from)?.position;
     if (position === undefined) return undefined;
     let found: { offset: number; timestamp: number } | undefined;
-    this.scanHeaders(position, (head) => {
-      const maxTs = rb.batchMaxTimestamp(head, 0);
-      if (maxTs >= timestamp && rb.batchLastOffset(head, 0) >= startOffset) {
-        found = { offset: Math.max(rb.batchBaseOffset(head, 0), startOffset), timestamp: maxTs };
+    this.scanHeaders(position, (head, filePosition, size) => {
+      if (rb.batchMaxTimestamp(head, 0) < timestamp || rb.batchLastOffset(head, 0) < startOffset) return true;
+      this.scan(filePosition, (buf, pos, batchSize) => {
+        found = inBatch(buf, pos, batchSize);
         return false;
-      }
-      return true;
+      }, filePosition + size);
+      return found === undefined;
     });
     return found;
   }
