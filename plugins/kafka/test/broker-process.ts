@@ -127,3 +127,8 @@ function spawnBroker(port: number, dataDir: string, opts: BrokerOptions): Promis
     });
   });
 }
+
+/** The lines a broker logged at `level` (ERROR, WARN, ...): an afterAll can assert there are none. */
+export function logLines(output: string, level: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG'): string[] {
+  return output.split('\n').filter((line) => line.includes(`] ${level} `));
+}
