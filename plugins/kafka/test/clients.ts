@@ -33,9 +33,12 @@ export function run(file: string, args: readonly string[], opts: { input?: strin
   });
 }
 
-/** Runs `clients/<script>` COMMAND BOOTSTRAP JSON and parses its JSON answer; throws with its stderr on failure. */
+/**
+ * Runs `clients/<script> COMMAND BOOTSTRAP` with `args` as JSON on its stdin (argv is too
+ * small for large messages) and parses its JSON answer; throws with its stderr on failure.
+ */
 export async function python<T = unknown>(script: string, command: string, bootstrap: string, args: object, timeoutMs = 90_000): Promise<T> {
-  const result = await run(PYTHON, [join(CLIENTS_DIR, script), command, bootstrap, JSON.stringify(args)], { timeoutMs });
+  const result = await run(PYTHON, [join(CLIENTS_DIR, script), command, bootstrap], { input: JSON.stringify(args), timeoutMs });
   if (result.code !== 0) {
     throw new Error(`${script} ${command} exited with ${result.code}:\n${result.stderr.slice(-4000)}`);
   }

@@ -1,6 +1,6 @@
 """confluent_kafka (librdkafka) driven by the integration tests: one subcommand per run.
 
-Usage: confluent.py COMMAND BOOTSTRAP JSON_ARGS
+Usage: confluent.py COMMAND BOOTSTRAP < JSON_ARGS
 Prints one JSON document on stdout; diagnostics go to stderr. Every command is bounded by
 args["timeout_s"] so a broker that stops answering fails the test instead of hanging it.
 Consumers never subscribe (groups are not served yet): they assign partitions at explicit
@@ -152,6 +152,6 @@ COMMANDS = {
 }
 
 if __name__ == "__main__":
-    command, bootstrap, raw = sys.argv[1], sys.argv[2], sys.argv[3]
+    command, bootstrap, raw = sys.argv[1], sys.argv[2], sys.stdin.read()
     json.dump(COMMANDS[command](bootstrap, json.loads(raw)), sys.stdout)
     sys.stdout.write("\n")
