@@ -91,6 +91,10 @@ export class Broker implements Kernel {
     return this.logs.describeTopicConfigs(name);
   }
 
+  describeTopicConfigsFor(overrides: TopicConfigs): readonly ConfigEntry[] {
+    return this.logs.describeTopicConfigsFor(overrides);
+  }
+
   describeBrokerConfigs(): readonly ConfigEntry[] {
     const props = this.config.props;
     return brokerConfigTable().map((row) => {

@@ -208,6 +208,11 @@ export interface Kernel {
   topicPartitions(name: string): readonly PartitionDescription[];
   /** Every topic config with its effective value and source; undefined for an unknown topic. */
   describeTopicConfigs(name: string): readonly ConfigEntry[] | undefined;
+  /**
+   * What describeTopicConfigs would report for a topic with these overrides, for answers
+   * about a topic that does not exist (CreateTopics validate_only). Throws on invalid overrides.
+   */
+  describeTopicConfigsFor(overrides: TopicConfigs): readonly ConfigEntry[];
   /** The broker's properties as DescribeConfigs reports them (BROKER resource). */
   describeBrokerConfigs(): readonly ConfigEntry[];
   logDirs(): readonly LogDirDescription[];
@@ -297,3 +302,5 @@ export class KafkaError extends Error {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[KAFKA_ERROR_BRAND] === true;
   }
 }
+
+export * from './cli.js';

@@ -297,7 +297,11 @@ export class LogManager {
   describeTopicConfigs(name: string): ConfigEntry[] | undefined {
     const topic = this.metadata.image.topicsByName.get(name);
     if (topic === undefined) return undefined;
-    const overrides = Object.fromEntries(topic.configs);
+    return this.describeTopicConfigsFor(Object.fromEntries(topic.configs));
+  }
+
+  /** What describeTopicConfigs reports for a topic with these (valid) overrides. */
+  describeTopicConfigsFor(overrides: Readonly<Record<string, string>>): ConfigEntry[] {
     const effective = resolveTopicConfigs(this.opts.brokerProps, overrides);
     return TOPIC_CONFIG_DEFS.map((def) => {
       const e = effective.get(def.name)!;
