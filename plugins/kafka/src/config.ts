@@ -7,6 +7,7 @@ import type { BrokerInfo } from '@sluice/sdk';
 export interface FrontendConfig {
   readonly autoCreateTopicsEnable: boolean;
   readonly numPartitions: number;
+  readonly defaultReplicationFactor: number;
   readonly deleteTopicEnable: boolean;
   readonly requestSizeBytesMax: number;
   readonly connectionIdleMsMax: number;
@@ -25,6 +26,7 @@ export function frontendConfig(broker: BrokerInfo): FrontendConfig {
   return {
     autoCreateTopicsEnable: (p['auto.create.topics.enable'] ?? 'true').trim().toLowerCase() === 'true',
     numPartitions: num(p, 'num.partitions', 1),
+    defaultReplicationFactor: num(p, 'default.replication.factor', 1),
     deleteTopicEnable: (p['delete.topic.enable'] ?? 'true').trim().toLowerCase() === 'true',
     requestSizeBytesMax: num(p, 'socket.request.max.bytes', 104_857_600),
     connectionIdleMsMax: num(p, 'connections.max.idle.ms', 600_000),

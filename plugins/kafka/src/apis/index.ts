@@ -5,14 +5,36 @@ import { fetchApi } from './01-fetch.js';
 import { listOffsetsApi } from './02-list-offsets.js';
 import { metadataApi } from './03-metadata.js';
 import { apiVersionsApi } from './18-api-versions.js';
+import { createTopicsApi } from './19-create-topics.js';
+import { deleteTopicsApi } from './20-delete-topics.js';
+import { deleteRecordsApi } from './21-delete-records.js';
 import { initProducerIdApi } from './22-init-producer-id.js';
+import { offsetForLeaderEpochApi } from './23-offset-for-leader-epoch.js';
+import { describeConfigsApi } from './32-describe-configs.js';
+import { alterConfigsApi } from './33-alter-configs.js';
+import { describeLogDirsApi } from './35-describe-log-dirs.js';
+import { createPartitionsApi } from './37-create-partitions.js';
+import { incrementalAlterConfigsApi } from './44-incremental-alter-configs.js';
+import { describeClusterApi } from './60-describe-cluster.js';
+import { describeProducersApi } from './61-describe-producers.js';
 
 const served: ApiHandler[] = [
   produceApi as ApiHandler,
   fetchApi as ApiHandler,
   listOffsetsApi as ApiHandler,
   metadataApi as ApiHandler,
+  createTopicsApi as ApiHandler,
+  deleteTopicsApi as ApiHandler,
+  deleteRecordsApi as ApiHandler,
   initProducerIdApi as ApiHandler,
+  offsetForLeaderEpochApi as ApiHandler,
+  describeConfigsApi as ApiHandler,
+  alterConfigsApi as ApiHandler,
+  describeLogDirsApi as ApiHandler,
+  createPartitionsApi as ApiHandler,
+  incrementalAlterConfigsApi as ApiHandler,
+  describeClusterApi as ApiHandler,
+  describeProducersApi as ApiHandler,
 ];
 
 export const allApis: readonly ApiHandler[] = [...served, apiVersionsApi(served) as ApiHandler];

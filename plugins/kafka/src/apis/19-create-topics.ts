@@ -1,0 +1,147 @@
+/**
+ * CreateTopics (key 19), v0-7.
+ *
+ * Each topic is created (or, with `validate_only`, v1+, only checked) by the kernel, which
+ * rejects bad names (INVALID_TOPIC_EXCEPTION), existing topics (TOPIC_ALREADY_EXISTS),
+ * partition counts (INVALID_PARTITIONS) and configs (INVALID_CONFIG). `num_partitions` -1
+ * means `num.partitions` and `replication_factor` -1 means `default.replication.factor`
+ * (KIP-464) in every version, as Kafka's brokers accept it: KIP-464 only lifted a check
+ * in Java clients, and KafkaJS sends -1 at v3. Sluice is one node, so a replication factor above 1 gets
+ * INVALID_REPLICATION_FACTOR, and a manual assignment must place every partition on this
+ * node alone, numbered 0 to N-1 (else INVALID_REPLICA_ASSIGNMENT); with an assignment,
+ * both counts must be -1 (else INVALID_REQUEST). Those refusals are reported only after
+ * the kernel's checks pass, so a bad name or an existing topic is named first, as Kafka
+ * orders them. A name given twice in one request gets INVALID_REQUEST, once, and is not
+ * created. No create.topic.policy exists, so POLICY_VIOLATION is never answered.
+ * v1+ carry an error message; v5+ (KIP-525) return the partition count, replication
+ * factor and every config with its source; v7 the new topic's id (zero for validate_only,
+ * as nothing was created).
+ */
+import type { Decoded } from '../protocol/reader.js';
+import { ApiKey, ZERO_UUID, type CreateTopicsRequest, type CreateTopicsResponse } from '../protocol/index.js';
+import { ErrorCode, errorCodeOf } from '../error-codes.js';
+import { defineApi, type RequestContext } from './api.js';
+import { configSourceId } from './32-describe-configs.js';
+
+type Topic = Decoded<CreateTopicsRequest['topics'][number]>;
+type TopicResult = CreateTopicsResponse['topics'][number];
+interface Refusal {
+  readonly code: number;
+  readonly message: string;
+}
+
+const CONFIGS_IN_RESPONSE_MIN_VERSION = 5;
+
+export const createTopicsApi = defineApi({
+  apiKey: ApiKey.CreateTopics,
+  name: 'CreateTopics',
+  minVersion: 0,
+  maxVersion: 7,
+  async handle(req, ctx) {
+    const validateOnly = ctx.apiVersion >= 1 && req.validateOnly;
+    const repeated = duplicates(req.topics.map((t) => t.name));
+    const topics = await Promise.all(firstOfEach(req.topics, (t) => t.name).map((t) => repeated.has(t.name)
+      ? failed(t.name, { code: ErrorCode.INVALID_REQUEST, message: `topic ${t.name} appears more than once in the request` })
+      : createOne(ctx, t, validateOnly)));
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+/** The values that occur more than once. */
+export function duplicates<T>(values: readonly T[]): Set<T> {
+  const seen = new Set<T>();
+  const twice = new Set<T>();
+  for (const value of values) (seen.has(value) ? twice : seen).add(value);
+  return twice;
+}
+
+/** `items` without later repeats of a key, in request order: one result per name. */
+export function firstOfEach<T, K>(items: readonly T[], key: (item: T) => K): T[] {
+  const seen = new Set<K>();
+  return items.filter((item) => {
+    const k = key(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+async function createOne(ctx: RequestContext, t: Topic, validateOnly: boolean): Promise<TopicResult> {
+  const { partitions, configs, refusal } = plan(ctx, t);
+  try {
+    if (refusal !== undefined) {
+      await ctx.kernel.createTopic(t.name, partitions, configs, { validateOnly: true });
+      return failed(t.name, refusal);
+    }
+    const created = await ctx.kernel.createTopic(t.name, partitions, configs, { validateOnly });
+    if (!validateOnly) ctx.log.info('topic created', { topic: t.name, partitions, client: ctx.clientId });
+    return {
+      name: t.name,
+      topicId: validateOnly ? ZERO_UUID : created.topicId,
+      errorCode: 0,
+      errorMessage: null,
+      numPartitions: created.partitions,
+      replicationFactor: 1,
+      configs: ctx.apiVersion < CONFIGS_IN_RESPONSE_MIN_VERSION ? [] : ctx.kernel.describeTopicConfigsFor(configs).map((e) => ({
+        name: e.name, value: e.sensitive ? null : e.value, readOnly: e.readOnly, configSource: configSourceId(e.source),
+        isSensitive: e.sensitive,
+      })),
+    };
+  } catch (err) {
+    return failed(t.name, { code: errorCodeOf(err), message: (err as Error).message });
+  }
+}
+
+function plan(ctx: RequestContext, t: Topic): { partitions: number; configs: Record<string, string>; refusal: Refusal | undefined } {
+  let partitions = t.numPartitions;
+  let refusal: Refusal | undefined;
+  if (t.assignments.length > 0) {
+    partitions = t.assignments.length;
+    refusal = t.numPartitions !== -1 || t.replicationFactor !== -1
+      ? { code: ErrorCode.INVALID_REQUEST, message: 'num_partitions and replication_factor must be -1 when replica assignments are given' }
+      : assignmentRefusal(ctx.kernel.nodeId, t.assignments);
+  } else {
+    if (partitions === -1) partitions = ctx.config.numPartitions;
+    const replicationFactor = t.replicationFactor === -1 ? ctx.config.defaultReplicationFactor : t.replicationFactor;
+    if (replicationFactor < 1) {
+      refusal = {
+        code: ErrorCode.INVALID_REPLICATION_FACTOR,
+        message: `replication factor must be at least 1, or -1 for default.replication.factor, got ${replicationFactor}`,
+      };
+    } else if (replicationFactor > 1) {
+      refusal = {
+        code: ErrorCode.INVALID_REPLICATION_FACTOR,
+        message: `replication factor ${replicationFactor} is larger than the number of brokers: Sluice runs a single node, so it must be 1`,
+      };
+    }
+  }
+  const configs = new Map<string, string>();
+  for (const c of t.configs) {
+    if (c.value === null) refusal ??= { code: ErrorCode.INVALID_CONFIG, message: `config ${c.name} has a null value` };
+    else if (configs.has(c.name)) refusal ??= { code: ErrorCode.INVALID_CONFIG, message: `config ${c.name} is given more than once` };
+    else configs.set(c.name, c.value);
+  }
+  return { partitions, configs: Object.fromEntries(configs), refusal };
+}
+
+function assignmentRefusal(nodeId: number, assignments: Topic['assignments']): Refusal | undefined {
+  const indexes = new Set(assignments.map((a) => a.partitionIndex));
+  for (let i = 0; i < assignments.length; i++) {
+    if (!indexes.has(i)) {
+      return { code: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: 'assigned partition indexes must be 0 to N-1, each once' };
+    }
+  }
+  const bad = assignments.find((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== nodeId);
+  if (bad === undefined) return undefined;
+  return {
+    code: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+    message: `partition ${bad.partitionIndex} is assigned to brokers [${bad.brokerIds.join(', ')}]; this single-node cluster has only broker ${nodeId}`,
+  };
+}
+
+function failed(name: string, refusal: Refusal): TopicResult {
+  return {
+    name, topicId: ZERO_UUID, errorCode: refusal.code, errorMessage: refusal.message, numPartitions: -1, replicationFactor: -1,
+    configs: null,
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * OffsetForLeaderEpoch (key 23), v0-4.
+ *
+ * For each partition, the largest leader epoch at or below the one asked for that the log
+ * knows, and the offset where it ended (the log end offset for the current epoch); -1 and
+ * -1 when the log knows none. Consumers use it to detect truncation (KIP-320). v2+ fence on
+ * `current_leader_epoch` as Fetch does (FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH); v3+
+ * carry `replica_id`, which changes nothing here: Sluice has no followers, so every caller
+ * is answered from the leader's log. v0 has no epoch in its answer.
+ */
+import { ApiKey } from '../protocol/index.js';
+import { ErrorCode } from '../error-codes.js';
+import { defineApi } from './api.js';
+import { leaderEpochError } from './01-fetch.js';
+
+const FENCING_MIN_VERSION = 2;
+
+export const offsetForLeaderEpochApi = defineApi({
+  apiKey: ApiKey.OffsetForLeaderEpoch,
+  name: 'OffsetForLeaderEpoch',
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx) {
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => {
+          const fail = (errorCode: number) => ({ errorCode, partition: p.partition, leaderEpoch: -1, endOffset: -1 });
+          const partition = ctx.kernel.partition(t.topic, p.partition);
+          if (partition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          if (ctx.apiVersion >= FENCING_MIN_VERSION) {
+            const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
+            if (epochError !== 0) return fail(epochError);
+          }
+          const { leaderEpoch, endOffset } = partition.endOffsetForLeaderEpoch(p.leaderEpoch);
+          return { errorCode: 0, partition: p.partition, leaderEpoch, endOffset };
+        }),
+      })),
+    };
+  },
+});
