@@ -65,8 +65,12 @@ afterAll(async () => {
   expect(logLines(broker.output(), 'ERROR')).toEqual([]);
 });
 
-/** Every message of partition 0 from `from` up to the high watermark, through KafkaJS's Fetch and decoder. */
-async function fetchAll(topic: string, from = 0): Promise<FetchedMessage[]> {
+/**
+ * Partition 0's messages from `from` up to the high watermark, or up to `until` when given,
+ * through KafkaJS's Fetch and decoder. With `until`, records not yet readable are waited
+ * for (long poll): acks=1 answers before the high watermark covers its records.
+ */
+async function fetchAll(topic: string, from = 0, until?: number): Promise<FetchedMessage[]> {
   await cluster.addTargetTopic(topic);
   const [nodeId] = Object.keys(cluster.findLeaderForPartitions(topic, [0]));
   const leader = await cluster.findBroker({ nodeId: nodeId! });
@@ -74,7 +78,7 @@ async function fetchAll(topic: string, from = 0): Promise<FetchedMessage[]> {
   let offset = from;
   for (let round = 0; round < 1000; round++) {
     const response = await leader.fetch({
-      replicaId: -1, isolationLevel: 1, maxWaitTime: 100, minBytes: 1, maxBytes: 4 << 20,
+      replicaId: -1, isolationLevel: 1, maxWaitTime: until === undefined ? 0 : 500, minBytes: 1, maxBytes: 4 << 20,
       topics: [{ topic, partitions: [{ partition: 0, fetchOffset: String(offset), maxBytes: 1 << 20 }] }],
     });
     const p = response.responses[0]!.partitions[0]!;
@@ -83,9 +87,9 @@ async function fetchAll(topic: string, from = 0): Promise<FetchedMessage[]> {
     const fresh = p.messages.filter((m) => Number(m.offset) >= offset);
     out.push(...fresh);
     if (fresh.length > 0) offset = Number(fresh[fresh.length - 1]!.offset) + 1;
-    if (offset >= Number(p.highWatermark)) return out;
+    if (offset >= (until ?? Number(p.highWatermark))) return out;
   }
-  throw new Error(`${topic}: still not at the high watermark after 1000 fetches, at ${offset}`);
+  throw new Error(`${topic}: still short of the end after 1000 fetches, at ${offset}`);
 }
 
 /** The compression codec of each batch in partition 0's first segment, read from the log file. */
@@ -111,13 +115,13 @@ describe.sequential('KafkaJS', () => {
       expect(meta).toMatchObject({ topicName: topic, partition: 0, errorCode: 0, baseOffset: String(round * 25) });
       sent.push(...messages.map((m) => ({ key: m.key, value: m.value, timestamp: Number(m.timestamp) })));
     }
-    const got = await fetchAll(topic);
+    const got = await fetchAll(topic, 0, sent.length);
     expect(got.map((m) => ({ key: m.key!.toString(), value: m.value!.toString(), timestamp: Number(m.timestamp) }))).toEqual(sent);
     expect(got.map((m) => Number(m.offset))).toEqual(sent.map((_, i) => i));
     expect(got.map((m) => m.headers['round']!.toString())).toEqual(sent.map((_, i) => String(Math.floor(i / 25))));
 
     // From the middle: the first message is exactly the one asked for.
-    expect((await fetchAll(topic, 60))[0]!.value!.toString()).toBe('acks -1 #60');
+    expect((await fetchAll(topic, 60, 61))[0]!.value!.toString()).toBe('acks -1 #60');
   });
 
   it('an idempotent producer gets a producer id and its messages land once', async () => {
