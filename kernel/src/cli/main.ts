@@ -7,6 +7,11 @@ const signals = ['SIGTERM', 'SIGINT'] as const;
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  // A getter: opening stdin is left to the commands that read it.
+  get stdin() {
+    return process.stdin;
+  },
+  stderrIsTTY: process.stderr.isTTY === true,
   log: createLogger(),
   startBroker: async (config, clusterId, log) => {
     // Imported here so that format, version and --help do not load the log engine.

@@ -3,10 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CliCommand } from '@sluice/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { generateClusterId, readMetaProperties } from '../config/meta-properties.js';
-import type { CliContext, RunningBroker } from './args.js';
+import { UsageError, type CliContext, type RunningBroker } from './args.js';
+import type { PluginCommands } from './plugin-commands.js';
 import { runCli } from './run.js';
 import { readVersion } from './version.js';
 
@@ -30,6 +32,8 @@ function harness(opts: { start?: () => Promise<RunningBroker> } = {}): Harness {
   const ctx: CliContext = {
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
+    stdin: (async function* () {})(),
+    stderrIsTTY: false,
     log: { debug: record('DEBUG'), info: record('INFO'), warn: record('WARN'), error: record('ERROR') },
     startBroker: async (config, clusterId) => {
       started.push({ config, clusterId });
@@ -89,6 +93,32 @@ describe('runCli', () => {
     const h = harness();
     expect(await runCli(['start', '--port', '1'], h.ctx)).toBe(2);
     expect(h.err.join('')).toMatch(/^error: unknown option --port\n\nUsage: sluice start/);
+  });
+
+  it('lists plugin commands in --help and runs them, with their usage on bad usage', async () => {
+    const seen: string[][] = [];
+    const topics: CliCommand = {
+      name: 'topics', summary: 'Manage topics', usage: 'Usage: sluice topics\n',
+      run: async (argv) => {
+        seen.push([...argv]);
+        if (argv[0] === '--bad') throw new UsageError('unknown option --bad');
+        return 0;
+      },
+    };
+    const plugins = async (): Promise<PluginCommands> => ({ commands: [topics], problems: ['plugin x is broken'] });
+    const h = harness();
+    expect(await runCli(['--help'], h.ctx, plugins)).toBe(0);
+    expect(h.out.join('')).toMatch(/\n  version +Print the version\n  topics +Manage topics\n/);
+    expect(await runCli(['topics', 'list'], h.ctx, plugins)).toBe(0);
+    expect(await runCli(['topics', '--bad'], h.ctx, plugins)).toBe(2);
+    expect(seen).toEqual([['list'], ['--bad']]);
+    expect(h.err.join('')).toContain('error: unknown option --bad\n\nUsage: sluice topics\n');
+    expect(h.err.join('')).toContain('warning: plugin x is broken\n');
+  });
+
+  it('does not load plugin commands for the kernel\'s own', async () => {
+    const h = harness();
+    expect(await runCli(['version'], h.ctx, () => Promise.reject(new Error('loaded')))).toBe(0);
   });
 
   it('prints the version from kernel/package.json', async () => {
