@@ -1,0 +1,290 @@
+/**
+ * The Kafka client behind `sluice topics`, `produce` and `consume`, written on this
+ * package's generated codecs rather than taken from a client library.
+ *
+ * Why: the commands need a dozen requests, each at one negotiated version, and their exact
+ * error codes, which is a few hundred lines here. A library would be a runtime dependency of
+ * the broker's own package for that: KafkaJS is unmaintained since 2023, and
+ * @platformatic/kafka, well kept, requires Node 22 from its 2.x line while Sluice supports
+ * Node 20, so it would be pinned to a superseded major. Both wrap Kafka's errors in their
+ * own types and retry on their own terms, where an operator's tool should report the
+ * broker's answer as it is. And every run of these commands exercises the codecs the broker
+ * serves with, from the client's side (request encoders, response decoders) that the broker
+ * itself never runs.
+ *
+ * Scope: PLAINTEXT, no SASL or TLS yet; requests pipelined on one connection per broker
+ * (Kafka answers in order); produce and fetch go to each partition's leader.
+ */
+import { connect, type Socket } from 'node:net';
+import {
+  ApiKey, encodeRequest, readResponseFrame, ZERO_UUID,
+  type Decoded, type KnownApiKey, type MetadataResponse, type RequestOf, type ResponseOf,
+} from '../protocol/index.js';
+import { errorName } from './error-names.js';
+
+export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
+const CLIENT_ID = 'sluice-cli';
+const CONNECT_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Larger than any response the commands ask for (Fetch asks for 50 MiB at most). */
+const RESPONSE_BYTES_MAX = 128 * 1024 * 1024;
+
+/**
+ * The versions this client can write and read, per API: the bodies it builds carry every
+ * field those versions need. The highest version both sides serve is used.
+ */
+const CLIENT_VERSIONS: ReadonlyMap<KnownApiKey, readonly [number, number]> = new Map([
+  [ApiKey.Produce, [3, 11]],
+  // Topic names: ids only from v13.
+  [ApiKey.Fetch, [4, 12]],
+  [ApiKey.ListOffsets, [1, 8]],
+  // allow_auto_topic_creation from v4, so that describe and consume never create a topic.
+  [ApiKey.Metadata, [4, 12]],
+  // num_partitions and replication_factor -1 (the broker's defaults) from v4.
+  [ApiKey.CreateTopics, [4, 7]],
+  [ApiKey.DeleteTopics, [1, 6]],
+  // Config sources from v1.
+  [ApiKey.DescribeConfigs, [1, 4]],
+  [ApiKey.CreatePartitions, [0, 3]],
+  [ApiKey.IncrementalAlterConfigs, [0, 1]],
+] as const);
+const API_VERSIONS_VERSION = 3;
+
+/** A Kafka error code in an answer, with what was being done and the broker's message. */
+export class KafkaResponseError extends Error {
+  constructor(
+    readonly code: number,
+    what: string,
+    brokerMessage?: string | null,
+  ) {
+    super(`${what}: ${errorName(code)}${brokerMessage ? ` (${brokerMessage})` : ''}`);
+    this.name = 'KafkaResponseError';
+  }
+}
+
+export function parseHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`bad broker address "${address}": expected host:port`);
+  }
+  return { host, port };
+}
+
+interface Pending {
+  readonly correlationId: number;
+  readonly apiKey: KnownApiKey;
+  readonly version: number;
+  readonly resolve: (body: unknown) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** One connection: frames out, frames in, matched to requests in order. */
+class Connection {
+  private readonly pending: Pending[] = [];
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private nextCorrelationId = 1;
+  private failure: Error | undefined;
+  private versions = new Map<number, readonly [number, number]>();
+
+  private constructor(
+    readonly address: string,
+    private readonly socket: Socket,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.fail(new Error(`connection to ${address} failed: ${e.message}`)));
+    socket.on('close', () => this.fail(new Error(`connection to ${address} closed by the broker`)));
+  }
+
+  static async open(address: string): Promise<Connection> {
+    const { host, port } = parseHostPort(address);
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connect({ host, port, noDelay: true });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`cannot connect to ${address}: no answer within ${CONNECT_TIMEOUT_MS} ms`));
+      }, CONNECT_TIMEOUT_MS);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot connect to ${address}: ${e.message}`));
+      });
+    });
+    const connection = new Connection(address, socket);
+    const answer = await connection.send(ApiKey.ApiVersions, API_VERSIONS_VERSION, {
+      clientSoftwareName: CLIENT_ID, clientSoftwareVersion: '0.1.0',
+    });
+    if (answer.errorCode !== 0) {
+      connection.close();
+      throw new KafkaResponseError(answer.errorCode, `ApiVersions to ${address}`);
+    }
+    connection.versions = new Map(answer.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion] as const]));
+    return connection;
+  }
+
+  /** The highest version of `apiKey` both sides serve. */
+  versionOf(apiKey: KnownApiKey): number {
+    const [clientMin, clientMax] = CLIENT_VERSIONS.get(apiKey)!;
+    const served = this.versions.get(apiKey);
+    const version = Math.min(clientMax, served?.[1] ?? -1);
+    if (served === undefined || version < Math.max(clientMin, served[0])) {
+      const name = Object.entries(ApiKey).find(([, key]) => key === apiKey)![0];
+      const range = served === undefined ? 'does not serve it' : `serves v${served[0]}-${served[1]}`;
+      throw new Error(`the broker at ${this.address} cannot answer ${name}: this client needs v${clientMin}-${clientMax}, the broker ${range}`);
+    }
+    return version;
+  }
+
+  send<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Decoded<ResponseOf<K>>> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const correlationId = this.nextCorrelationId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.fail(new Error(`no answer from ${this.address} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.pending.push({ correlationId, apiKey, version, resolve: resolve as (b: unknown) => void, reject, timer });
+      this.socket.write(encodeRequest(apiKey, version, correlationId, CLIENT_ID, body));
+    });
+  }
+
+  /** For requests the broker does not answer (Produce with acks=0): resolves once written. */
+  sendUnanswered<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const frame = encodeRequest(apiKey, version, this.nextCorrelationId++, CLIENT_ID, body);
+    return new Promise((resolve, reject) => {
+      this.socket.write(frame, (e) => (e ? reject(new Error(`connection to ${this.address} failed: ${e.message}`)) : resolve()));
+    });
+  }
+
+  close(): void {
+    this.fail(new Error(`connection to ${this.address} closed`));
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= 4) {
+      if (this.chunks[0]!.length < 4) this.merge();
+      const size = this.chunks[0]!.readInt32BE(0);
+      if (size < 0 || size > RESPONSE_BYTES_MAX) {
+        this.fail(new Error(`${this.address} sent a response frame of ${size} bytes`));
+        return;
+      }
+      if (this.buffered < 4 + size) return;
+      this.merge();
+      const all = this.chunks[0]!;
+      this.chunks = all.length > 4 + size ? [all.subarray(4 + size)] : [];
+      this.buffered = all.length - 4 - size;
+      this.deliver(all.subarray(4, 4 + size));
+    }
+  }
+
+  private merge(): void {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+  }
+
+  private deliver(frame: Buffer): void {
+    const next = this.pending.shift();
+    if (next === undefined) {
+      this.fail(new Error(`${this.address} sent a response to no request`));
+      return;
+    }
+    clearTimeout(next.timer);
+    try {
+      const { correlationId, body } = readResponseFrame(frame, next.apiKey, next.version);
+      if (correlationId !== next.correlationId) {
+        throw new Error(`expected correlation id ${next.correlationId}, got ${correlationId}`);
+      }
+      next.resolve(body);
+    } catch (e) {
+      const error = new Error(`${this.address} sent a response that does not decode: ${(e as Error).message}`);
+      next.reject(error);
+      this.fail(error);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.socket.destroy();
+    for (const p of this.pending.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+  }
+}
+
+export type Metadata = Decoded<MetadataResponse>;
+export type TopicMetadata = Metadata['topics'][number];
+
+/** Connections to the bootstrap broker and to partition leaders, opened as needed. */
+export class KafkaClient {
+  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly brokers = new Map<number, string>();
+
+  constructor(private readonly bootstrap: string) {
+    parseHostPort(bootstrap);
+  }
+
+  /** A request to the bootstrap broker, or to `nodeId` as the last Metadata named it. */
+  async request<K extends KnownApiKey>(apiKey: K, body: RequestOf<K>, opts: { nodeId?: number; timeoutMs?: number } = {}): Promise<Decoded<ResponseOf<K>>> {
+    const connection = await this.connection(opts.nodeId);
+    return connection.send(apiKey, connection.versionOf(apiKey), body, opts.timeoutMs);
+  }
+
+  async requestUnanswered<K extends KnownApiKey>(apiKey: K, body: RequestOf<K>, nodeId: number): Promise<void> {
+    const connection = await this.connection(nodeId);
+    return connection.sendUnanswered(apiKey, connection.versionOf(apiKey), body);
+  }
+
+  /** Every topic for null; remembers the brokers' addresses for later requests to leaders. */
+  async metadata(topics: readonly string[] | null, allowAutoTopicCreation = false): Promise<Metadata> {
+    const answer = await this.request(ApiKey.Metadata, {
+      topics: topics === null ? null : topics.map((name) => ({ name, topicId: ZERO_UUID })),
+      allowAutoTopicCreation,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    for (const b of answer.brokers) this.brokers.set(b.nodeId, `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`);
+    return answer;
+  }
+
+  /** One topic's metadata; a KafkaResponseError if the broker reports an error for it. */
+  async topic(name: string, allowAutoTopicCreation = false): Promise<TopicMetadata> {
+    const answer = await this.metadata([name], allowAutoTopicCreation);
+    const topic = answer.topics.find((t) => t.name === name);
+    if (topic === undefined) throw new Error(`the broker did not describe topic ${name}`);
+    if (topic.errorCode !== 0) throw new KafkaResponseError(topic.errorCode, `topic ${name}`);
+    return topic;
+  }
+
+  close(): void {
+    for (const c of this.connections.values()) c.then((connection) => connection.close(), () => {});
+    this.connections.clear();
+  }
+
+  private connection(nodeId: number | undefined): Promise<Connection> {
+    let address = this.bootstrap;
+    if (nodeId !== undefined) {
+      const known = this.brokers.get(nodeId);
+      if (known === undefined) return Promise.reject(new Error(`no address known for broker ${nodeId}`));
+      address = known;
+    }
+    let connection = this.connections.get(address);
+    if (connection === undefined) {
+      connection = Connection.open(address);
+      this.connections.set(address, connection);
+      // A failed connect is not kept, so that a later request tries again.
+      connection.catch(() => this.connections.delete(address));
+    }
+    return connection;
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * The `sluice` commands this package contributes: the kernel imports this subpath
+ * (`@sluice/plugin-kafka/cli`) when a command is not its own.
+ */
+import type { CliCommand } from '@sluice/sdk';
+import { consumeCommand } from './consume.js';
+import { produceCommand } from './produce.js';
+import { topicsCommand } from './topics.js';
+
+export const commands: readonly CliCommand[] = [topicsCommand, produceCommand, consumeCommand];
