@@ -326,7 +326,7 @@ describe.sequential('@platformatic/kafka admin', () => {
     const v4 = await rawRequest(ApiKey.OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic, partitions }] });
     expect(v4.topics[0]!.partitions).toEqual([
       { errorCode: 0, partition: 1, leaderEpoch: 0, endOffset: 8 },
-      { errorCode: 74, partition: 0, leaderEpoch: -1, endOffset: -1 },
+      { errorCode: 75, partition: 0, leaderEpoch: -1, endOffset: -1 }, // UNKNOWN_LEADER_EPOCH: the client knows a newer epoch
       { errorCode: 3, partition: 9, leaderEpoch: -1, endOffset: -1 },
     ]);
     // v0 has no current epoch to fence on, and no epoch in the answer.
