@@ -126,6 +126,46 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     doc: 'Incremental fetch sessions (KIP-227) the broker keeps; the least recently used is evicted when full.',
   },
   {
+    name: 'offsets.topic.num.partitions', type: 'int', default: '50', min: 1,
+    doc: 'Partitions of __consumer_offsets when the group coordinator creates it; an existing topic keeps its count.',
+  },
+  {
+    name: 'offsets.topic.replication.factor', type: 'int', default: '3', min: 1,
+    doc: 'Replication factor of __consumer_offsets. Accepted for compatibility: a single node keeps one replica.',
+  },
+  {
+    name: 'offsets.topic.segment.bytes', type: 'int', default: '104857600', min: 1024,
+    doc: 'Segment size of __consumer_offsets when the group coordinator creates it.',
+  },
+  {
+    name: 'offsets.retention.minutes', type: 'int', default: '10080', min: 1,
+    doc: 'How long committed offsets are kept after a group becomes empty (or, for offsets of topics the group no longer consumes, after their last commit).',
+  },
+  {
+    name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000', min: 1,
+    doc: 'How often committed offsets are checked against offsets.retention.minutes.',
+  },
+  {
+    name: 'offset.metadata.max.bytes', type: 'int', default: '4096', min: 0,
+    doc: 'Largest metadata string an offset commit may carry.',
+  },
+  {
+    name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000', min: 0,
+    doc: 'How long a new group waits for more members before its first rebalance completes.',
+  },
+  {
+    name: 'group.min.session.timeout.ms', type: 'int', default: '6000', min: 0,
+    doc: 'Smallest session timeout a group member may ask for.',
+  },
+  {
+    name: 'group.max.session.timeout.ms', type: 'int', default: '1800000', min: 0,
+    doc: 'Largest session timeout a group member may ask for.',
+  },
+  {
+    name: 'group.max.size', type: 'int', default: '2147483647', min: 1,
+    doc: 'Most members a classic group admits (GROUP_MAX_SIZE_REACHED beyond).',
+  },
+  {
     name: 'plugins', type: 'list', default: 'kafka',
     doc: 'Plugins to load, in order: built-in names (kafka), package names or paths. Keys under <plugin>. configure a plugin.',
   },

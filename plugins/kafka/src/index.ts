@@ -7,6 +7,10 @@ import { allApis } from './apis/index.js';
 import { frontendConfig } from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import { FetchSessions } from './fetch-sessions.js';
+import { groupConfig } from './groups/config.js';
+import { GroupCoordinator } from './groups/coordinator.js';
+import { OffsetsTopic } from './groups/offsets-store.js';
+import { systemTimer } from './groups/timer.js';
 import { KafkaServer } from './server/server.js';
 
 /** Requests one connection may have in progress before the broker stops reading from it. */
@@ -15,14 +19,19 @@ const CONNECTION_IN_FLIGHT_REQUESTS_MAX = 64;
 const CONNECTION_WRITE_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 
 let server: KafkaServer | undefined;
+let groups: GroupCoordinator | undefined;
 
 export default definePlugin({
   manifest: { id: 'kafka', version: '0.1.0', required: true },
   async start(ctx) {
     const config = frontendConfig(ctx.broker);
+    const groupsConfig = groupConfig(ctx.broker);
+    // Group state comes only from __consumer_offsets, loaded before clients can reach it.
+    groups = new GroupCoordinator(await OffsetsTopic.open(ctx.kernel, groupsConfig, ctx.log), groupsConfig, systemTimer, ctx.log);
+    groups.loadAll();
     const dispatcher = new Dispatcher(allApis, {
       kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal,
-      fetchSessions: new FetchSessions(config.fetchSessionCacheSlots),
+      fetchSessions: new FetchSessions(config.fetchSessionCacheSlots), groups,
     });
     server = new KafkaServer(dispatcher.handle, {
       requestSizeBytesMax: config.requestSizeBytesMax, idleMsMax: config.connectionIdleMsMax,
@@ -36,7 +45,9 @@ export default definePlugin({
     for (const l of bound) ctx.log.info('Kafka listener ready', { listener: l.name, address: `${l.host === '' ? '0.0.0.0' : l.host}:${l.port}` });
   },
   async stop() {
+    groups?.stop();
     await server?.close();
     server = undefined;
+    groups = undefined;
   },
 });

@@ -7,13 +7,15 @@
  * Topics: all of them for a null list (or an empty list at v0), else those named or (v10+)
  * identified by id. A missing topic is created when `auto.create.topics.enable` is on and
  * the request allows it (v4+), with `num.partitions` partitions; otherwise
- * UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for ids). Internal topics: none yet.
+ * UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for ids). `__consumer_offsets` is reported
+ * internal, as Kafka does, so clients leave it out of pattern subscriptions.
  */
 import { KafkaError, type Kernel, type TopicDescription } from '@sluice/sdk';
 import { ApiKey, isZeroUuid, ZERO_UUID } from '../protocol/index.js';
 import type { MetadataResponse } from '../protocol/index.js';
 import { defineApi, type RequestContext } from './api.js';
 import { ErrorCode } from '../error-codes.js';
+import { OFFSETS_TOPIC } from '../groups/offsets-store.js';
 
 /** Kafka's sentinel for "authorized operations not requested". */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -76,7 +78,7 @@ function describe(kernel: Kernel, topic: TopicDescription): TopicEntry {
     errorCode: 0,
     name: topic.name,
     topicId: topic.topicId,
-    isInternal: false,
+    isInternal: topic.name === OFFSETS_TOPIC,
     partitions: kernel.topicPartitions(topic.name).map((p) => ({
       errorCode: 0, partitionIndex: p.partition, leaderId: p.leader, leaderEpoch: p.leaderEpoch,
       replicaNodes: [...p.replicas], isrNodes: [...p.isr], offlineReplicas: [],

@@ -9,6 +9,7 @@ import type { Decoded } from '../protocol/reader.js';
 import type { ConnectionInfo } from '../server/connection.js';
 import type { FrontendConfig } from '../config.js';
 import type { FetchSessions } from '../fetch-sessions.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
 
 export interface RequestContext {
   readonly kernel: Kernel;
@@ -20,6 +21,7 @@ export interface RequestContext {
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly fetchSessions: FetchSessions;
+  readonly groups: GroupCoordinator;
   /** Aborted when the broker stops: long polls end early. */
   readonly signal: AbortSignal;
 }

@@ -4,6 +4,15 @@ import { produceApi } from './00-produce.js';
 import { fetchApi } from './01-fetch.js';
 import { listOffsetsApi } from './02-list-offsets.js';
 import { metadataApi } from './03-metadata.js';
+import { offsetCommitApi } from './08-offset-commit.js';
+import { offsetFetchApi } from './09-offset-fetch.js';
+import { findCoordinatorApi } from './10-find-coordinator.js';
+import { joinGroupApi } from './11-join-group.js';
+import { heartbeatApi } from './12-heartbeat.js';
+import { leaveGroupApi } from './13-leave-group.js';
+import { syncGroupApi } from './14-sync-group.js';
+import { describeGroupsApi } from './15-describe-groups.js';
+import { listGroupsApi } from './16-list-groups.js';
 import { apiVersionsApi } from './18-api-versions.js';
 import { createTopicsApi } from './19-create-topics.js';
 import { deleteTopicsApi } from './20-delete-topics.js';
@@ -14,7 +23,9 @@ import { describeConfigsApi } from './32-describe-configs.js';
 import { alterConfigsApi } from './33-alter-configs.js';
 import { describeLogDirsApi } from './35-describe-log-dirs.js';
 import { createPartitionsApi } from './37-create-partitions.js';
+import { deleteGroupsApi } from './42-delete-groups.js';
 import { incrementalAlterConfigsApi } from './44-incremental-alter-configs.js';
+import { offsetDeleteApi } from './47-offset-delete.js';
 import { describeClusterApi } from './60-describe-cluster.js';
 import { describeProducersApi } from './61-describe-producers.js';
 
@@ -23,6 +34,15 @@ const served: ApiHandler[] = [
   fetchApi as ApiHandler,
   listOffsetsApi as ApiHandler,
   metadataApi as ApiHandler,
+  offsetCommitApi as ApiHandler,
+  offsetFetchApi as ApiHandler,
+  findCoordinatorApi as ApiHandler,
+  joinGroupApi as ApiHandler,
+  heartbeatApi as ApiHandler,
+  leaveGroupApi as ApiHandler,
+  syncGroupApi as ApiHandler,
+  describeGroupsApi as ApiHandler,
+  listGroupsApi as ApiHandler,
   createTopicsApi as ApiHandler,
   deleteTopicsApi as ApiHandler,
   deleteRecordsApi as ApiHandler,
@@ -32,7 +52,9 @@ const served: ApiHandler[] = [
   alterConfigsApi as ApiHandler,
   describeLogDirsApi as ApiHandler,
   createPartitionsApi as ApiHandler,
+  deleteGroupsApi as ApiHandler,
   incrementalAlterConfigsApi as ApiHandler,
+  offsetDeleteApi as ApiHandler,
   describeClusterApi as ApiHandler,
   describeProducersApi as ApiHandler,
 ];

@@ -1,0 +1,400 @@
+/**
+ * The group coordinator: finds a group's state (loaded from `__consumer_offsets`), checks
+ * what Kafka checks before a group sees a request, writes commits and group metadata
+ * durably, and expires offsets by `offsets.retention.minutes`.
+ *
+ * Placement: a group belongs to one partition of `__consumer_offsets`, and this node
+ * coordinates the groups of the partitions it has loaded. On a single node that is all of
+ * them, loaded before the listeners open; the per-partition bookkeeping is what lets
+ * partitions be loaded and unloaded one at a time once leadership can move.
+ */
+import type { Logger } from '@sluice/sdk';
+import { ProtocolError } from '../protocol/index.js';
+import type { GroupConfig } from './config.js';
+import { GroupError } from './errors.js';
+import { ClassicGroup, type GroupEnv, type GroupState, type JoinRequest, type MemberIdentity, type MemberSummary, type SyncRequest } from './group.js';
+import type { JoinResult, SyncResult } from './member.js';
+import { partitionForGroup, type GroupLog } from './offsets-store.js';
+import { decodeRecord, groupMetadataRecord, offsetCommitRecord, type CommittedOffset, type StorageRecord } from './storage-records.js';
+import type { GroupMetadataValue } from '../protocol/index.js';
+import type { Timer } from './timer.js';
+
+export interface CommitPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+  /** OffsetCommit v1 only; -1 means now. */
+  readonly commitTimestampMs: number;
+}
+
+export interface CommitRequest {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly generationId: number;
+  /** OffsetCommit v2-4 retention_time_ms; -1 for the broker's offsets.retention.minutes. */
+  readonly retentionTimeMs: number;
+  readonly partitions: readonly CommitPartition[];
+}
+
+export interface FetchedOffset {
+  readonly partition: number;
+  /** UNSTABLE_OFFSET_COMMIT when a stable offset was asked for and a commit is still in flight. */
+  readonly errorCode: number;
+  readonly offset: number;
+  readonly leaderEpoch: number;
+  readonly metadata: string;
+}
+
+export interface GroupDescription {
+  readonly errorCode: number;
+  readonly state: GroupState;
+  readonly protocolType: string;
+  readonly protocolData: string;
+  readonly members: readonly MemberSummary[];
+}
+
+export interface GroupListing {
+  readonly groupId: string;
+  readonly protocolType: string;
+  readonly state: GroupState;
+}
+
+/** Which API asks: Kafka lets the offset and describe APIs name the empty group id. */
+type GroupIdUse = 'membership' | 'offsets';
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, ClassicGroup>();
+  private readonly loadedPartitions = new Set<number>();
+  private readonly env: GroupEnv;
+  private cancelRetention: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly store: GroupLog,
+    readonly config: GroupConfig,
+    private readonly timer: Timer,
+    private readonly log: Logger,
+  ) {
+    this.env = {
+      timer, config, log,
+      persist: (group, value) => this.store.append(this.partitionFor(group.groupId), [groupMetadataRecord(group.groupId, value)]),
+    };
+  }
+
+  partitionFor(groupId: string): number {
+    return partitionForGroup(groupId, this.store.partitions);
+  }
+
+  /** Rebuilds every group of every partition from the log, then starts the retention checks. */
+  loadAll(): void {
+    for (let p = 0; p < this.store.partitions; p++) this.loadPartition(p);
+    this.scheduleRetention();
+  }
+
+  private loadPartition(partition: number): void {
+    const metadata = new Map<string, GroupMetadataValue | null>();
+    const offsets = new Map<string, Map<string, CommittedOffset | null>>();
+    let skipped = 0;
+    for (const r of this.store.replay(partition)) {
+      let rec;
+      try {
+        rec = decodeRecord(r.key, r.value);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        skipped++;
+        continue;
+      }
+      if (rec.kind === 'group') {
+        metadata.set(rec.group, rec.value);
+      } else if (rec.kind === 'offset') {
+        let byGroup = offsets.get(rec.group);
+        if (byGroup === undefined) offsets.set(rec.group, (byGroup = new Map()));
+        byGroup.set(`${rec.partition}:${rec.topic}`, rec.value);
+      } else {
+        skipped++;
+      }
+    }
+    const groupIds = new Set([...metadata.keys(), ...offsets.keys()]);
+    for (const groupId of groupIds) {
+      // undefined: no metadata record; null: its tombstone.
+      const value = metadata.get(groupId);
+      const group = new ClassicGroup(groupId, this.env, value ?? undefined);
+      for (const [key, committed] of offsets.get(groupId) ?? []) {
+        if (committed === null) continue;
+        const colon = key.indexOf(':');
+        group.setOffset(key.slice(colon + 1), Number(key.slice(0, colon)), committed);
+      }
+      if ((value === undefined || value === null) && !group.hasOffsets()) continue;
+      this.groups.set(groupId, group);
+    }
+    this.loadedPartitions.add(partition);
+    if (skipped > 0) this.log.warn('offsets topic records skipped on load (not classic group records)', { partition, skipped });
+    if (groupIds.size > 0) this.log.info('groups loaded', { partition, groups: groupIds.size });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelRetention?.();
+    this.cancelRetention = null;
+    for (const g of this.groups.values()) g.stop(GroupError.NOT_COORDINATOR);
+  }
+
+  /** 0 when the group may be served here, else the error Kafka answers first. */
+  groupStatus(groupId: string | null, use: GroupIdUse): number {
+    if (groupId === null || (groupId === '' && use === 'membership')) return GroupError.INVALID_GROUP_ID;
+    if (this.stopped) return GroupError.COORDINATOR_NOT_AVAILABLE;
+    if (!this.loadedPartitions.has(this.partitionFor(groupId))) return GroupError.COORDINATOR_LOAD_IN_PROGRESS;
+    return GroupError.NONE;
+  }
+
+  /** FindCoordinator: whether this node coordinates the group (it does once its partition is loaded). */
+  coordinates(groupId: string): boolean {
+    return !this.stopped && this.loadedPartitions.has(this.partitionFor(groupId));
+  }
+
+  // ---- membership ----
+
+  joinGroup(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
+    const status = this.groupStatus(groupId, 'membership');
+    const fail = (code: number): JoinResult => ({
+      errorCode: code, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [],
+    });
+    if (status !== GroupError.NONE) return fail(status);
+    if (req.sessionTimeoutMs < this.config.minSessionTimeoutMs || req.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
+      return fail(GroupError.INVALID_SESSION_TIMEOUT);
+    }
+    let group = this.groups.get(groupId);
+    if (group === undefined) {
+      // A member id for a group that does not exist is a member that was removed.
+      if (req.memberId !== '') return fail(GroupError.UNKNOWN_MEMBER_ID);
+      group = this.createGroup(groupId);
+    }
+    const g = group;
+    let immediate: JoinResult | undefined;
+    let resolve: ((r: JoinResult) => void) | undefined;
+    g.join(req, (r) => {
+      if (resolve === undefined) immediate = r;
+      else resolve(r);
+    });
+    if (immediate !== undefined) return immediate;
+    return new Promise((ok) => {
+      resolve = ok;
+    });
+  }
+
+  syncGroup(groupId: string, req: SyncRequest): SyncResult | Promise<SyncResult> {
+    const fail = (code: number): SyncResult => ({ errorCode: code, protocolType: null, protocolName: null, assignment: new Uint8Array(0) });
+    const status = this.groupStatus(groupId, 'membership');
+    if (status !== GroupError.NONE) return fail(status);
+    const group = this.groups.get(groupId);
+    if (group === undefined) return fail(GroupError.UNKNOWN_MEMBER_ID);
+    let immediate: SyncResult | undefined;
+    let resolve: ((r: SyncResult) => void) | undefined;
+    group.sync(req, (r) => {
+      if (resolve === undefined) immediate = r;
+      else resolve(r);
+    });
+    if (immediate !== undefined) return immediate;
+    return new Promise((ok) => {
+      resolve = ok;
+    });
+  }
+
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    const status = this.groupStatus(groupId, 'membership');
+    if (status !== GroupError.NONE) return status;
+    const group = this.groups.get(groupId);
+    if (group === undefined) return GroupError.UNKNOWN_MEMBER_ID;
+    return group.heartbeat(memberId, groupInstanceId, generationId);
+  }
+
+  leaveGroup(groupId: string, members: readonly MemberIdentity[], reason: string): { errorCode: number; memberErrors: number[] } {
+    const status = this.groupStatus(groupId, 'membership');
+    if (status !== GroupError.NONE) return { errorCode: status, memberErrors: members.map(() => status) };
+    const group = this.groups.get(groupId);
+    if (group === undefined) return { errorCode: GroupError.NONE, memberErrors: members.map(() => GroupError.UNKNOWN_MEMBER_ID) };
+    if (group.state === 'Dead') return { errorCode: GroupError.COORDINATOR_NOT_AVAILABLE, memberErrors: members.map(() => GroupError.COORDINATOR_NOT_AVAILABLE) };
+    return { errorCode: GroupError.NONE, memberErrors: group.leave(members, reason) };
+  }
+
+  private createGroup(groupId: string): ClassicGroup {
+    const group = new ClassicGroup(groupId, this.env);
+    this.groups.set(groupId, group);
+    return group;
+  }
+
+  // ---- offsets ----
+
+  /**
+   * Error codes per partition, in order. Responds once the commit is durable; the offsets
+   * become visible to OffsetFetch only then.
+   */
+  commitOffsets(groupId: string, req: CommitRequest): number[] | Promise<number[]> {
+    const all = (code: number): number[] => req.partitions.map(() => code);
+    const status = this.groupStatus(groupId, 'offsets');
+    if (status !== GroupError.NONE) return all(status);
+    let group = this.groups.get(groupId);
+    if (group === undefined) {
+      // Only a commit outside group management (no generation) may create the group.
+      if (req.generationId >= 0) return all(GroupError.ILLEGAL_GENERATION);
+      group = this.createGroup(groupId);
+    }
+    const denied = group.validateCommit(req.memberId, req.groupInstanceId, req.generationId);
+    if (denied !== GroupError.NONE) return all(denied);
+    const now = this.timer.now();
+    const errors = all(GroupError.NONE);
+    const writes: Array<{ index: number; key: string; topic: string; partition: number; value: CommittedOffset }> = [];
+    req.partitions.forEach((p, index) => {
+      const metadata = p.metadata ?? '';
+      if (Buffer.byteLength(metadata, 'utf8') > this.config.offsetMetadataMaxBytes) {
+        errors[index] = GroupError.OFFSET_METADATA_TOO_LARGE;
+        return;
+      }
+      const commitTimestampMs = p.commitTimestampMs >= 0 ? p.commitTimestampMs : now;
+      writes.push({
+        index, key: `${p.topic}:${p.partition}`, topic: p.topic, partition: p.partition,
+        value: {
+          offset: p.offset, leaderEpoch: p.leaderEpoch, metadata, commitTimestampMs,
+          expireTimestampMs: req.retentionTimeMs >= 0 ? commitTimestampMs + req.retentionTimeMs : null,
+        },
+      });
+    });
+    if (writes.length === 0) return errors;
+    const g = group;
+    for (const w of writes) g.pendingCommits.set(w.key, (g.pendingCommits.get(w.key) ?? 0) + 1);
+    const records = writes.map((w) => offsetCommitRecord(groupId, w.topic, w.partition, w.value));
+    return this.store.append(this.partitionFor(groupId), records).then((error) => {
+      for (const w of writes) {
+        const left = (g.pendingCommits.get(w.key) ?? 1) - 1;
+        if (left > 0) g.pendingCommits.set(w.key, left);
+        else g.pendingCommits.delete(w.key);
+        // Appends to one partition become durable in order, so the last to land is the newest.
+        if (error === GroupError.NONE) g.setOffset(w.topic, w.partition, w.value);
+        errors[w.index] = error;
+      }
+      return errors;
+    });
+  }
+
+  /** `topics` null: every partition the group has an offset for. */
+  fetchOffsets(
+    groupId: string,
+    topics: ReadonlyArray<{ readonly name: string; readonly partitions: readonly number[] }> | null,
+    requireStable: boolean,
+  ): { errorCode: number; topics: Array<{ name: string; partitions: FetchedOffset[] }> } {
+    const status = this.groupStatus(groupId, 'offsets');
+    if (status !== GroupError.NONE) return { errorCode: status, topics: [] };
+    const group = this.groups.get(groupId);
+    const found = (topic: string, partition: number): FetchedOffset => {
+      if (requireStable && group?.pendingCommits.has(`${topic}:${partition}`)) {
+        return { partition, errorCode: GroupError.UNSTABLE_OFFSET_COMMIT, offset: -1, leaderEpoch: -1, metadata: '' };
+      }
+      const o = group?.offset(topic, partition);
+      return o === undefined
+        ? { partition, errorCode: GroupError.NONE, offset: -1, leaderEpoch: -1, metadata: '' }
+        : { partition, errorCode: GroupError.NONE, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata };
+    };
+    if (topics !== null) {
+      return { errorCode: GroupError.NONE, topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => found(t.name, p)) })) };
+    }
+    if (group === undefined) return { errorCode: GroupError.NONE, topics: [] };
+    return {
+      errorCode: GroupError.NONE,
+      topics: [...group.offsets].map(([name, byPartition]) => ({ name, partitions: [...byPartition.keys()].sort((a, b) => a - b).map((p) => found(name, p)) })),
+    };
+  }
+
+  // ---- admin ----
+
+  describeGroup(groupId: string): GroupDescription {
+    const status = this.groupStatus(groupId, 'offsets');
+    const group = status === GroupError.NONE ? this.groups.get(groupId) : undefined;
+    if (group === undefined) return { errorCode: status, state: 'Dead', protocolType: '', protocolData: '', members: [] };
+    return {
+      errorCode: GroupError.NONE,
+      state: group.state,
+      protocolType: group.protocolType ?? '',
+      protocolData: group.state === 'Stable' ? (group.protocolName ?? '') : '',
+      members: group.summaries(),
+    };
+  }
+
+  listGroups(): { errorCode: number; groups: GroupListing[] } {
+    if (this.stopped) return { errorCode: GroupError.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    const groups = [...this.groups.values()]
+      .filter((g) => g.state !== 'Dead')
+      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state }));
+    return { errorCode: GroupError.NONE, groups };
+  }
+
+  /** Error per group, in order; an Empty group's offsets and metadata are tombstoned first. */
+  deleteGroups(groupIds: readonly string[]): Promise<number[]> {
+    return Promise.all(groupIds.map((groupId) => {
+      const status = this.groupStatus(groupId, 'offsets');
+      if (status !== GroupError.NONE) return status;
+      const group = this.groups.get(groupId);
+      if (group === undefined || group.state === 'Dead') return GroupError.GROUP_ID_NOT_FOUND;
+      if (group.state !== 'Empty') return GroupError.NON_EMPTY_GROUP;
+      const records: StorageRecord[] = [];
+      for (const [topic, byPartition] of group.offsets) {
+        for (const partition of byPartition.keys()) records.push(offsetCommitRecord(groupId, topic, partition, null));
+      }
+      records.push(groupMetadataRecord(groupId, null));
+      group.markDead();
+      this.groups.delete(groupId);
+      this.log.info('group deleted', { group: groupId });
+      return this.store.append(this.partitionFor(groupId), records);
+    }));
+  }
+
+  /** OffsetDelete: a group still consuming a topic keeps its offsets (GROUP_SUBSCRIBED_TO_TOPIC). */
+  deleteOffsets(groupId: string, partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<{ errorCode: number; errors: number[] }> {
+    const status = this.groupStatus(groupId, 'offsets');
+    const none = (code: number) => Promise.resolve({ errorCode: code, errors: partitions.map(() => GroupError.NONE) });
+    if (status !== GroupError.NONE) return none(status);
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.state === 'Dead') return none(GroupError.GROUP_ID_NOT_FOUND);
+    if (group.state !== 'Empty' && !group.isConsumerGroup()) return none(GroupError.NON_EMPTY_GROUP);
+    const errors = partitions.map((p) => (group.state !== 'Empty' && group.isSubscribedTo(p.topic) ? GroupError.GROUP_SUBSCRIBED_TO_TOPIC : GroupError.NONE));
+    const eligible = partitions.filter((_, i) => errors[i] === GroupError.NONE);
+    return this.removeOffsets(group, eligible).then((error) => ({ errorCode: error, errors }));
+  }
+
+  /**
+   * Tombstones offsets (those that exist) and, when that leaves an Empty group without
+   * offsets, the group itself, as Kafka's cleanup does.
+   */
+  private removeOffsets(group: ClassicGroup, partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<number> {
+    const records: StorageRecord[] = [];
+    for (const { topic, partition } of partitions) {
+      if (group.offset(topic, partition) === undefined) continue;
+      group.setOffset(topic, partition, null);
+      records.push(offsetCommitRecord(group.groupId, topic, partition, null));
+    }
+    if (group.state === 'Empty' && !group.hasOffsets()) {
+      group.markDead();
+      this.groups.delete(group.groupId);
+      records.push(groupMetadataRecord(group.groupId, null));
+      this.log.info('group removed: empty with no offsets', { group: group.groupId });
+    }
+    if (records.length === 0) return Promise.resolve(GroupError.NONE);
+    return this.store.append(this.partitionFor(group.groupId), records);
+  }
+
+  /** One pass of offsets.retention.minutes over every group. */
+  expireOffsets(): Promise<void> {
+    const now = this.timer.now();
+    const pending: Array<Promise<number>> = [];
+    for (const group of [...this.groups.values()]) pending.push(this.removeOffsets(group, group.expiredOffsets(now)));
+    return Promise.all(pending).then(() => undefined);
+  }
+
+  private scheduleRetention(): void {
+    if (this.stopped) return;
+    this.cancelRetention = this.timer.schedule(this.config.offsetsRetentionCheckIntervalMs, () => {
+      void this.expireOffsets().finally(() => this.scheduleRetention());
+    });
+  }
+}

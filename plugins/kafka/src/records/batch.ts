@@ -1,0 +1,195 @@
+/**
+ * RecordBatch v2 (magic 2) for the batches the frontend writes itself, such as the group
+ * coordinator's records in `__consumer_offsets`, and a lazy reader for reading them back.
+ * Plugins see the kernel only through @sluice/sdk, so the kernel's own builder is not
+ * reachable from here. Uncompressed only: the coordinator creates its topic with
+ * `compression.type=producer`, so what it wrote is what it reads.
+ */
+import { crc32c } from '@node-rs/crc32';
+
+export interface RecordInput {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+}
+
+export interface RecordView {
+  readonly offset: number;
+  readonly timestampMs: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+}
+
+/** Bytes from the start of a batch to its first record. */
+export const BATCH_HEADER_BYTES = 61;
+const OFFSET_LENGTH = 8;
+const OFFSET_MAGIC = 16;
+const OFFSET_CRC = 17;
+const OFFSET_ATTRIBUTES = 21;
+const LOG_OVERHEAD = 12;
+const COMPRESSION_MASK = 0x07;
+const CONTROL_FLAG = 0x20;
+
+function varintSize(x: number): number {
+  let v = ((x << 1) ^ (x >> 31)) >>> 0;
+  let n = 1;
+  while (v >= 0x80) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, x: number): number {
+  let v = ((x << 1) ^ (x >> 31)) >>> 0;
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/**
+ * One uncompressed batch of `records` with offset deltas 0..n-1, all stamped `timestampMs`,
+ * no producer id. The kernel assigns the base offset and leader epoch on append.
+ */
+export function buildBatch(records: readonly RecordInput[], timestampMs: number): Buffer {
+  if (records.length === 0) throw new RangeError('a batch needs at least one record');
+  const bodies = records.map((r, i) => {
+    const keyLen = r.key === null ? -1 : r.key.length;
+    const valueLen = r.value === null ? -1 : r.value.length;
+    // attributes, timestamp delta 0, offset delta, key, value, no headers
+    const body = 1 + 1 + varintSize(i) + varintSize(keyLen) + Math.max(keyLen, 0) + varintSize(valueLen) + Math.max(valueLen, 0) + 1;
+    return { r, i, keyLen, valueLen, body };
+  });
+  const size = BATCH_HEADER_BYTES + bodies.reduce((n, b) => n + varintSize(b.body) + b.body, 0);
+  const buf = Buffer.alloc(size);
+  buf.writeBigInt64BE(0n, 0);
+  buf.writeInt32BE(size - LOG_OVERHEAD, OFFSET_LENGTH);
+  buf.writeInt32BE(-1, 12);
+  buf.writeInt8(2, OFFSET_MAGIC);
+  buf.writeInt16BE(0, OFFSET_ATTRIBUTES);
+  buf.writeInt32BE(records.length - 1, 23);
+  buf.writeBigInt64BE(BigInt(timestampMs), 27);
+  buf.writeBigInt64BE(BigInt(timestampMs), 35);
+  buf.writeBigInt64BE(-1n, 43);
+  buf.writeInt16BE(-1, 51);
+  buf.writeInt32BE(-1, 53);
+  buf.writeInt32BE(records.length, 57);
+  let pos = BATCH_HEADER_BYTES;
+  for (const { r, i, keyLen, valueLen, body } of bodies) {
+    pos = writeVarint(buf, pos, body);
+    buf[pos++] = 0;
+    buf[pos++] = 0;
+    pos = writeVarint(buf, pos, i);
+    pos = writeVarint(buf, pos, keyLen);
+    if (r.key !== null) {
+      buf.set(r.key, pos);
+      pos += keyLen;
+    }
+    pos = writeVarint(buf, pos, valueLen);
+    if (r.value !== null) {
+      buf.set(r.value, pos);
+      pos += valueLen;
+    }
+    buf[pos++] = 0;
+  }
+  buf.writeUInt32BE(crc32c(buf.subarray(OFFSET_ATTRIBUTES)), OFFSET_CRC);
+  return buf;
+}
+
+class Cursor {
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+    private readonly end: number,
+  ) {}
+
+  varint(): number {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= this.end) throw new RangeError('record runs past its batch');
+      const b = this.buf[this.pos++]!;
+      v |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) break;
+      shift += 7;
+      if (shift > 28) throw new RangeError('varint too long');
+    }
+    return (v >>> 1) ^ -(v & 1);
+  }
+
+  varlong(): number {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (this.pos >= this.end) throw new RangeError('record runs past its batch');
+      const b = this.buf[this.pos++]!;
+      v |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) break;
+      shift += 7n;
+      if (shift > 63n) throw new RangeError('varlong too long');
+    }
+    return Number((v >> 1n) ^ -(v & 1n));
+  }
+
+  bytes(): Uint8Array | null {
+    const n = this.varint();
+    if (n < 0) return null;
+    if (this.pos + n > this.end) throw new RangeError('record field runs past its batch');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+}
+
+/**
+ * The data records of whole batches, in order, decoded one at a time. Control batches are
+ * skipped; a compressed batch or a bad CRC throws, since the coordinator never writes one.
+ */
+export function* readRecords(data: Uint8Array): Generator<RecordView> {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let pos = 0;
+  while (pos + LOG_OVERHEAD <= buf.length) {
+    const size = LOG_OVERHEAD + buf.readInt32BE(pos + OFFSET_LENGTH);
+    if (pos + size > buf.length) break;
+    const magic = buf.readInt8(pos + OFFSET_MAGIC);
+    if (magic !== 2) throw new RangeError(`record batch magic ${magic} is not 2`);
+    const crc = crc32c(buf.subarray(pos + OFFSET_ATTRIBUTES, pos + size));
+    if (crc !== buf.readUInt32BE(pos + OFFSET_CRC)) throw new RangeError('record batch CRC mismatch');
+    const attributes = buf.readInt16BE(pos + OFFSET_ATTRIBUTES);
+    if ((attributes & COMPRESSION_MASK) !== 0) throw new RangeError('compressed record batches are not read here');
+    if ((attributes & CONTROL_FLAG) === 0) {
+      const baseOffset = Number(buf.readBigInt64BE(pos));
+      const baseTimestamp = Number(buf.readBigInt64BE(pos + 27));
+      const count = buf.readInt32BE(pos + 57);
+      const c = new Cursor(buf, pos + BATCH_HEADER_BYTES, pos + size);
+      for (let i = 0; i < count; i++) {
+        const length = c.varint();
+        const next = c.pos + length;
+        c.pos++;
+        const timestampDelta = c.varlong();
+        const offsetDelta = c.varint();
+        const key = c.bytes();
+        const value = c.bytes();
+        c.pos = next;
+        yield { offset: baseOffset + offsetDelta, timestampMs: baseTimestamp + timestampDelta, key, value };
+      }
+    }
+    pos += size;
+  }
+}
+
+/** The offset after the last whole batch in `data`, or undefined when it holds none. */
+export function batchesEnd(data: Uint8Array): number | undefined {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let pos = 0;
+  let end: number | undefined;
+  while (pos + LOG_OVERHEAD <= buf.length) {
+    const size = LOG_OVERHEAD + buf.readInt32BE(pos + OFFSET_LENGTH);
+    if (size < BATCH_HEADER_BYTES || pos + size > buf.length) break;
+    end = Number(buf.readBigInt64BE(pos)) + buf.readInt32BE(pos + 23) + 1;
+    pos += size;
+  }
+  return end;
+}
