@@ -53,6 +53,43 @@ def produce_seq(bootstrap, args):
     return {"acked": acked, "errors": errors[:20], "error_count": len(errors), "unflushed": remaining}
 
 
+def produce_stream(bootstrap, args):
+    """Produces "p:seq" values round-robin until the first delivery error, args.max_count
+    messages or args.timeout_s, printing each acknowledgement as it arrives ("ack P OFFSET
+    VALUE", flushed at once) so that a test can kill the broker mid-stream and later check
+    that every acknowledged message survived. Returns counts; the acks are on stdout above it."""
+    topic, partitions = args["topic"], args["partitions"]
+    deadline = time.monotonic() + args.get("timeout_s", 20)
+    producer = Producer(producer_config(bootstrap, {
+        "enable.idempotence": True, "message.timeout.ms": args.get("message_timeout_ms", 5000), **args.get("config", {}),
+    }))
+    state = {"acked": 0, "failed": 0}
+
+    def on_delivery(err, msg):
+        if err is not None:
+            state["failed"] += 1
+            return
+        state["acked"] += 1
+        sys.stdout.write(f"ack {msg.partition()} {msg.offset()} {msg.value().decode()}\n")
+
+    seqs = [0] * partitions
+    sent = 0
+    while sent < args["max_count"] and state["failed"] == 0 and time.monotonic() < deadline:
+        p = sent % partitions
+        try:
+            producer.produce(topic, value=f"{p}:{seqs[p]}".encode(), partition=p, on_delivery=on_delivery)
+        except BufferError:
+            producer.poll(0.05)
+            continue
+        seqs[p] += 1
+        sent += 1
+        producer.poll(0)
+        sys.stdout.flush()
+    remaining = producer.flush(max(0.1, deadline - time.monotonic()))
+    sys.stdout.flush()
+    return {"sent": sent, "acked": state["acked"], "failed": state["failed"], "unflushed": remaining}
+
+
 def produce(bootstrap, args):
     """args.messages: [{value, key?, partition?, timestamp?}]; reports each delivery in order."""
     topic = args["topic"]
@@ -145,6 +182,7 @@ def list_topics(bootstrap, args):
 
 COMMANDS = {
     "produce-seq": produce_seq,
+    "produce-stream": produce_stream,
     "produce": produce,
     "consume": consume,
     "offsets-for-times": offsets_for_times,
