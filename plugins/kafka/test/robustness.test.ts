@@ -2,10 +2,11 @@
  * What a real broker process does with bad input: garbage frames, impossible size prefixes
  * and undecodable bodies close only the connection that sent them, while a connection
  * opened earlier keeps being served; ApiVersions at a version it does not serve gets
- * Kafka's v0 fallback; a batch over max.message.bytes is refused with MESSAGE_TOO_LARGE
- * and the next produce is accepted.
+ * Kafka's v0 fallback; a batch over a topic's max.message.bytes is refused with
+ * MESSAGE_TOO_LARGE and the next produce is accepted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kafka, logLevel } from 'kafkajs';
 import { logLines, startBroker, type BrokerProcess } from './broker-process.js';
 import { python, run } from './clients.js';
 import { apiVersionsRequest, parseApiVersionsV0, rawConnect, sized, type RawConnection } from './raw-client.js';
@@ -21,8 +22,7 @@ let bystander: RawConnection;
 let correlationId = 100;
 
 beforeAll(async () => {
-  // message.max.bytes is the broker-wide default of each topic's max.message.bytes.
-  broker = await startBroker({ overrides: { 'message.max.bytes': String(MAX_MESSAGE_BYTES), 'socket.request.max.bytes': String(1 << 20) } });
+  broker = await startBroker({ overrides: { 'socket.request.max.bytes': String(1 << 20) } });
   bystander = await rawConnect(broker.port);
 });
 
@@ -101,8 +101,16 @@ describe.sequential('bad input', () => {
 });
 
 describe.sequential('max.message.bytes', () => {
-  it('a batch over it is refused with MESSAGE_TOO_LARGE, and the next produce is accepted', async () => {
+  it('a batch over the topic\'s limit is refused with MESSAGE_TOO_LARGE, and the next produce is accepted', async () => {
     const topic = 'too-large';
+    const kafka = new Kafka({ clientId: 'sluice-it-robustness', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) }] }] });
+    } finally {
+      await admin.disconnect();
+    }
     // The client's own limit is raised so that the broker, not librdkafka, does the refusing.
     const config = { 'message.max.bytes': 1_000_000, 'linger.ms': 0 };
     const big = await python<{ reports: Array<{ error: number | null; error_name: string | null }> }>(
