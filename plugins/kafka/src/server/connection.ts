@@ -51,6 +51,7 @@ export class Connection {
   private readonly queue: Slot[] = [];
   private paused = false;
   private closed = false;
+  private corked = false;
 
   constructor(
     private readonly socket: Socket,
@@ -115,14 +116,27 @@ export class Connection {
     slot.done = true;
     slot.parts = parts;
     if (this.queue[0] !== slot) return;
-    this.socket.cork();
+    // One group commit releases every produce request it covered in the same turn, each
+    // through its own promise chain and so its own call here. Uncorking at once cost a
+    // write syscall (and a client wake-up) per response: ~6,000 writes/s for librdkafka's
+    // small acks=all requests at 10,000 msgs/s. Uncorking on the next tick sends all the
+    // responses completed in this turn as one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const next = this.queue.shift()!;
       if (next.parts !== null) this.write(next.parts);
     }
-    this.socket.uncork();
     this.maybeResume();
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   private write(parts: ResponseParts): void {
     if (parts instanceof Uint8Array) {
