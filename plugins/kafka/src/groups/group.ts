@@ -420,6 +420,8 @@ export class ClassicGroup {
       this.startInitialDelay(delay, Math.max(this.rebalanceTimeoutMs() - delay, 0));
     } else {
       this.startJoinTimeout();
+      // Everyone may be in already (a lone leader rejoining, the last member leaving).
+      this.tryCompleteJoin();
     }
   }
 
