@@ -7,7 +7,7 @@
  * the broker exit with EADDRINUSE, and the start is retried on another one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -42,13 +42,27 @@ export interface BrokerProcess {
   stop(): Promise<number | null>;
   /** Sends `signal`, then resolves once the process has exited. */
   kill(signal: NodeJS.Signals): Promise<number | null>;
+  /**
+   * After stop or kill: deletes the data dir if startBroker made it (SLUICE_IT_KEEP_DATA=1
+   * keeps it to look at). Kept otherwise, so a restart can reuse it.
+   */
+  removeDataDir(): void;
 }
 
 const running = new Set<ChildProcess>();
+/** Data dirs this module made; removed when the test process exits (SLUICE_IT_KEEP_DATA=1 keeps them to look at). */
+const madeDirs = new Set<string>();
 // A test runner that dies must not leave brokers holding ports and data dirs.
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
+  for (const dir of madeDirs) removeMadeDir(dir);
 });
+
+function removeMadeDir(dir: string): void {
+  if (!madeDirs.has(dir) || process.env['SLUICE_IT_KEEP_DATA'] === '1') return;
+  madeDirs.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -63,7 +77,11 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerProcess> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sluice-it-'));
+  let dataDir = opts.dataDir;
+  if (dataDir === undefined) {
+    dataDir = mkdtempSync(join(tmpdir(), 'sluice-it-'));
+    madeDirs.add(dataDir);
+  }
   const tries = opts.port === undefined ? 5 : 1;
   let lastError: Error | undefined;
   for (let i = 0; i < tries; i++) {
@@ -103,6 +121,10 @@ function spawnBroker(port: number, dataDir: string, opts: BrokerOptions): Promis
     output: () => output,
     stop: () => signalAndWait('SIGTERM'),
     kill: signalAndWait,
+    removeDataDir: () => {
+      if (child.exitCode === null && child.signalCode === null) throw new Error('removeDataDir while the broker runs');
+      removeMadeDir(dataDir);
+    },
   };
   return new Promise((ok, fail) => {
     const timeoutMs = opts.startTimeoutMs ?? 30_000;

@@ -14,6 +14,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   expect(await broker?.stop()).toBe(0);
+  broker?.removeDataDir();
   expect(logLines(broker.output(), 'ERROR')).toEqual([]);
 });
 

@@ -23,6 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([admin?.close(), consumer?.close()]);
   expect(await broker?.stop()).toBe(0);
+  broker?.removeDataDir();
   expect(logLines(broker.output(), 'ERROR')).toEqual([]);
 });
 

@@ -33,6 +33,7 @@ afterAll(async () => {
   if (broker !== undefined) {
     await broker.stop();
     outputs.push(broker.output());
+    broker.removeDataDir();
   }
   expect(outputs.flatMap((o) => logLines(o, 'ERROR'))).toEqual([]);
 });

@@ -29,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   bystander?.close();
   expect(await broker?.stop()).toBe(0);
+  broker?.removeDataDir();
   expect(logLines(broker.output(), 'ERROR')).toEqual([]);
 });
 
