@@ -254,6 +254,39 @@ describe('join and sync', () => {
     timer.advance(1);
   });
 
+  it('a rebalance that every member is already in completes at once', async () => {
+    const { coordinator, leader, follower } = await stableGroupOfTwo();
+    coordinator.leaveGroup(GROUP, [{ memberId: follower, groupInstanceId: null }], 'bye');
+    const r = new Pending(coordinator.joinGroup(GROUP, joinReq({ memberId: leader })));
+    await flush();
+    expect(r.get()).toMatchObject({ errorCode: 0, generationId: 2, leader });
+    // The lone leader rejoining a stable group starts (and completes) a rebalance by itself.
+    coordinator.syncGroup(GROUP, syncReq(leader, 2, [{ memberId: leader, assignment: Buffer.from('x') }]));
+    await flush();
+    const again = new Pending(coordinator.joinGroup(GROUP, joinReq({ memberId: leader })));
+    await flush();
+    expect(again.get().generationId).toBe(3);
+  });
+
+  it('a member that sends no SyncGroup within the rebalance timeout is removed', async () => {
+    const env = setup();
+    const a = await joinNew(env.coordinator, { clientId: 'a' });
+    const b = await joinNew(env.coordinator, { clientId: 'b' });
+    env.timer.advance(2 * CONFIG.initialRebalanceDelayMs);
+    await flush();
+    const leader = a.get().leader;
+    const other = leader === a.get().memberId ? b.get().memberId : a.get().memberId;
+    const s = new Pending(env.coordinator.syncGroup(GROUP, syncReq(leader, 1, [])));
+    await flush();
+    expect(s.get().errorCode).toBe(0);
+    for (let t = 0; t < REBALANCE; t += SESSION / 2) {
+      env.timer.advance(SESSION / 2);
+      env.coordinator.heartbeat(GROUP, leader, null, 1);
+      env.coordinator.heartbeat(GROUP, other, null, 1);
+    }
+    expect(env.coordinator.describeGroup(GROUP).members.map((m) => m.memberId)).toEqual([leader]);
+  });
+
   it('a member that does not rejoin within the rebalance timeout is removed', async () => {
     const { coordinator, leader, follower, timer } = await stableGroupOfTwo();
     const rl = new Pending(coordinator.joinGroup(GROUP, joinReq({ memberId: leader })));
