@@ -394,7 +394,10 @@ export class GroupCoordinator {
   private scheduleRetention(): void {
     if (this.stopped) return;
     this.cancelRetention = this.timer.schedule(this.config.offsetsRetentionCheckIntervalMs, () => {
-      void this.expireOffsets().finally(() => this.scheduleRetention());
+      void Promise.resolve()
+        .then(() => this.expireOffsets())
+        .catch((err: unknown) => this.log.error('offset expiry failed', { error: String(err) }))
+        .finally(() => this.scheduleRetention());
     });
   }
 }
