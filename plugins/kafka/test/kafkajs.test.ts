@@ -1,7 +1,7 @@
 /**
  * KafkaJS 2.2.4 against a real broker process: the producer at acks=-1 and acks=1 (plain
  * and idempotent), the admin's offset lookups, and fetches through KafkaJS's own broker
- * connection and record decoder (its consumer needs consumer groups, not served yet).
+ * connection and record decoder (its group consumer is covered in groups.test.ts).
  * Also reads back batches librdkafka compressed with each of gzip, snappy, lz4 and zstd.
  */
 import { readFileSync } from 'node:fs';

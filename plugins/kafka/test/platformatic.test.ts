@@ -1,7 +1,7 @@
 /**
  * @platformatic/kafka 1.x against a real broker process: Producer.send (plain and
  * idempotent, with and without compression), Consumer.fetch with explicit partitions and
- * offsets (its consume() joins a group, not served yet), ListOffsets, and admin metadata.
+ * offsets (group consumption is covered in groups.test.ts), ListOffsets, and admin metadata.
  * It speaks the flexible versions: Produce v9+, Fetch v12, Metadata v12, InitProducerId v4.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * `sluice consume`: prints a topic's records, one per line, as kafka-console-consumer.sh
- * does. Without consumer groups (none exist yet) it assigns itself every partition, or
- * the one given, and keeps its positions in memory only.
+ * does without --group: it joins no consumer group, assigns itself every partition (or
+ * the one given) and keeps its positions in memory only.
  * Values are printed as UTF-8 text: bytes that are not valid UTF-8 come out as U+FFFD.
  */
 import { CliUsageError, parseArgs, type CliCommand, type CliIo } from '@sluice/sdk';
