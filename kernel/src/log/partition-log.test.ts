@@ -101,4 +101,41 @@ describe('PartitionLog', () => {
     expect(log.logEndOffset).toBe(5);
     await log.close();
   });
+
+  it('with write caching, acknowledges from the page cache and syncs by flush.messages and flush.ms', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const clock = new ManualClock();
+    const log = open(d.path, { clock }, { 'write.caching': 'true', 'flush.messages': '3', 'flush.ms': '1000' });
+    await log.append(batch(['a']), 'durable');
+    await log.append(batch(['b']), 'durable');
+    // Visible at once, not yet synced.
+    expect([log.highWatermark, log.flushedOffset]).toEqual([2, 0]);
+    await log.append(batch(['c']), 'durable');
+    await log.waitFlushed(3);
+    expect(log.flushedOffset).toBe(3);
+    await log.append(batch(['d']), 'leader');
+    log.flushIfDue(clock.nowMs() + 999);
+    expect(log.flushedOffset).toBe(3);
+    clock.advance(1000);
+    log.flushIfDue(clock.nowMs());
+    await log.waitFlushed(4);
+    expect(log.flushedOffset).toBe(4);
+    await log.close();
+  });
+
+  it('rolls a segment once segment.ms has passed since its first append', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const clock = new ManualClock();
+    const log = open(d.path, { clock }, { 'segment.ms': '60000' });
+    await log.append(batch(['a']), 'durable');
+    clock.advance(59_000);
+    await log.append(batch(['b']), 'durable');
+    expect(log.segmentCount).toBe(1);
+    clock.advance(2_000);
+    await log.append(batch(['c']), 'durable');
+    expect(log.segmentList().map((s) => s.baseOffset)).toEqual([0, 2]);
+    await log.close();
+  });
 });
