@@ -47,8 +47,21 @@ const CLIENT_VERSIONS: ReadonlyMap<KnownApiKey, readonly [number, number]> = new
   [ApiKey.DescribeConfigs, [1, 4]],
   [ApiKey.CreatePartitions, [0, 3]],
   [ApiKey.IncrementalAlterConfigs, [0, 1]],
+  // Many keys per request (KIP-699) from v4.
+  [ApiKey.FindCoordinator, [4, 6]],
+  // Group states from v4.
+  [ApiKey.ListGroups, [4, 5]],
+  [ApiKey.DescribeGroups, [0, 5]],
+  // Groups as an array (KIP-709) from v8.
+  [ApiKey.OffsetFetch, [8, 9]],
+  [ApiKey.OffsetCommit, [2, 9]],
+  [ApiKey.DeleteGroups, [0, 2]],
 ] as const);
 const API_VERSIONS_VERSION = 3;
+const COORDINATOR_KEY_GROUP = 0;
+/** FindCoordinator answers a client retries: the coordinator is starting or just moved. */
+const COORDINATOR_RETRIABLE = new Set([14, 15, 16]);
+const COORDINATOR_BACKOFF_MS = 100;
 
 /** A Kafka error code in an answer, with what was being done and the broker's message. */
 export class KafkaResponseError extends Error {
@@ -70,6 +83,10 @@ export function parseHostPort(address: string): { host: string; port: number } {
     throw new Error(`bad broker address "${address}": expected host:port`);
   }
   return { host, port };
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 interface Pending {
@@ -253,7 +270,7 @@ export class KafkaClient {
       includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
-    for (const b of answer.brokers) this.brokers.set(b.nodeId, `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`);
+    for (const b of answer.brokers) this.brokers.set(b.nodeId, hostPort(b.host, b.port));
     return answer;
   }
 
@@ -264,6 +281,28 @@ export class KafkaClient {
     if (topic === undefined) throw new Error(`the broker did not describe topic ${name}`);
     if (topic.errorCode !== 0) throw new KafkaResponseError(topic.errorCode, `topic ${name}`);
     return topic;
+  }
+
+  /**
+   * The node coordinating `groupId`, whose address later requests use. Retried while the
+   * broker loads the group's partition of __consumer_offsets (right after a start), as
+   * Kafka's admin client does, up to REQUEST_TIMEOUT_MS.
+   */
+  async groupCoordinator(groupId: string): Promise<number> {
+    const deadline = Date.now() + REQUEST_TIMEOUT_MS;
+    for (let backoffMs = COORDINATOR_BACKOFF_MS; ; backoffMs = Math.min(backoffMs * 2, 1000)) {
+      const answer = await this.request(ApiKey.FindCoordinator, { keyType: COORDINATOR_KEY_GROUP, coordinatorKeys: [groupId] });
+      const found = answer.coordinators.find((c) => c.key === groupId);
+      if (found === undefined) throw new Error(`the broker did not name a coordinator for group ${groupId}`);
+      if (found.errorCode === 0) {
+        this.brokers.set(found.nodeId, hostPort(found.host, found.port));
+        return found.nodeId;
+      }
+      if (!COORDINATOR_RETRIABLE.has(found.errorCode) || Date.now() + backoffMs > deadline) {
+        throw new KafkaResponseError(found.errorCode, `coordinator of group ${groupId}`, found.errorMessage);
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+    }
   }
 
   close(): void {

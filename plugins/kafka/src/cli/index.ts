@@ -4,7 +4,8 @@
  */
 import type { CliCommand } from '@sluice/sdk';
 import { consumeCommand } from './consume.js';
+import { groupsCommand } from './groups.js';
 import { produceCommand } from './produce.js';
 import { topicsCommand } from './topics.js';
 
-export const commands: readonly CliCommand[] = [topicsCommand, produceCommand, consumeCommand];
+export const commands: readonly CliCommand[] = [topicsCommand, produceCommand, consumeCommand, groupsCommand];
