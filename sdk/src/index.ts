@@ -3,9 +3,9 @@
  *
  * Stability levels, per export: `@stable` (changes only with a major version),
  * `@evolving` (may change in a minor version, with a note), `@internal` (not for plugins).
- * This first version carries the kernel seam: the typed events the kernel emits and the
- * kernel API a protocol frontend drives. The full hooks API (interceptors, authentication,
- * authorization, deadlines and fallbacks) extends this file; it does not replace it.
+ * It carries the kernel seam (the typed events the kernel emits and the kernel API a
+ * protocol frontend drives) and the typed hooks (`hooks.ts`): interceptors,
+ * authentication, authorization and observers, with deadlines and fallbacks.
  */
 
 /**
@@ -72,6 +72,17 @@ export interface ReadResult {
   readonly lastStableOffset: Offset;
   readonly logStartOffset: Offset;
   readonly logEndOffset: Offset;
+  /**
+   * read_committed only (empty otherwise): the aborted transactions overlapping the
+   * returned records, by first offset, so a consumer can drop their records.
+   */
+  readonly abortedTransactions: readonly AbortedTransaction[];
+}
+
+/** @evolving */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  readonly firstOffset: Offset;
 }
 
 /**
@@ -140,6 +151,12 @@ export interface PartitionHandle {
   deleteRecordsBefore(offset: Offset): Promise<Offset>;
   /** DescribeProducers: the idempotent producers this partition remembers. */
   producers(): readonly ProducerDescription[];
+  /**
+   * Appends a COMMIT (`commit`) or ABORT marker ending the producer's transaction on this
+   * partition; resolves once it is durable. Rejects with INVALID_PRODUCER_EPOCH for an
+   * older producer epoch, TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch.
+   */
+  writeTxnMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, commit: boolean): Promise<AppendResult>;
 }
 
 /** @evolving */
@@ -148,8 +165,9 @@ export interface ProducerDescription {
   readonly producerEpoch: number;
   readonly lastSequence: number;
   readonly lastTimestampMs: number;
-  /** -1 until transactions exist. */
+  /** Epoch of the coordinator that wrote the producer's last marker; -1 before any. */
   readonly coordinatorEpoch: number;
+  /** First offset of the producer's open transaction; -1 when none is open. */
   readonly currentTxnStartOffset: number;
 }
 
@@ -304,3 +322,4 @@ export class KafkaError extends Error {
 }
 
 export * from './cli.js';
+export * from './hooks.js';
