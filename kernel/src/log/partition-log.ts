@@ -15,6 +15,12 @@
  * pool as a group commit: one sync covers every append that arrived while the previous
  * one ran, and `durable` appends resolve when a sync covering them completes.
  *
+ * Transactions: the last stable offset (LSO) is the first offset of the oldest open
+ * transaction, or the high watermark when that is lower or none is open. A read_committed
+ * read stops there and carries the aborted transactions overlapping what it returns,
+ * from the aborted-transaction index (txn-index.ts), kept per segment and rebuilt with
+ * producer state by replaying the batches after the newest producer snapshot.
+ *
  * Recovery (open): segments after the recovery point are re-scanned with CRC checks; a
  * torn or corrupt tail is cut, and any segment after a cut is deleted. Start-up reads
  * nothing else but the last segment's index tail, so it does not grow with log size.
@@ -29,7 +35,8 @@ import { assert, kafkaError } from '../errors.js';
 import type { LogConfig } from '../config/topic-config.js';
 import { fsyncDirSync } from './checkpoint-file.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
-import { ProducerStateManager } from './producer-state.js';
+import { buildMarkerBatch, ProducerStateManager, type CompletedTxn } from './producer-state.js';
+import { TxnIndex } from './txn-index.js';
 import * as rb from './record-batch.js';
 import { checkCompactedKeys, DECOMPRESSED_BYTES_MAX } from './compacted-keys.js';
 import { codecFor, CODEC_GZIP, CODEC_LZ4, CODEC_NONE, CODEC_SNAPPY, CODEC_ZSTD, recompressBatch } from './compression.js';
@@ -82,6 +89,7 @@ export class PartitionLog implements PartitionHandle {
   readonly dir: string;
   config: LogConfig;
   readonly producerState: ProducerStateManager;
+  readonly txnIndex: TxnIndex;
   readonly epochCache: LeaderEpochCache;
   /** Epoch stamped into appended batches; replication sets it on leader change. */
   leaderEpoch = 0;
@@ -120,6 +128,7 @@ export class PartitionLog implements PartitionHandle {
     this.logger = opts.log;
     this.events = opts.events ?? {};
     this.producerState = new ProducerStateManager(opts.dir);
+    this.txnIndex = new TxnIndex(opts.dir);
     this.epochCache = LeaderEpochCache.load(opts.dir);
     this.lastFlushMs = opts.clock.nowMs();
   }
@@ -207,7 +216,27 @@ export class PartitionLog implements PartitionHandle {
     }
     const targetCodec = TOPIC_CODECS[this.config.compressionType];
     if (targetCodec !== undefined) buf = recompressTo(buf, targetCodec);
-    // Pass 2: assign offsets and epochs in place.
+    return this.writeBatches(buf, recordCount);
+  }
+
+  /**
+   * Writes a COMMIT or ABORT marker for a producer's transaction; resolves once it is
+   * durable, so a coordinator that then completes the transaction never loses a marker.
+   * Refuses a marker from an older producer epoch (INVALID_PRODUCER_EPOCH) or an older
+   * coordinator epoch (TRANSACTION_COORDINATOR_FENCED).
+   */
+  async writeTxnMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, commit: boolean): Promise<AppendResult> {
+    this.checkOnline();
+    this.producerState.checkMarker(producerId, producerEpoch, coordinatorEpoch);
+    const marker = buildMarkerBatch(producerId, producerEpoch, coordinatorEpoch, commit, this.clock.nowMs());
+    const result = this.writeBatches(marker, 1);
+    if (!this.config.writeCaching) await this.waitFlushed(result.lastOffset + 1);
+    return result;
+  }
+
+  /** Pass 2 of an append, for validated batches: assign offsets and epochs in place, write, update state. */
+  private writeBatches(buf: Buffer, recordCount: number): AppendResult {
+    let pos: number;
     const now = this.clock.nowMs();
     const baseOffset = this.leo;
     let next = baseOffset;
@@ -224,7 +253,7 @@ export class PartitionLog implements PartitionHandle {
     const lastOffset = next - 1;
     this.maybeRoll(buf.length, lastOffset, now);
     this.writeToActive(buf);
-    for (pos = 0; pos < buf.length; pos += rb.batchSize(buf, pos)) this.producerState.update(buf, pos);
+    for (pos = 0; pos < buf.length; pos += rb.batchSize(buf, pos)) this.applyToProducerState(buf, pos, this.active.baseOffset);
     this.epochCache.assign(this.leaderEpoch, baseOffset);
     this.leo = next;
     this.unflushedMessages += recordCount;
@@ -234,6 +263,17 @@ export class PartitionLog implements PartitionHandle {
       baseOffset: asOffset(baseOffset), lastOffset: asOffset(lastOffset),
       logAppendTimeMs: this.config.logAppendTime ? now : -1, logStartOffset: asOffset(this.startOffset), duplicate: false,
     };
+  }
+
+  /** Updates producer state with a batch in the log; an ABORT marker adds to the aborted-transaction index. */
+  private applyToProducerState(buf: Buffer, pos: number, segmentBase: number): void {
+    const done: CompletedTxn | undefined = this.producerState.update(buf, pos);
+    if (done === undefined || !done.aborted) return;
+    const unstable = this.producerState.firstUnstableOffset();
+    this.txnIndex.append(segmentBase, {
+      producerId: done.producerId, firstOffset: done.firstOffset, lastOffset: done.lastOffset,
+      lastStableOffset: Math.min(unstable ?? Number.MAX_SAFE_INTEGER, done.lastOffset + 1),
+    });
   }
 
   private writeToActive(buf: Buffer): void {
@@ -282,6 +322,7 @@ export class PartitionLog implements PartitionHandle {
     this.lastFlushMs = this.clock.nowMs();
     const work: Promise<void>[] = segments.map((s) => s.fdatasync());
     if (syncDir) work.push(Promise.resolve().then(() => fsyncDirSync(this.dir)));
+    work.push(Promise.resolve().then(() => this.txnIndex.syncNow()));
     Promise.all(work).then(
       () => {
         this.syncing = false;
@@ -413,8 +454,8 @@ export class PartitionLog implements PartitionHandle {
       throw kafkaError('OFFSET_OUT_OF_RANGE',
         `offset ${offset} is outside [${this.startOffset}, ${this.leo}] of ${this.topic}-${this.partition}`);
     }
-    // Without transactions (a later kernel feature) the last stable offset is the high watermark.
-    const end = isolation === 'read_committed' ? this.lastStableOffset : this.hw;
+    const committed = isolation === 'read_committed';
+    const end = committed ? this.lastStableOffset : this.hw;
     let records: Buffer = EMPTY;
     if (offset < end) {
       for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
@@ -425,14 +466,18 @@ export class PartitionLog implements PartitionHandle {
         break;
       }
     }
+    const abortedTransactions = committed && records.length > 0
+      ? this.txnIndex.collect(offset, lastOffsetOf(records) + 1).map((t) => ({ producerId: t.producerId, firstOffset: asOffset(t.firstOffset) }))
+      : [];
     return {
       records, highWatermark: asOffset(this.hw), lastStableOffset: asOffset(this.lastStableOffset),
-      logStartOffset: asOffset(this.startOffset), logEndOffset: asOffset(this.leo),
+      logStartOffset: asOffset(this.startOffset), logEndOffset: asOffset(this.leo), abortedTransactions,
     };
   }
 
   get lastStableOffset(): Offset {
-    return asOffset(this.hw);
+    const unstable = this.producerState.firstUnstableOffset();
+    return asOffset(unstable === undefined ? this.hw : Math.min(unstable, this.hw));
   }
 
   /** Index of the last segment whose base offset is <= `offset` (0 if none). */
@@ -520,7 +565,7 @@ export class PartitionLog implements PartitionHandle {
       const last = e.batches[e.batches.length - 1];
       return {
         producerId: e.producerId, producerEpoch: e.epoch, lastSequence: last?.lastSeq ?? -1, lastTimestampMs: e.lastTimestamp,
-        coordinatorEpoch: -1, currentTxnStartOffset: -1,
+        coordinatorEpoch: e.coordinatorEpoch, currentTxnStartOffset: e.currentTxnFirstOffset,
       };
     });
   }
@@ -542,6 +587,7 @@ export class PartitionLog implements PartitionHandle {
       const gone = this.segments.pop()!;
       this.unsyncedSegments.delete(gone);
       gone.delete();
+      this.txnIndex.dropSegment(gone.baseOffset);
       this.events.segmentDeleted?.(this, gone.baseOffset, 'truncation');
     }
     this.leo = this.active.truncateToOffset(offset);
@@ -552,6 +598,7 @@ export class PartitionLog implements PartitionHandle {
   truncateFullyAndStartAt(offset: number): void {
     for (const s of this.segments) {
       s.delete();
+      this.txnIndex.dropSegment(s.baseOffset);
       this.events.segmentDeleted?.(this, s.baseOffset, 'truncation');
     }
     this.unsyncedSegments.clear();
@@ -594,6 +641,7 @@ export class PartitionLog implements PartitionHandle {
     const gone = this.segments.shift()!;
     this.unsyncedSegments.delete(gone);
     gone.delete();
+    this.txnIndex.dropSegment(gone.baseOffset);
     this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
     this.events.segmentDeleted?.(this, gone.baseOffset, reason);
   }
@@ -653,6 +701,7 @@ export class PartitionLog implements PartitionHandle {
     assert(first + replaced.length < this.segments.length, 'the active segment is never replaced');
     assert(replacement.baseOffset === replaced[0]!.baseOffset, 'replacement starts where the replaced segments start');
     this.segments.splice(first, replaced.length, replacement);
+    this.txnIndex.merge(replaced.map((s) => s.baseOffset));
     for (const s of replaced) {
       // The replacement was synced before the swap; a pending sync of these would use a closed file.
       this.unsyncedSegments.delete(s);
@@ -692,6 +741,7 @@ export class PartitionLog implements PartitionHandle {
     if (this.startOffset > this.leo) this.startOffset = this.leo;
     this.epochCache.truncateFromEnd(this.leo);
     this.producerState.deleteSnapshotsAfter(this.leo);
+    this.txnIndex.load((offset) => this.segments[this.segmentIndexFor(offset)]!.baseOffset);
     this.rebuildProducerState();
     if (rescanned.length > 0) {
       // Re-scanned bytes may still be only in the page cache (a process crash): make them
@@ -748,21 +798,27 @@ export class PartitionLog implements PartitionHandle {
           topic: this.topic, partition: this.partition, segment: gone.baseOffset,
         });
         gone.delete();
+        this.txnIndex.dropSegment(gone.baseOffset);
       }
     }
     return this.segments.slice(i);
   }
 
-  /** Loads the newest producer snapshot at or below the log end and replays the batches after it. */
+  /**
+   * Loads the newest producer snapshot at or below the log end and replays the batches
+   * after it. Aborted-transaction entries from there on are dropped first and re-made by
+   * the replay: whatever a crash left of them, they end up matching the log.
+   */
   private rebuildProducerState(): void {
     const snapshotOffset = this.producerState.loadSnapshot(this.leo);
     const from = Math.max(snapshotOffset, this.startOffset);
+    this.txnIndex.truncateFrom(from);
     for (let i = this.segmentIndexFor(from); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
       const at = segment.translateOffset(from);
       if (at === undefined) continue;
       segment.scan(at.position, (buf, pos) => {
-        if (rb.batchBaseOffset(buf, pos) >= from) this.producerState.update(buf, pos);
+        if (rb.batchBaseOffset(buf, pos) >= from) this.applyToProducerState(buf, pos, segment.baseOffset);
       });
     }
   }
@@ -794,6 +850,12 @@ export class PartitionLog implements PartitionHandle {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function lastOffsetOf(records: Buffer): number {
+  let last = -1;
+  for (let pos = 0; pos < records.length; pos += rb.batchSize(records, pos)) last = rb.batchLastOffset(records, pos);
+  return last;
+}
 
 /** Re-encodes the batches whose codec differs from the topic's `compression.type`; others are kept as they are. */
 function recompressTo(buf: Buffer, codec: number): Buffer {
