@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import { brokerConfigTable, pluginShortName, type BrokerConfig, type Listener } from './config/broker-config.js';
 import { KernelEventBus } from './events.js';
 import { LogManager } from './log/log-manager.js';
+import { HookDriver } from './plugins/hook-driver.js';
 import { PluginHost } from './plugins/plugin-loader.js';
 
 export class Broker implements Kernel {
@@ -24,10 +25,13 @@ export class Broker implements Kernel {
     private readonly events: KernelEventBus,
     private readonly log: Logger,
   ) {
-    this.plugins = new PluginHost(log);
+    this.hooks = new HookDriver(log, events);
+    this.plugins = new PluginHost(log, this.hooks);
   }
 
   readonly plugins: PluginHost;
+  /** Plugins' hook handlers; their order is fixed once every plugin has started. */
+  readonly hooks: HookDriver;
 
   static async start(config: BrokerConfig, clusterId: string, log: Logger, clock: Clock = systemClock): Promise<Broker> {
     const events = new KernelEventBus(log);
@@ -44,6 +48,9 @@ export class Broker implements Kernel {
     const broker = new Broker(config, clusterId, logs, events, log);
     try {
       await broker.plugins.startAll(broker, brokerInfo(config, clusterId), config.plugins, config.pluginConfigs, pluginShortName, process.cwd());
+      broker.hooks.freeze();
+      await broker.hooks.runSequential('broker.starting', { nodeId: config.nodeId, clusterId });
+      await broker.hooks.runSequential('broker.started', { nodeId: config.nodeId, clusterId });
     } catch (err) {
       await broker.stop();
       throw err;
@@ -126,6 +133,7 @@ export class Broker implements Kernel {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.keepAlive);
+      await this.hooks.runSequential('broker.stopping', { nodeId: this.config.nodeId, clusterId: this.clusterId });
       await this.plugins.stopAll();
       await this.logs.close();
       this.log.info('logs flushed and closed');

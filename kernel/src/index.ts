@@ -8,3 +8,4 @@ export { loadBrokerConfig, brokerConfigTable, type BrokerConfig } from './config
 export { systemClock, ManualClock, type Clock } from './clock.js';
 export { createLogger } from './logger.js';
 export { ErrorCode } from './errors.js';
+export { HookDriver, type HookFailureCount } from './plugins/hook-driver.js';

@@ -7,6 +7,7 @@
  * protocol frontend drives) and the typed hooks (`hooks.ts`): interceptors,
  * authentication, authorization and observers, with deadlines and fallbacks.
  */
+import type { HandlerFor, HookName, HookOptions, HookRunner } from './hooks.js';
 
 /**
  * A position in a partition's log, counted in records. Never a byte position.
@@ -285,6 +286,14 @@ export interface PluginContext {
   readonly config: Readonly<Record<string, string>>;
   /** Aborted when the broker begins to stop. */
   readonly signal: AbortSignal;
+  /**
+   * Registers a hook handler; returns a function that removes it. Allowed while plugins
+   * start (the order is fixed once all have started) and removed when this plugin stops.
+   * @evolving
+   */
+  on<N extends HookName>(name: N, handler: HandlerFor<N>, options?: HookOptions): () => void;
+  /** For frontends: calls the hooks other plugins registered. @evolving */
+  readonly hooks: HookRunner;
 }
 
 /** @evolving */

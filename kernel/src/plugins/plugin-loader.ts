@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { BrokerInfo, Kernel, Logger, PluginContext, SluicePlugin } from '@sluice/sdk';
+import type { HookDriver } from './hook-driver.js';
 
 export const PLUGIN_START_TIMEOUT_MS = 10_000;
 export const PLUGIN_STOP_TIMEOUT_MS = 10_000;
@@ -59,7 +60,7 @@ export class PluginHost {
   private readonly started: LoadedPlugin[] = [];
   private readonly abort = new AbortController();
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger, private readonly hooks: HookDriver) {}
 
   get loaded(): readonly LoadedPlugin[] {
     return this.started;
@@ -78,28 +79,38 @@ export class PluginHost {
         if (!isPlugin(candidate)) throw new Error('the module exports no plugin (default export with manifest and start)');
         plugin = candidate;
         const log = childLogger(this.log, plugin.manifest.id);
-        const ctx: PluginContext = { kernel, broker, log, config: configs[shortName] ?? {}, signal: this.abort.signal };
+        const id = plugin.manifest.id;
+        const ctx: PluginContext = {
+          kernel, broker, log, config: configs[shortName] ?? {}, signal: this.abort.signal, hooks: this.hooks,
+          on: (name, handler, options) => this.hooks.register(id, log, name, handler, options),
+        };
         await withDeadline(Promise.resolve(plugin.start(ctx)), PLUGIN_START_TIMEOUT_MS, `plugin ${plugin.manifest.id} start`);
         this.started.push({ specifier, shortName, plugin, from });
         this.log.info('plugin started', { plugin: plugin.manifest.id, version: plugin.manifest.version, from });
       } catch (err) {
         const message = (err as Error).message;
+        if (plugin !== undefined) this.hooks.removePlugin(plugin.manifest.id);
         if (plugin?.manifest.required === true) throw new Error(`required plugin ${plugin.manifest.id} failed to start: ${message}`);
         this.log.error('plugin disabled: it failed to load or start', { plugin: specifier, error: message });
       }
     }
   }
 
-  /** Stops plugins in reverse start order; a failing or slow stop is logged and skipped. */
+  /**
+   * Stops plugins in reverse start order; a failing or slow stop is logged and skipped.
+   * Each plugin's hook registrations are removed after its stop, whatever its stop did.
+   */
   async stopAll(): Promise<void> {
     this.abort.abort();
     for (const loaded of [...this.started].reverse()) {
-      if (loaded.plugin.stop === undefined) continue;
       try {
-        await withDeadline(Promise.resolve(loaded.plugin.stop()), PLUGIN_STOP_TIMEOUT_MS, `plugin ${loaded.plugin.manifest.id} stop`);
+        if (loaded.plugin.stop !== undefined) {
+          await withDeadline(Promise.resolve(loaded.plugin.stop()), PLUGIN_STOP_TIMEOUT_MS, `plugin ${loaded.plugin.manifest.id} stop`);
+        }
       } catch (err) {
         this.log.error('plugin failed to stop cleanly', { plugin: loaded.plugin.manifest.id, error: (err as Error).message });
       }
+      this.hooks.removePlugin(loaded.plugin.manifest.id);
     }
     this.started.length = 0;
   }
