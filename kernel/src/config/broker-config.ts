@@ -166,6 +166,22 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     doc: 'Most members a classic group admits (GROUP_MAX_SIZE_REACHED beyond).',
   },
   {
+    name: 'group.consumer.assignors', type: 'list', default: 'uniform,range',
+    doc: 'Server-side assignors consumer (KIP-848) groups may choose with server_assignor; the first is the default. Kafka\'s class names of the same assignors are accepted.',
+  },
+  {
+    name: 'group.consumer.session.timeout.ms', type: 'int', default: '45000', min: 1,
+    doc: 'A consumer (KIP-848) group member that does not heartbeat for this long is removed from its group.',
+  },
+  {
+    name: 'group.consumer.heartbeat.interval.ms', type: 'int', default: '5000', min: 1,
+    doc: 'How often consumer (KIP-848) group members are told to heartbeat.',
+  },
+  {
+    name: 'group.consumer.max.size', type: 'int', default: '2147483647', min: 1,
+    doc: 'Most members a consumer (KIP-848) group admits (GROUP_MAX_SIZE_REACHED beyond).',
+  },
+  {
     name: 'plugins', type: 'list', default: 'kafka',
     doc: 'Plugins to load, in order: built-in names (kafka), package names or paths. Keys under <plugin>. configure a plugin.',
   },

@@ -27,7 +27,7 @@ export default definePlugin({
     const config = frontendConfig(ctx.broker);
     const groupsConfig = groupConfig(ctx.broker);
     // Group state comes only from __consumer_offsets, loaded before clients can reach it.
-    groups = new GroupCoordinator(await OffsetsTopic.open(ctx.kernel, groupsConfig, ctx.log), groupsConfig, systemTimer, ctx.log);
+    groups = new GroupCoordinator(await OffsetsTopic.open(ctx.kernel, groupsConfig, ctx.log), groupsConfig, systemTimer, ctx.log, ctx.kernel);
     groups.loadAll();
     const dispatcher = new Dispatcher(allApis, {
       kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal,

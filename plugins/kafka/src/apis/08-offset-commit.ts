@@ -1,8 +1,12 @@
 /**
- * OffsetCommit (key 8), v0-9, for classic groups and for clients that only store offsets.
+ * OffsetCommit (key 8), v0-9, for classic and consumer (KIP-848) groups and for clients
+ * that only store offsets.
  *
- * A member commits with its generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
- * FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS when it may not); a commit with generation -1
+ * A classic member commits with its generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+ * FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS when it may not); a consumer group member with
+ * its member epoch in the same field, from v9 on (STALE_MEMBER_EPOCH for an older epoch,
+ * FENCED_MEMBER_EPOCH for a newer one, UNSUPPORTED_VERSION below v9); from v9 a member's
+ * commit to a group that does not exist is GROUP_ID_NOT_FOUND. A commit with generation -1
  * and no member id is accepted while the group has no members (v0 is always one). The
  * records are appended before the first await and the response waits until they are
  * durable. v2-4 retention_time_ms gives the offsets their own expiry; -1 means the
@@ -50,6 +54,7 @@ export const offsetCommitApi = defineApi({
       memberId: req.memberId ?? '',
       groupInstanceId: req.groupInstanceId ?? null,
       generationId: req.generationIdOrMemberEpoch ?? -1,
+      apiVersion: ctx.apiVersion,
       retentionTimeMs: req.retentionTimeMs ?? -1,
       partitions: known,
     });

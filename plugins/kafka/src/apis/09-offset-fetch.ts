@@ -3,18 +3,26 @@
  * offsets, and group errors are top-level); v8+ for many groups at once. A partition
  * without a committed offset answers -1. With require_stable (v7+) a partition whose
  * commit is still being written answers UNSTABLE_OFFSET_COMMIT, which clients retry. The
- * v9 member id and epoch belong to KIP-848 groups and are not checked for classic ones.
+ * v9 member id and epoch are checked against a consumer (KIP-848) group's members
+ * (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; epoch -1 is an admin read); classic groups ignore them.
  */
 import { ApiKey } from '../protocol/index.js';
 import { GroupError } from '../groups/errors.js';
+import type { FetchingMember } from '../groups/coordinator.js';
 import { defineApi, type RequestContext } from './api.js';
 
 const TOP_LEVEL_ERROR_VERSION = 2;
 const MULTI_GROUP_VERSION = 8;
 
-function fetchGroup(ctx: RequestContext, groupId: string, topics: ReadonlyArray<{ name: string; partitionIndexes: number[] }> | null, requireStable: boolean) {
+function fetchGroup(
+  ctx: RequestContext,
+  groupId: string,
+  topics: ReadonlyArray<{ name: string; partitionIndexes: number[] }> | null,
+  requireStable: boolean,
+  member: FetchingMember | null = null,
+) {
   const wanted = topics === null ? null : topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
-  const r = ctx.groups.fetchOffsets(groupId, wanted, requireStable);
+  const r = ctx.groups.fetchOffsets(groupId, wanted, requireStable, member);
   return {
     errorCode: r.errorCode,
     topics: r.topics.map((t) => ({
@@ -36,7 +44,10 @@ export const offsetFetchApi = defineApi({
     if (v >= MULTI_GROUP_VERSION) {
       return {
         throttleTimeMs: 0,
-        groups: req.groups.map((g) => ({ groupId: g.groupId, ...fetchGroup(ctx, g.groupId, g.topics, req.requireStable) })),
+        groups: req.groups.map((g) => {
+          const member = g.memberId === undefined || g.memberId === null ? null : { memberId: g.memberId, memberEpoch: g.memberEpoch ?? -1 };
+          return { groupId: g.groupId, ...fetchGroup(ctx, g.groupId, g.topics, req.requireStable, member) };
+        }),
       };
     }
     const r = fetchGroup(ctx, req.groupId, req.topics, req.requireStable);

@@ -1,6 +1,7 @@
 /**
  * DescribeGroups (key 15), v0-5. A group this node does not know is reported Dead with no
- * members, as Kafka does; member metadata and assignments only for a Stable group. There
+ * members, as Kafka does, and so is a consumer (KIP-848) group, which Kafka describes only
+ * through ConsumerGroupDescribe; member metadata and assignments only for a Stable group. There
  * are no ACLs yet, so authorized operations are reported as not computed.
  */
 import { ApiKey } from '../protocol/index.js';

@@ -1,6 +1,6 @@
 /**
- * DeleteGroups (key 42), v0-2: an Empty group's offsets and metadata are tombstoned in
- * `__consumer_offsets`, answered once durable. A group with members gets NON_EMPTY_GROUP,
+ * DeleteGroups (key 42), v0-2: an Empty group's offsets and metadata (for a consumer group,
+ * all of its KIP-848 records) are tombstoned in `__consumer_offsets`, answered once durable. A group with members gets NON_EMPTY_GROUP,
  * an unknown one GROUP_ID_NOT_FOUND.
  */
 import { ApiKey } from '../protocol/index.js';

@@ -28,6 +28,8 @@ import { incrementalAlterConfigsApi } from './44-incremental-alter-configs.js';
 import { offsetDeleteApi } from './47-offset-delete.js';
 import { describeClusterApi } from './60-describe-cluster.js';
 import { describeProducersApi } from './61-describe-producers.js';
+import { consumerGroupHeartbeatApi } from './68-consumer-group-heartbeat.js';
+import { consumerGroupDescribeApi } from './69-consumer-group-describe.js';
 
 const served: ApiHandler[] = [
   produceApi as ApiHandler,
@@ -57,6 +59,8 @@ const served: ApiHandler[] = [
   offsetDeleteApi as ApiHandler,
   describeClusterApi as ApiHandler,
   describeProducersApi as ApiHandler,
+  consumerGroupHeartbeatApi as ApiHandler,
+  consumerGroupDescribeApi as ApiHandler,
 ];
 
 export const allApis: readonly ApiHandler[] = [...served, apiVersionsApi(served) as ApiHandler];

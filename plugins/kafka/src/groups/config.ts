@@ -1,5 +1,6 @@
 /** The broker properties the group coordinator reads (Kafka's names and defaults). */
 import type { BrokerInfo } from '@sluice/sdk';
+import { parseAssignorList } from './assignors.js';
 
 export interface GroupConfig {
   readonly offsetsTopicPartitions: number;
@@ -11,6 +12,13 @@ export interface GroupConfig {
   readonly minSessionTimeoutMs: number;
   readonly maxSessionTimeoutMs: number;
   readonly maxSize: number;
+  /** Consumer (KIP-848) groups: a member that does not heartbeat for this long is removed. */
+  readonly consumerSessionTimeoutMs: number;
+  /** What consumer group members are told to heartbeat at. */
+  readonly consumerHeartbeatIntervalMs: number;
+  /** Server assignors a consumer group may name; the first is the default. */
+  readonly consumerAssignors: readonly string[];
+  readonly consumerMaxSize: number;
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupConfig = {
@@ -23,6 +31,10 @@ export const DEFAULT_GROUP_CONFIG: GroupConfig = {
   minSessionTimeoutMs: 6000,
   maxSessionTimeoutMs: 1_800_000,
   maxSize: 2_147_483_647,
+  consumerSessionTimeoutMs: 45_000,
+  consumerHeartbeatIntervalMs: 5000,
+  consumerAssignors: ['uniform', 'range'],
+  consumerMaxSize: 2_147_483_647,
 };
 
 export function groupConfig(broker: BrokerInfo): GroupConfig {
@@ -43,5 +55,9 @@ export function groupConfig(broker: BrokerInfo): GroupConfig {
     minSessionTimeoutMs: num('group.min.session.timeout.ms', d.minSessionTimeoutMs),
     maxSessionTimeoutMs: num('group.max.session.timeout.ms', d.maxSessionTimeoutMs),
     maxSize: num('group.max.size', d.maxSize),
+    consumerSessionTimeoutMs: num('group.consumer.session.timeout.ms', d.consumerSessionTimeoutMs),
+    consumerHeartbeatIntervalMs: num('group.consumer.heartbeat.interval.ms', d.consumerHeartbeatIntervalMs),
+    consumerAssignors: p['group.consumer.assignors'] === undefined ? d.consumerAssignors : parseAssignorList(p['group.consumer.assignors']),
+    consumerMaxSize: num('group.consumer.max.size', d.consumerMaxSize),
   };
 }

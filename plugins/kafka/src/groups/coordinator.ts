@@ -11,9 +11,15 @@
 import type { Logger } from '@sluice/sdk';
 import { ProtocolError } from '../protocol/index.js';
 import type { GroupConfig } from './config.js';
+import {
+  ConsumerGroup, LEAVE_GROUP_STATIC_EPOCH, applyRecord, compileSubscriptionRegex, emptySnapshot, heartbeatError,
+  type ConsumerGroupEnv, type ConsumerGroupSnapshot, type ConsumerHeartbeat, type ConsumerHeartbeatResult, type TopicCatalog,
+} from './consumer-group.js';
+import { isConsumerGroupRecord } from './consumer-records.js';
 import { GroupError } from './errors.js';
 import { ClassicGroup, type GroupEnv, type GroupState, type JoinRequest, type MemberIdentity, type MemberSummary, type SyncRequest } from './group.js';
 import type { JoinResult, SyncResult } from './member.js';
+import type { GroupOffsets, GroupType } from './offsets.js';
 import { partitionForGroup, type GroupLog } from './offsets-store.js';
 import { decodeRecord, groupMetadataRecord, offsetCommitRecord, type CommittedOffset, type StorageRecord } from './storage-records.js';
 import type { GroupMetadataValue } from '../protocol/index.js';
@@ -32,7 +38,10 @@ export interface CommitPartition {
 export interface CommitRequest {
   readonly memberId: string;
   readonly groupInstanceId: string | null;
+  /** The generation of a classic group, the member epoch of a consumer group. */
   readonly generationId: number;
+  /** OffsetCommit's version: consumer group members need v9+, and v9+ learns GROUP_ID_NOT_FOUND. */
+  readonly apiVersion: number;
   /** OffsetCommit v2-4 retention_time_ms; -1 for the broker's offsets.retention.minutes. */
   readonly retentionTimeMs: number;
   readonly partitions: readonly CommitPartition[];
@@ -58,16 +67,26 @@ export interface GroupDescription {
 export interface GroupListing {
   readonly groupId: string;
   readonly protocolType: string;
-  readonly state: GroupState;
+  readonly state: string;
+  readonly type: GroupType;
 }
+
+/** OffsetFetch v9+: who asks, checked against a consumer group's member epochs. */
+export interface FetchingMember {
+  readonly memberId: string;
+  readonly memberEpoch: number;
+}
+
+type AnyGroup = ClassicGroup | ConsumerGroup;
 
 /** Which API asks: Kafka lets the offset and describe APIs name the empty group id. */
 type GroupIdUse = 'membership' | 'offsets';
 
 export class GroupCoordinator {
-  private readonly groups = new Map<string, ClassicGroup>();
+  private readonly groups = new Map<string, AnyGroup>();
   private readonly loadedPartitions = new Set<number>();
   private readonly env: GroupEnv;
+  private readonly consumerEnv: ConsumerGroupEnv;
   private cancelRetention: (() => void) | null = null;
   private stopped = false;
 
@@ -76,10 +95,15 @@ export class GroupCoordinator {
     readonly config: GroupConfig,
     private readonly timer: Timer,
     private readonly log: Logger,
+    topics: TopicCatalog,
   ) {
     this.env = {
       timer, config, log,
       persist: (group, value) => this.store.append(this.partitionFor(group.groupId), [groupMetadataRecord(group.groupId, value)]),
+    };
+    this.consumerEnv = {
+      timer, config, log, topics,
+      persist: (group, records) => this.store.append(this.partitionFor(group.groupId), records),
     };
   }
 
@@ -96,6 +120,9 @@ export class GroupCoordinator {
   private loadPartition(partition: number): void {
     const metadata = new Map<string, GroupMetadataValue | null>();
     const offsets = new Map<string, Map<string, CommittedOffset | null>>();
+    const consumerGroups = new Map<string, ConsumerGroupSnapshot>();
+    // A group id is one type at a time: the type whose metadata record came last.
+    const types = new Map<string, GroupType>();
     let skipped = 0;
     for (const r of this.store.replay(partition)) {
       let rec;
@@ -108,6 +135,12 @@ export class GroupCoordinator {
       }
       if (rec.kind === 'group') {
         metadata.set(rec.group, rec.value);
+        if (rec.value !== null) types.set(rec.group, 'classic');
+      } else if (isConsumerGroupRecord(rec)) {
+        let snapshot = consumerGroups.get(rec.group);
+        if (snapshot === undefined) consumerGroups.set(rec.group, (snapshot = emptySnapshot()));
+        applyRecord(snapshot, rec);
+        if (rec.kind === 'cg-metadata' && rec.value !== null) types.set(rec.group, 'consumer');
       } else if (rec.kind === 'offset') {
         let byGroup = offsets.get(rec.group);
         if (byGroup === undefined) offsets.set(rec.group, (byGroup = new Map()));
@@ -116,21 +149,24 @@ export class GroupCoordinator {
         skipped++;
       }
     }
-    const groupIds = new Set([...metadata.keys(), ...offsets.keys()]);
+    const groupIds = new Set([...metadata.keys(), ...offsets.keys(), ...consumerGroups.keys()]);
     for (const groupId of groupIds) {
+      const snapshot = consumerGroups.get(groupId);
       // undefined: no metadata record; null: its tombstone.
-      const value = metadata.get(groupId);
-      const group = new ClassicGroup(groupId, this.env, value ?? undefined);
+      const value = types.get(groupId) === 'consumer' ? undefined : metadata.get(groupId);
+      const group: AnyGroup = types.get(groupId) === 'consumer' && snapshot !== undefined && snapshot.epoch !== null
+        ? ConsumerGroup.restore(groupId, this.consumerEnv, snapshot)
+        : new ClassicGroup(groupId, this.env, value ?? undefined);
       for (const [key, committed] of offsets.get(groupId) ?? []) {
         if (committed === null) continue;
         const colon = key.indexOf(':');
         group.setOffset(key.slice(colon + 1), Number(key.slice(0, colon)), committed);
       }
-      if ((value === undefined || value === null) && !group.hasOffsets()) continue;
+      if (group.type === 'classic' && (value === undefined || value === null) && !group.hasOffsets()) continue;
       this.groups.set(groupId, group);
     }
     this.loadedPartitions.add(partition);
-    if (skipped > 0) this.log.warn('offsets topic records skipped on load (not classic group records)', { partition, skipped });
+    if (skipped > 0) this.log.warn('offsets topic records skipped on load (not classic or consumer group records)', { partition, skipped });
     if (groupIds.size > 0) this.log.info('groups loaded', { partition, groups: groupIds.size });
   }
 
@@ -166,6 +202,11 @@ export class GroupCoordinator {
       return fail(GroupError.INVALID_SESSION_TIMEOUT);
     }
     let group = this.groups.get(groupId);
+    if (group?.type === 'consumer') {
+      // A consumer group with members keeps its protocol; an empty one becomes classic again.
+      if (group.state !== 'Empty' || group.pendingCommits.size > 0) return fail(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+      group = this.replaceGroup(group, new ClassicGroup(groupId, this.env));
+    }
     if (group === undefined) {
       // A member id for a group that does not exist is a member that was removed.
       if (req.memberId !== '') return fail(GroupError.UNKNOWN_MEMBER_ID);
@@ -188,7 +229,7 @@ export class GroupCoordinator {
     const fail = (code: number): SyncResult => ({ errorCode: code, protocolType: null, protocolName: null, assignment: new Uint8Array(0) });
     const status = this.groupStatus(groupId, 'membership');
     if (status !== GroupError.NONE) return fail(status);
-    const group = this.groups.get(groupId);
+    const group = this.classicGroup(groupId);
     if (group === undefined) return fail(GroupError.UNKNOWN_MEMBER_ID);
     let immediate: SyncResult | undefined;
     let resolve: ((r: SyncResult) => void) | undefined;
@@ -205,7 +246,7 @@ export class GroupCoordinator {
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     const status = this.groupStatus(groupId, 'membership');
     if (status !== GroupError.NONE) return status;
-    const group = this.groups.get(groupId);
+    const group = this.classicGroup(groupId);
     if (group === undefined) return GroupError.UNKNOWN_MEMBER_ID;
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }
@@ -213,7 +254,7 @@ export class GroupCoordinator {
   leaveGroup(groupId: string, members: readonly MemberIdentity[], reason: string): { errorCode: number; memberErrors: number[] } {
     const status = this.groupStatus(groupId, 'membership');
     if (status !== GroupError.NONE) return { errorCode: status, memberErrors: members.map(() => status) };
-    const group = this.groups.get(groupId);
+    const group = this.classicGroup(groupId);
     if (group === undefined) return { errorCode: GroupError.NONE, memberErrors: members.map(() => GroupError.UNKNOWN_MEMBER_ID) };
     if (group.state === 'Dead') return { errorCode: GroupError.COORDINATOR_NOT_AVAILABLE, memberErrors: members.map(() => GroupError.COORDINATOR_NOT_AVAILABLE) };
     return { errorCode: GroupError.NONE, memberErrors: group.leave(members, reason) };
@@ -223,6 +264,90 @@ export class GroupCoordinator {
     const group = new ClassicGroup(groupId, this.env);
     this.groups.set(groupId, group);
     return group;
+  }
+
+  /** The classic group of this id; a consumer group's members are unknown to the classic APIs. */
+  private classicGroup(groupId: string): ClassicGroup | undefined {
+    const group = this.groups.get(groupId);
+    return group?.type === 'classic' ? group : undefined;
+  }
+
+  /**
+   * An empty group changes type (Kafka converts empty groups both ways): its offsets carry
+   * over, and the old type's records are tombstoned ahead of anything the new one writes.
+   */
+  private replaceGroup<G extends AnyGroup>(old: AnyGroup, next: G): G {
+    for (const [topic, byPartition] of old.offsets) for (const [partition, o] of byPartition) next.setOffset(topic, partition, o);
+    const tombstones = old.type === 'consumer' ? old.tombstones() : [groupMetadataRecord(old.groupId, null)];
+    old.markDead();
+    this.groups.set(next.groupId, next);
+    this.log.info('empty group changes type', { group: next.groupId, from: old.type, to: next.type });
+    void this.store.append(this.partitionFor(next.groupId), tombstones).then((error) => {
+      if (error !== GroupError.NONE) this.log.warn('tombstoning a replaced group failed', { group: next.groupId, error });
+    });
+    return next;
+  }
+
+  // ---- consumer groups (KIP-848) ----
+
+  /** ConsumerGroupHeartbeat: Kafka's request checks, then the group's join, heartbeat or leave. */
+  consumerGroupHeartbeat(groupId: string, req: ConsumerHeartbeat, apiVersion: number): ConsumerHeartbeatResult | Promise<ConsumerHeartbeatResult> {
+    const invalid = this.invalidHeartbeat(groupId, req, apiVersion);
+    if (invalid !== null) return heartbeatError(GroupError.INVALID_REQUEST, invalid);
+    const status = this.groupStatus(groupId, 'membership');
+    if (status !== GroupError.NONE) return heartbeatError(status);
+    if (req.serverAssignor !== null && !this.config.consumerAssignors.includes(req.serverAssignor)) {
+      return heartbeatError(GroupError.UNSUPPORTED_ASSIGNOR, `Assignor ${req.serverAssignor} is not supported. Supported assignors: ${this.config.consumerAssignors.join(', ')}.`);
+    }
+    if (req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== '') {
+      try {
+        compileSubscriptionRegex(req.subscribedTopicRegex);
+      } catch (err) {
+        return heartbeatError(GroupError.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${req.subscribedTopicRegex} is not a valid regular expression: ${String(err)}`);
+      }
+    }
+    let group = this.groups.get(groupId);
+    if (group?.type === 'classic') {
+      if (req.memberEpoch !== 0 || group.state !== 'Empty' || group.pendingCommits.size > 0) {
+        return heartbeatError(GroupError.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+      }
+      group = this.replaceGroup(group, new ConsumerGroup(groupId, this.consumerEnv));
+    }
+    if (group === undefined) {
+      if (req.memberEpoch !== 0) return heartbeatError(GroupError.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`);
+      group = new ConsumerGroup(groupId, this.consumerEnv);
+      this.groups.set(groupId, group);
+    }
+    return group.heartbeat(req);
+  }
+
+  /** Kafka's INVALID_REQUEST checks of a ConsumerGroupHeartbeat, with its messages; null when it is well formed. */
+  private invalidHeartbeat(groupId: string, req: ConsumerHeartbeat, apiVersion: number): string | null {
+    if (groupId === '') return "GroupId can't be empty.";
+    if (req.instanceId === '') return "InstanceId can't be empty.";
+    if (req.rackId === '') return "RackId can't be empty.";
+    // v1 (KIP-1082): the client makes its member id.
+    if (req.memberId === '' && (apiVersion >= 1 || req.memberEpoch !== 0)) return "MemberId can't be empty.";
+    if (req.memberEpoch === 0) {
+      if (req.rebalanceTimeoutMs === -1) return 'RebalanceTimeoutMs must be provided in first request.';
+      if (req.ownedPartitions === null || req.ownedPartitions.size > 0) return 'TopicPartitions must be empty when (re-)joining.';
+      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) return 'SubscribedTopicNames or SubscribedTopicRegex must be set in first request.';
+    } else if (req.memberEpoch === LEAVE_GROUP_STATIC_EPOCH) {
+      if (req.instanceId === null) return "InstanceId can't be null.";
+    } else if (req.memberEpoch < LEAVE_GROUP_STATIC_EPOCH) {
+      return `MemberEpoch ${req.memberEpoch} is invalid.`;
+    }
+    return null;
+  }
+
+  /** ConsumerGroupDescribe: the consumer group, or why not. */
+  describeConsumerGroup(groupId: string): { errorCode: number; errorMessage: string | null; group: ConsumerGroup | null } {
+    const status = this.groupStatus(groupId, 'membership');
+    if (status !== GroupError.NONE) return { errorCode: status, errorMessage: null, group: null };
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.state === 'Dead') return { errorCode: GroupError.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} not found.`, group: null };
+    if (group.type !== 'consumer') return { errorCode: GroupError.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} is not a consumer group.`, group: null };
+    return { errorCode: GroupError.NONE, errorMessage: null, group };
   }
 
   // ---- offsets ----
@@ -238,10 +363,12 @@ export class GroupCoordinator {
     let group = this.groups.get(groupId);
     if (group === undefined) {
       // Only a commit outside group management (no generation) may create the group.
-      if (req.generationId >= 0) return all(GroupError.ILLEGAL_GENERATION);
+      if (req.generationId >= 0) return all(req.apiVersion >= 9 ? GroupError.GROUP_ID_NOT_FOUND : GroupError.ILLEGAL_GENERATION);
       group = this.createGroup(groupId);
     }
-    const denied = group.validateCommit(req.memberId, req.groupInstanceId, req.generationId);
+    const denied = group.type === 'consumer'
+      ? group.validateCommit(req.memberId, req.generationId, req.apiVersion)
+      : group.validateCommit(req.memberId, req.groupInstanceId, req.generationId);
     if (denied !== GroupError.NONE) return all(denied);
     const now = this.timer.now();
     const errors = all(GroupError.NONE);
@@ -278,15 +405,20 @@ export class GroupCoordinator {
     });
   }
 
-  /** `topics` null: every partition the group has an offset for. */
+  /** `topics` null: every partition the group has an offset for. `member`: OffsetFetch v9+, checked for consumer groups. */
   fetchOffsets(
     groupId: string,
     topics: ReadonlyArray<{ readonly name: string; readonly partitions: readonly number[] }> | null,
     requireStable: boolean,
+    member: FetchingMember | null = null,
   ): { errorCode: number; topics: Array<{ name: string; partitions: FetchedOffset[] }> } {
     const status = this.groupStatus(groupId, 'offsets');
     if (status !== GroupError.NONE) return { errorCode: status, topics: [] };
     const group = this.groups.get(groupId);
+    if (group?.type === 'consumer' && member !== null) {
+      const denied = group.validateFetch(member.memberId, member.memberEpoch);
+      if (denied !== GroupError.NONE) return { errorCode: denied, topics: [] };
+    }
     const found = (topic: string, partition: number): FetchedOffset => {
       if (requireStable && group?.pendingCommits.has(`${topic}:${partition}`)) {
         return { partition, errorCode: GroupError.UNSTABLE_OFFSET_COMMIT, offset: -1, leaderEpoch: -1, metadata: '' };
@@ -310,7 +442,8 @@ export class GroupCoordinator {
 
   describeGroup(groupId: string): GroupDescription {
     const status = this.groupStatus(groupId, 'offsets');
-    const group = status === GroupError.NONE ? this.groups.get(groupId) : undefined;
+    // Kafka's DescribeGroups up to v5 reports a consumer group as Dead, without an error.
+    const group = status === GroupError.NONE ? this.classicGroup(groupId) : undefined;
     if (group === undefined) return { errorCode: status, state: 'Dead', protocolType: '', protocolData: '', members: [] };
     return {
       errorCode: GroupError.NONE,
@@ -325,7 +458,7 @@ export class GroupCoordinator {
     if (this.stopped) return { errorCode: GroupError.COORDINATOR_NOT_AVAILABLE, groups: [] };
     const groups = [...this.groups.values()]
       .filter((g) => g.state !== 'Dead')
-      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state }));
+      .map((g) => ({ groupId: g.groupId, protocolType: g.type === 'consumer' ? 'consumer' : (g.protocolType ?? ''), state: g.state, type: g.type }));
     return { errorCode: GroupError.NONE, groups };
   }
 
@@ -341,7 +474,7 @@ export class GroupCoordinator {
       for (const [topic, byPartition] of group.offsets) {
         for (const partition of byPartition.keys()) records.push(offsetCommitRecord(groupId, topic, partition, null));
       }
-      records.push(groupMetadataRecord(groupId, null));
+      records.push(...(group.type === 'consumer' ? group.tombstones() : [groupMetadataRecord(groupId, null)]));
       group.markDead();
       this.groups.delete(groupId);
       this.log.info('group deleted', { group: groupId });
@@ -356,7 +489,7 @@ export class GroupCoordinator {
     if (status !== GroupError.NONE) return none(status);
     const group = this.groups.get(groupId);
     if (group === undefined || group.state === 'Dead') return none(GroupError.GROUP_ID_NOT_FOUND);
-    if (group.state !== 'Empty' && !group.isConsumerGroup()) return none(GroupError.NON_EMPTY_GROUP);
+    if (group.type === 'classic' && group.state !== 'Empty' && !group.isConsumerGroup()) return none(GroupError.NON_EMPTY_GROUP);
     const errors = partitions.map((p) => (group.state !== 'Empty' && group.isSubscribedTo(p.topic) ? GroupError.GROUP_SUBSCRIBED_TO_TOPIC : GroupError.NONE));
     const eligible = partitions.filter((_, i) => errors[i] === GroupError.NONE);
     return this.removeOffsets(group, eligible).then((error) => ({ errorCode: error, errors }));
@@ -366,7 +499,7 @@ export class GroupCoordinator {
    * Tombstones offsets (those that exist) and, when that leaves an Empty group without
    * offsets, the group itself, as Kafka's cleanup does.
    */
-  private removeOffsets(group: ClassicGroup, partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<number> {
+  private removeOffsets(group: AnyGroup, partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<number> {
     const records: StorageRecord[] = [];
     for (const { topic, partition } of partitions) {
       if (group.offset(topic, partition) === undefined) continue;
@@ -374,9 +507,9 @@ export class GroupCoordinator {
       records.push(offsetCommitRecord(group.groupId, topic, partition, null));
     }
     if (group.state === 'Empty' && !group.hasOffsets()) {
+      records.push(...(group.type === 'consumer' ? group.tombstones() : [groupMetadataRecord(group.groupId, null)]));
       group.markDead();
       this.groups.delete(group.groupId);
-      records.push(groupMetadataRecord(group.groupId, null));
       this.log.info('group removed: empty with no offsets', { group: group.groupId });
     }
     if (records.length === 0) return Promise.resolve(GroupError.NONE);

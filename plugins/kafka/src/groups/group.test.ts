@@ -80,7 +80,7 @@ const SESSION = 1000;
 const REBALANCE = 5000;
 
 function setup(config: GroupConfig = CONFIG, log = new MemoryLog(config.offsetsTopicPartitions), timer = new FakeTimer()) {
-  const coordinator = new GroupCoordinator(log, config, timer, quiet);
+  const coordinator = new GroupCoordinator(log, config, timer, quiet, { listTopics: () => [], describeTopic: () => undefined });
   coordinator.loadAll();
   return { coordinator, log, timer };
 }
@@ -117,7 +117,7 @@ function syncReq(memberId: string, generationId: number, assignments: SyncReques
 
 function commitReq(memberId: string, generationId: number, offset = 10, groupInstanceId: string | null = null): CommitRequest {
   return {
-    memberId, groupInstanceId, generationId, retentionTimeMs: -1,
+    memberId, groupInstanceId, generationId, apiVersion: 8, retentionTimeMs: -1,
     partitions: [{ topic: 't', partition: 0, offset, leaderEpoch: 3, metadata: 'meta', commitTimestampMs: -1 }],
   };
 }

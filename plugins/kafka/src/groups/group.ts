@@ -19,6 +19,7 @@ import { Reader, decodeConsumerProtocolSubscription, type GroupMetadataValue } f
 import type { GroupConfig } from './config.js';
 import { GroupError } from './errors.js';
 import { Member, joinError, syncError, type GroupProtocol, type JoinResult, type SyncResult } from './member.js';
+import { GroupOffsets } from './offsets.js';
 import type { CommittedOffset } from './storage-records.js';
 import type { Timer } from './timer.js';
 
@@ -84,7 +85,8 @@ export interface MemberSummary {
   readonly assignment: Uint8Array;
 }
 
-export class ClassicGroup {
+export class ClassicGroup extends GroupOffsets {
+  readonly type: 'classic' = 'classic';
   private stateValue: GroupState;
   /** When the group last changed state (KIP-211: an Empty group's offsets expire from here). */
   stateTimestampMs: number | null;
@@ -106,16 +108,12 @@ export class ClassicGroup {
   private newMemberAdded = false;
   /** Topics the members subscribe to, when they use the consumer protocol and it parsed; null: unknown. */
   private subscribedTopics: ReadonlySet<string> | null = null;
-  /** Committed offsets by topic and partition. */
-  readonly offsets = new Map<string, Map<number, CommittedOffset>>();
-  /** Commits appended but not yet durable, per "topic:partition": they are neither visible nor expirable. */
-  readonly pendingCommits = new Map<string, number>();
-
   constructor(
     readonly groupId: string,
     private readonly env: GroupEnv,
     loaded?: GroupMetadataValue,
   ) {
+    super();
     this.stateValue = 'Empty';
     this.stateTimestampMs = env.timer.now();
     if (loaded !== undefined) this.restore(loaded);
@@ -721,25 +719,6 @@ export class ClassicGroup {
     return this.stateValue === 'Empty' ? GroupError.NONE : GroupError.UNKNOWN_MEMBER_ID;
   }
 
-  offset(topic: string, partition: number): CommittedOffset | undefined {
-    return this.offsets.get(topic)?.get(partition);
-  }
-
-  setOffset(topic: string, partition: number, value: CommittedOffset | null): void {
-    let byPartition = this.offsets.get(topic);
-    if (value === null) {
-      byPartition?.delete(partition);
-      if (byPartition?.size === 0) this.offsets.delete(topic);
-      return;
-    }
-    if (byPartition === undefined) this.offsets.set(topic, (byPartition = new Map()));
-    byPartition.set(partition, value);
-  }
-
-  hasOffsets(): boolean {
-    return this.offsets.size > 0 || this.pendingCommits.size > 0;
-  }
-
   /** Kafka's rules for which committed offsets `offsets.retention.minutes` has expired. */
   expiredOffsets(nowMs: number): Array<{ topic: string; partition: number }> {
     const retentionMs = this.env.config.offsetsRetentionMs;
@@ -755,16 +734,7 @@ export class ClassicGroup {
       base = (o) => o.commitTimestampMs;
     }
     if (base === undefined) return [];
-    const out: Array<{ topic: string; partition: number }> = [];
-    for (const [topic, byPartition] of this.offsets) {
-      if (keep.has(topic)) continue;
-      for (const [partition, o] of byPartition) {
-        if (this.pendingCommits.has(`${topic}:${partition}`)) continue;
-        const expired = o.expireTimestampMs !== null ? nowMs >= o.expireTimestampMs : nowMs - base(o) >= retentionMs;
-        if (expired) out.push({ topic, partition });
-      }
-    }
-    return out;
+    return this.expiredSince(nowMs, retentionMs, base, keep);
   }
 
   /** Whether the members' subscriptions name `topic` (true when they cannot be read). */

@@ -4,7 +4,8 @@
  * version followed by the struct at that version. Written as Kafka 3.x writes them:
  * OffsetCommitKey v1 with OffsetCommitValue v3 (v1 when the commit carries an explicit
  * expiry), GroupMetadataKey v2 with GroupMetadataValue v3; a null value is a tombstone.
- * Keys of version 3 and up belong to KIP-848 and share groups, which are not read yet.
+ * Keys of versions 3-8 are consumer (KIP-848) groups' (consumer-records.ts); later ones
+ * belong to share groups, which are not read.
  */
 import {
   Reader,
@@ -24,6 +25,7 @@ import {
   type GroupMetadataValue,
   type OffsetCommitValue,
 } from '../protocol/index.js';
+import { decodeConsumerGroupRecord, type ConsumerGroupRecord } from './consumer-records.js';
 
 export interface StorageRecord {
   readonly key: Uint8Array;
@@ -42,6 +44,7 @@ export interface CommittedOffset {
 export type DecodedRecord =
   | { readonly kind: 'offset'; readonly group: string; readonly topic: string; readonly partition: number; readonly value: CommittedOffset | null }
   | { readonly kind: 'group'; readonly group: string; readonly value: GroupMetadataValue | null }
+  | ConsumerGroupRecord
   | { readonly kind: 'unknown'; readonly keyVersion: number };
 
 const OFFSET_COMMIT_KEY_VERSION = 1;
@@ -100,5 +103,5 @@ export function decodeRecord(key: Uint8Array, value: Uint8Array | null): Decoded
     const k = decodeGroupMetadataKey(kr, keyVersion);
     return { kind: 'group', group: k.group, value: vr === null ? null : decodeGroupMetadataValue(vr, vr.int16()) };
   }
-  return { kind: 'unknown', keyVersion };
+  return decodeConsumerGroupRecord(keyVersion, kr, vr) ?? { kind: 'unknown', keyVersion };
 }
