@@ -132,8 +132,11 @@ export interface PartitionHandle {
   append(batches: Uint8Array, acks: AppendAcks): Promise<AppendResult>;
   /** Whole batches from `offset`, up to `maxBytes` (the first batch even when larger). */
   read(offset: Offset, maxBytes: number, isolation: IsolationLevel): ReadResult;
-  /** Resolves when the high watermark moves past `offset`, or when `signal` aborts. */
-  waitForData(offset: Offset, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves when the high watermark (the last stable offset for read_committed) moves
+   * past `offset`, or when `signal` aborts.
+   */
+  waitForData(offset: Offset, signal: AbortSignal, isolation?: IsolationLevel): Promise<void>;
   readonly logStartOffset: Offset;
   readonly logEndOffset: Offset;
   readonly highWatermark: Offset;

@@ -182,6 +182,26 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     doc: 'Most members a consumer (KIP-848) group admits (GROUP_MAX_SIZE_REACHED beyond).',
   },
   {
+    name: 'transaction.state.log.num.partitions', type: 'int', default: '50', min: 1,
+    doc: 'Partitions of __transaction_state when the transaction coordinator creates it; an existing topic keeps its count.',
+  },
+  {
+    name: 'transaction.state.log.segment.bytes', type: 'int', default: '104857600', min: 1024,
+    doc: 'Segment size of __transaction_state when the transaction coordinator creates it.',
+  },
+  {
+    name: 'transaction.state.log.replication.factor', type: 'int', default: '3', min: 1,
+    doc: 'Replication factor of __transaction_state. Accepted for compatibility: a single node keeps one replica.',
+  },
+  {
+    name: 'transaction.max.timeout.ms', type: 'int', default: '900000', min: 1,
+    doc: 'Largest transaction.timeout.ms a producer may ask for in InitProducerId (INVALID_TRANSACTION_TIMEOUT above).',
+  },
+  {
+    name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'int', default: '10000', min: 1,
+    doc: 'How often the transaction coordinator looks for transactions open longer than their timeout and aborts them, fencing their producer.',
+  },
+  {
     name: 'plugins', type: 'list', default: 'kafka',
     doc: 'Plugins to load, in order: built-in names (kafka), package names or paths. Keys under <plugin>. configure a plugin.',
   },

@@ -111,6 +111,7 @@ export class PartitionLog implements PartitionHandle {
   private unflushedMessages = 0;
   private lastFlushMs: number;
   private dataWaiters = new Set<() => void>();
+  private closed = false;
   private offlineReason: string | undefined;
   /**
    * Broker time of the first append into the active segment (or of loading it): the
@@ -385,10 +386,17 @@ export class PartitionLog implements PartitionHandle {
     }
   }
 
-  waitForData(offset: Offset, signal: AbortSignal): Promise<void> {
-    if (this.hw > offset || signal.aborted || this.offline) return Promise.resolve();
+  waitForData(offset: Offset, signal: AbortSignal, isolation: IsolationLevel = 'read_uncommitted'): Promise<void> {
+    // The LSO moves only with the high watermark (a marker becomes readable) or past it, so
+    // waking on high-watermark moves and checking again covers read_committed readers too.
+    const ready = (): boolean => (isolation === 'read_committed' ? this.lastStableOffset : this.hw) > offset;
+    if (ready() || signal.aborted || this.offline) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = (): void => {
+        if (!ready() && !signal.aborted && !this.offline && !this.closed) {
+          this.dataWaiters.add(wake);
+          return;
+        }
         this.dataWaiters.delete(wake);
         signal.removeEventListener('abort', wake);
         resolve();
@@ -834,6 +842,7 @@ export class PartitionLog implements PartitionHandle {
     } else {
       for (const s of this.segments) s.close();
     }
+    this.closed = true;
     for (const wake of [...this.dataWaiters]) wake();
   }
 

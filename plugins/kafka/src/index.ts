@@ -12,6 +12,9 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetsTopic } from './groups/offsets-store.js';
 import { systemTimer } from './groups/timer.js';
 import { KafkaServer } from './server/server.js';
+import { transactionConfig } from './transactions/config.js';
+import { TransactionCoordinator } from './transactions/coordinator.js';
+import { TransactionStateLog } from './transactions/state-log.js';
 
 /** Requests one connection may have in progress before the broker stops reading from it. */
 const CONNECTION_IN_FLIGHT_REQUESTS_MAX = 64;
@@ -20,6 +23,7 @@ const CONNECTION_WRITE_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 
 let server: KafkaServer | undefined;
 let groups: GroupCoordinator | undefined;
+let transactions: TransactionCoordinator | undefined;
 
 export default definePlugin({
   manifest: { id: 'kafka', version: '0.1.0', required: true },
@@ -29,9 +33,13 @@ export default definePlugin({
     // Group state comes only from __consumer_offsets, loaded before clients can reach it.
     groups = new GroupCoordinator(await OffsetsTopic.open(ctx.kernel, groupsConfig, ctx.log), groupsConfig, systemTimer, ctx.log, ctx.kernel);
     groups.loadAll();
+    const txnConfig = transactionConfig(ctx.broker);
+    transactions = new TransactionCoordinator(ctx.kernel, await TransactionStateLog.open(ctx.kernel, txnConfig, ctx.log), txnConfig,
+      systemTimer, ctx.log);
+    transactions.load();
     const dispatcher = new Dispatcher(allApis, {
       kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal,
-      fetchSessions: new FetchSessions(config.fetchSessionCacheSlots), groups,
+      fetchSessions: new FetchSessions(config.fetchSessionCacheSlots), groups, transactions,
     });
     server = new KafkaServer(dispatcher.handle, {
       requestSizeBytesMax: config.requestSizeBytesMax, idleMsMax: config.connectionIdleMsMax,
@@ -46,8 +54,10 @@ export default definePlugin({
   },
   async stop() {
     groups?.stop();
+    transactions?.stop();
     await server?.close();
     server = undefined;
     groups = undefined;
+    transactions = undefined;
   },
 });

@@ -8,7 +8,10 @@
  * write, acks=-1 durability (fdatasync, or min.insync.replicas replicas in a cluster),
  * bounded by the request's timeout (REQUEST_TIMED_OUT). With acks=0 any error closes the
  * connection, as Kafka does, since there is no response to carry it.
- * Transactions are not served yet: a transactional request gets INVALID_TXN_STATE.
+ * Transactional batches need the request's transactional id, and the transaction
+ * coordinator must know the partition as part of that producer's open transaction
+ * (AddPartitionsToTxn first); otherwise INVALID_TXN_STATE, INVALID_PRODUCER_EPOCH or
+ * INVALID_PRODUCER_ID_MAPPING, checked before anything is appended.
  */
 import { KafkaError, type AppendAcks, type AppendResult } from '@sluice/sdk';
 import { ApiKey, type ProduceResponse } from '../protocol/index.js';
@@ -18,6 +21,9 @@ import { defineApi } from './api.js';
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
 const CODEC_ZSTD = 4;
+const BATCH_HEADER_BYTES = 61;
+/** Bit 4 of the attributes' low byte (byte 22 of a batch). */
+const ATTR_TRANSACTIONAL = 0x10;
 /** Produce v7 is the first that may carry zstd (KIP-110). */
 const ZSTD_MIN_VERSION = 7;
 
@@ -41,7 +47,13 @@ export const produceApi = defineApi({
           return out;
         };
         if (acks === undefined) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${req.acks}`);
-        if (req.transactionalId !== null) return fail(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
+        if (p.records !== null && p.records.length >= BATCH_HEADER_BYTES && (p.records[22]! & ATTR_TRANSACTIONAL) !== 0) {
+          if (req.transactionalId === null) return fail(ErrorCode.INVALID_TXN_STATE, 'a transactional batch needs a transactional id');
+          const records = Buffer.from(p.records.buffer, p.records.byteOffset, p.records.byteLength);
+          const code = ctx.transactions.checkProduce(req.transactionalId, Number(records.readBigInt64BE(43)), records.readInt16BE(51),
+            topic.name, p.index);
+          if (code !== 0) return fail(code, `${topic.name}-${p.index} is not in an open transaction of ${req.transactionalId} for this producer`);
+        }
         const partition = ctx.kernel.partition(topic.name, p.index);
         if (partition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic.name}-${p.index} does not exist`);
         if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');

@@ -8,7 +8,8 @@
  * progresses. Long poll: with less than `min_bytes` ready, the request waits until an
  * append moves a high watermark past a fetch position, `max_wait_ms` passes, or the broker
  * stops; appends wake it, nothing polls. Sessions (v7+): see fetch-sessions.ts.
- * Isolation: read_committed reads up to the last stable offset.
+ * Isolation: read_committed reads up to the last stable offset, waits for it to move, and
+ * carries the aborted transactions overlapping the records returned.
  */
 import type { IsolationLevel, PartitionHandle } from '@sluice/sdk';
 import { asOffset } from '@sluice/sdk';
@@ -45,7 +46,7 @@ export const fetchApi = defineApi({
 
     let result = readAll(ctx, wanted, maxBytes, isolation);
     if (result.bytes < req.minBytes && req.maxWaitMs > 0 && !result.failed) {
-      await waitForAnyData(ctx, wanted, req.maxWaitMs);
+      await waitForAnyData(ctx, wanted, req.maxWaitMs, isolation);
       result = readAll(ctx, wanted, maxBytes, isolation);
     }
 
@@ -177,6 +178,9 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: numbe
       entry.highWatermark = read.highWatermark;
       entry.lastStableOffset = read.lastStableOffset;
       entry.logStartOffset = read.logStartOffset;
+      if (isolation === 'read_committed') {
+        entry.abortedTransactions = read.abortedTransactions.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset }));
+      }
       bytes += read.records.length;
     } catch (err) {
       failed = true;
@@ -194,7 +198,7 @@ export function leaderEpochError(partition: PartitionHandle, currentLeaderEpoch:
 }
 
 /** Resolves when any fetched partition gets data past its fetch position, after `maxWaitMs`, or at stop. */
-function waitForAnyData(ctx: RequestContext, wanted: readonly Wanted[], maxWaitMs: number): Promise<void> {
+function waitForAnyData(ctx: RequestContext, wanted: readonly Wanted[], maxWaitMs: number, isolation: IsolationLevel): Promise<void> {
   const abort = new AbortController();
   const stop = (): void => abort.abort();
   ctx.signal.addEventListener('abort', stop, { once: true });
@@ -202,7 +206,7 @@ function waitForAnyData(ctx: RequestContext, wanted: readonly Wanted[], maxWaitM
   const waits: Array<Promise<void>> = [];
   for (const w of wanted) {
     const partition = ctx.kernel.partition(w.topic, w.partition);
-    if (partition !== undefined) waits.push(partition.waitForData(asOffset(w.fetchOffset), abort.signal));
+    if (partition !== undefined) waits.push(partition.waitForData(asOffset(w.fetchOffset), abort.signal, isolation));
   }
   waits.push(new Promise((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true })));
   return Promise.race(waits).finally(() => {

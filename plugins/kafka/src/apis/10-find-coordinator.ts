@@ -3,8 +3,8 @@
  *
  * Group keys (key type 0) are coordinated by this node once the group's partition of
  * `__consumer_offsets` is loaded (COORDINATOR_NOT_AVAILABLE before, which clients retry).
- * Transaction keys (1) get COORDINATOR_NOT_AVAILABLE until a transaction coordinator
- * exists; share groups (2) and unknown key types get INVALID_REQUEST. v4+ asks for many
+ * Transaction keys (1) are coordinated by this node once `__transaction_state` is loaded;
+ * share groups (2) and unknown key types get INVALID_REQUEST. v4+ asks for many
  * keys at once (KIP-699) and is answered per key.
  */
 import { ApiKey } from '../protocol/index.js';
@@ -27,9 +27,13 @@ interface Found {
 
 function find(ctx: RequestContext, key: string, keyType: number): Found {
   const fail = (errorCode: number, errorMessage: string): Found => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
-  if (keyType === KEY_TYPE_TRANSACTION) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, 'transactions are not supported yet');
-  if (keyType !== KEY_TYPE_GROUP) return fail(GroupError.INVALID_REQUEST, `key type ${keyType} is not supported`);
-  if (!ctx.groups.coordinates(key)) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, 'the group coordinator is not available');
+  if (keyType === KEY_TYPE_TRANSACTION) {
+    if (!ctx.transactions.coordinates()) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, 'the transaction coordinator is not available');
+  } else if (keyType !== KEY_TYPE_GROUP) {
+    return fail(GroupError.INVALID_REQUEST, `key type ${keyType} is not supported`);
+  } else if (!ctx.groups.coordinates(key)) {
+    return fail(GroupError.COORDINATOR_NOT_AVAILABLE, 'the group coordinator is not available');
+  }
   const { host, port } = advertisedAddress(ctx);
   return { key, nodeId: ctx.broker.nodeId, host, port, errorCode: GroupError.NONE, errorMessage: null };
 }

@@ -10,6 +10,7 @@ import type { ConnectionInfo } from '../server/connection.js';
 import type { FrontendConfig } from '../config.js';
 import type { FetchSessions } from '../fetch-sessions.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { TransactionCoordinator } from '../transactions/coordinator.js';
 
 export interface RequestContext {
   readonly kernel: Kernel;
@@ -22,6 +23,7 @@ export interface RequestContext {
   readonly clientId: string | null;
   readonly fetchSessions: FetchSessions;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
   /** Aborted when the broker stops: long polls end early. */
   readonly signal: AbortSignal;
 }

@@ -19,6 +19,8 @@ import { deleteTopicsApi } from './20-delete-topics.js';
 import { deleteRecordsApi } from './21-delete-records.js';
 import { initProducerIdApi } from './22-init-producer-id.js';
 import { offsetForLeaderEpochApi } from './23-offset-for-leader-epoch.js';
+import { addPartitionsToTxnApi } from './24-add-partitions-to-txn.js';
+import { endTxnApi } from './26-end-txn.js';
 import { describeConfigsApi } from './32-describe-configs.js';
 import { alterConfigsApi } from './33-alter-configs.js';
 import { describeLogDirsApi } from './35-describe-log-dirs.js';
@@ -28,6 +30,8 @@ import { incrementalAlterConfigsApi } from './44-incremental-alter-configs.js';
 import { offsetDeleteApi } from './47-offset-delete.js';
 import { describeClusterApi } from './60-describe-cluster.js';
 import { describeProducersApi } from './61-describe-producers.js';
+import { describeTransactionsApi } from './65-describe-transactions.js';
+import { listTransactionsApi } from './66-list-transactions.js';
 import { consumerGroupHeartbeatApi } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeApi } from './69-consumer-group-describe.js';
 
@@ -50,6 +54,8 @@ const served: ApiHandler[] = [
   deleteRecordsApi as ApiHandler,
   initProducerIdApi as ApiHandler,
   offsetForLeaderEpochApi as ApiHandler,
+  addPartitionsToTxnApi as ApiHandler,
+  endTxnApi as ApiHandler,
   describeConfigsApi as ApiHandler,
   alterConfigsApi as ApiHandler,
   describeLogDirsApi as ApiHandler,
@@ -59,6 +65,8 @@ const served: ApiHandler[] = [
   offsetDeleteApi as ApiHandler,
   describeClusterApi as ApiHandler,
   describeProducersApi as ApiHandler,
+  describeTransactionsApi as ApiHandler,
+  listTransactionsApi as ApiHandler,
   consumerGroupHeartbeatApi as ApiHandler,
   consumerGroupDescribeApi as ApiHandler,
 ];

@@ -1,9 +1,10 @@
 /**
  * Generates the Kafka protocol codecs in src/protocol/generated/ from Kafka's message
- * definitions, and the codecs of the group coordinator's records in `__consumer_offsets`
- * from its storage formats: `npm run generate:protocol` (KAFKA_PROTOCOL_DIR overrides where
- * the message JSON files are read from; the storage formats are its sibling
- * `storage-formats/group-coordinator`). The output is committed; a test regenerates it in
+ * definitions, and the codecs of the group and transaction coordinators' records in
+ * `__consumer_offsets` and `__transaction_state` from their storage formats:
+ * `npm run generate:protocol` (KAFKA_PROTOCOL_DIR overrides where the message JSON files
+ * are read from; the storage formats are its siblings `storage-formats/group-coordinator`
+ * and `storage-formats/transaction-coordinator`). The output is committed; a test regenerates it in
  * memory and fails when the two differ.
  *
  * Every version test is inlined against the range of versions in which the struct can occur,
@@ -843,9 +844,14 @@ export function groupCoordinatorFormatsDir(): string {
   return resolve(messagesDir(), '../storage-formats/group-coordinator');
 }
 
+/** The key and value formats of the records in `__transaction_state`. */
+export function transactionCoordinatorFormatsDir(): string {
+  return resolve(messagesDir(), '../storage-formats/transaction-coordinator');
+}
+
 /** Every directory the generator reads. */
 export function definitionDirs(): string[] {
-  return [messagesDir(), groupCoordinatorFormatsDir()];
+  return [messagesDir(), groupCoordinatorFormatsDir(), transactionCoordinatorFormatsDir()];
 }
 
 function main(): void {

@@ -153,7 +153,7 @@ export function stripComments(text: string): string {
 interface JsonField {
   name: string;
   type: string;
-  versions: string;
+  versions?: string;
   nullableVersions?: string;
   taggedVersions?: string;
   tag?: number;
@@ -231,7 +231,8 @@ export function parseMessage(file: string, text: string): MessageSpec {
       name: f.name,
       prop: lowerFirst(f.name),
       type: isArray ? { kind: 'array', element } : element,
-      versions: parseRange(f.versions, `${where} versions`),
+      // Kafka lets a tagged field omit `versions`: it exists exactly where it is tagged.
+      versions: f.versions === undefined && !isEmpty(tagged) ? tagged : parseRange(f.versions, `${where} versions`),
       nullable: parseRange(f.nullableVersions, `${where} nullableVersions`),
       tag: f.tag,
       tagged,

@@ -150,8 +150,8 @@ function versions(m: MessageSpec): number[] {
 const messages = definitionDirs().flatMap((d) => loadMessages(d));
 
 describe('round trip of every version of every message', () => {
-  it('covers all message files and the group coordinator\'s storage formats', () => {
-    expect(messages.length).toBe(186 + 30);
+  it('covers all message files and the group and transaction coordinators\' storage formats', () => {
+    expect(messages.length).toBe(186 + 30 + 2);
   });
 
   for (const m of messages) {

@@ -201,6 +201,8 @@ export * from './stop-replica-request.js';
 export * from './stop-replica-response.js';
 export * from './sync-group-request.js';
 export * from './sync-group-response.js';
+export * from './transaction-log-key.js';
+export * from './transaction-log-value.js';
 export * from './txn-offset-commit-request.js';
 export * from './txn-offset-commit-response.js';
 export * from './unregister-broker-request.js';
