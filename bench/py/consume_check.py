@@ -3,9 +3,10 @@
 
   consume_check.py --bootstrap H:P --topic T --messages N [--timeout S]
 
-The broker has no consumer groups yet, so kafka-client-load.py's subscribe() never gets
-an assignment; this reads every partition from offset 0 to the high watermark taken at
-the start. The topic must hold exactly one producer run: the run id is learnt from the
+Assign-based, with no consumer group: it was written when the broker had none (then
+kafka-client-load.py's subscribe() never got an assignment), and it keeps the figures
+free of the group join (3 s of initial rebalance delay) and of the coordinator. It reads
+every partition from offset 0 to the high watermark taken at the start. The topic must hold exactly one producer run: the run id is learnt from the
 first record, and every record must carry it (otherwise it is counted as foreign).
 
 Value layout (kafka-client-load.py): 8-byte run id, 8-byte big-endian sequence, padding.

@@ -4,8 +4,8 @@
   latency.py consume --bootstrap H:P --topic T --messages N [--partitions P] [--warmup W]
   latency.py produce --bootstrap H:P --topic T --messages N --rate R [--size S] [--acks all]
 
-The consumer creates the topic, assigns every partition from offset 0 (no consumer
-groups on the broker yet), prints "ready" on stderr, and waits for N records. The
+The consumer creates the topic, assigns every partition from offset 0 (no group join
+to wait for), prints "ready" on stderr, and waits for N records. The
 producer sends at R msgs/s, each value carrying its sequence number and the
 CLOCK_MONOTONIC time just before produce(); that clock is shared by all processes on the
 host, so receive - send needs no clock sync. The first W records are left out of the

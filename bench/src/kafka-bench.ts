@@ -16,9 +16,10 @@
  *    - produce BENCH_MESSAGES x 1 KiB with a copy of kafka-client-load.py --no-consume
  *      (librdkafka: linger.ms=5, batch.size=1000000, no compression, default partitioner);
  *    - read them back from the page cache with bench/py/consume_check.py, an assign-based
- *      consumer: the broker has no consumer groups yet, so the load script's subscribe()
- *      never gets an assignment. It checks every sequence arrived once and in order per
- *      partition (lost/dup/out_of_order, the load script's verdict).
+ *      consumer (no group join to wait for; written when the broker had no groups, and
+ *      the load script's subscribe() never got an assignment). It checks every sequence
+ *      arrived once and in order per partition (lost/dup/out_of_order, the load
+ *      script's verdict).
  *    Client and broker CPU (% of one core) come from /proc/<pid>/stat between the lines
  *    the clients print when the timed phase starts and ends.
  * 4. End-to-end latency on the fsync broker, acks=all, 1 partition: bench/py/latency.py
