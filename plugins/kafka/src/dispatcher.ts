@@ -4,7 +4,17 @@
  * ApiVersions) or a malformed body throws, which closes the connection, as Kafka does.
  * ApiVersions asked at a version we do not serve gets Kafka's fallback: a v0 body with
  * UNSUPPORTED_VERSION and our ApiVersions range, so the client can retry lower.
+ *
+ * Hooks: before its first request a connection is put to `connection.authenticate`, and
+ * every request to `request.authorize`. No SASL exchange is served yet, so nothing is
+ * really authenticated: with no handler every connection is `User:ANONYMOUS` and every
+ * request is allowed. A rejection closes the connection (Kafka's per-resource
+ * authorization error codes come with ACLs). `request.completed` reports each request's
+ * API and duration. When none of these has a handler (and no earlier request of the
+ * connection is waiting on a hook), a request takes the direct path: no hook input is
+ * built and nothing is allocated for hooks.
  */
+import { ANONYMOUS, type Decision, type HookRunner, type MaybePromise, type Principal } from '@sluice/sdk';
 import {
   ApiKey,
   decodeRequestBody,
@@ -17,19 +27,35 @@ import {
 } from './protocol/index.js';
 import type { ApiHandler, RequestContext } from './apis/api.js';
 import type { ConnectionInfo, ResponseParts } from './server/connection.js';
+import { OrderGate, UNGATED, type OrderSlot } from './server/order-gate.js';
 
 export const UNSUPPORTED_VERSION = 35;
 
-export type SharedContext = Omit<RequestContext, 'connection' | 'apiVersion' | 'correlationId' | 'clientId'>;
+export type SharedContext = Omit<RequestContext, 'connection' | 'apiVersion' | 'correlationId' | 'clientId' | 'principal' | 'order'>;
+
+interface ConnectionState {
+  /** Undefined until `connection.authenticate` answered (or when nobody asks it). */
+  principal: Principal | undefined;
+  readonly gate: OrderGate;
+}
+
+type Response = ResponseParts | null;
+
+function then<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
 
 export class Dispatcher {
   private readonly byKey: Array<ApiHandler | undefined> = [];
+  private readonly states = new WeakMap<ConnectionInfo, ConnectionState>();
+  private readonly hooks: HookRunner;
 
   constructor(apis: readonly ApiHandler[], private readonly shared: SharedContext) {
     for (const api of apis) {
       if (this.byKey[api.apiKey] !== undefined) throw new Error(`two handlers for API key ${api.apiKey}`);
       this.byKey[api.apiKey] = api;
     }
+    this.hooks = shared.hooks;
   }
 
   readonly handle = (frame: Buffer, connection: ConnectionInfo): ResponseParts | null | Promise<ResponseParts | null> => {
@@ -49,11 +75,113 @@ export class Dispatcher {
       throw new Error(`${api.name} v${version} is not served (v${api.minVersion}-${api.maxVersion})`);
     }
     const request = decodeRequestBody(apiKey, version, body);
-    const ctx: RequestContext = { ...this.shared, connection, apiVersion: version, correlationId, clientId: header.clientId };
-    const result = (api as ApiHandler<KnownApiKey>).handle(request as never, ctx);
-    if (result instanceof Promise) return result.then((r) => encode(apiKey, version, correlationId, r));
-    return encode(apiKey, version, correlationId, result);
+    const hooks = this.hooks;
+    const state = this.states.get(connection);
+    const authenticate = state?.principal === undefined && hooks.hasHandlers('connection.authenticate');
+    if (!authenticate && state?.gate.busy !== true && !hooks.hasHandlers('request.authorize') && !hooks.hasHandlers('request.completed')
+      && !(apiKey === ApiKey.Produce && hooks.hasHandlers('produce.intercept'))) {
+      const ctx: RequestContext = {
+        ...this.shared, connection, apiVersion: version, correlationId, clientId: header.clientId,
+        principal: state?.principal ?? ANONYMOUS, order: UNGATED,
+      };
+      return this.invoke(api as ApiHandler<KnownApiKey>, apiKey, request, ctx);
+    }
+    return this.hooked(api as ApiHandler<KnownApiKey>, apiKey, request, connection, version, correlationId, header.clientId, authenticate);
   };
+
+  private invoke(api: ApiHandler<KnownApiKey>, apiKey: KnownApiKey, request: unknown, ctx: RequestContext): MaybePromise<Response> {
+    const result = api.handle(request as never, ctx);
+    if (result instanceof Promise) return result.then((r) => encode(apiKey, ctx.apiVersion, ctx.correlationId, r));
+    return encode(apiKey, ctx.apiVersion, ctx.correlationId, result);
+  }
+
+  /** The path through hooks, in request order per connection even when a hook answers later. */
+  private hooked(api: ApiHandler<KnownApiKey>, apiKey: KnownApiKey, request: unknown, connection: ConnectionInfo, version: number,
+    correlationId: number, clientId: string | null, authenticate: boolean): MaybePromise<Response> {
+    const startedMs = performance.now();
+    let state = this.states.get(connection);
+    if (state === undefined) {
+      state = { principal: undefined, gate: new OrderGate() };
+      this.states.set(connection, state);
+    }
+    const st = state;
+    const slot = st.gate.open();
+    const run = (): MaybePromise<Response> => {
+      const principal = authenticate && st.principal === undefined
+        ? then(this.hooks.runFirst('connection.authenticate', { connection, mechanism: null }), (d) => {
+          st.principal = decided(d, 'authentication');
+          return st.principal;
+        })
+        : (st.principal ?? ANONYMOUS);
+      return then(principal, (p) => {
+        const allowed = this.hooks.hasHandlers('request.authorize')
+          ? this.hooks.runFirst('request.authorize', { connection, principal: p, apiKey, apiName: api.name, apiVersion: version, clientId })
+          : undefined;
+        return then(allowed, (d) => {
+          if (d !== undefined) decided(d, `${api.name} authorization`);
+          const ctx: RequestContext = { ...this.shared, connection, apiVersion: version, correlationId, clientId, principal: p, order: slot };
+          try {
+            return this.invoke(api, apiKey, request, ctx);
+          } finally {
+            slot.close();
+          }
+        });
+      });
+    };
+    let response: MaybePromise<Response>;
+    try {
+      response = slot.ready === undefined ? runClosing(run, slot) : slot.ready.then(() => runClosing(run, slot));
+    } catch (err) {
+      this.completed(connection, api, version, startedMs, true);
+      throw err;
+    }
+    if (!this.hooks.hasHandlers('request.completed')) return response;
+    if (response instanceof Promise) {
+      return response.then(
+        (r) => (this.completed(connection, api, version, startedMs, false), r),
+        (err: unknown) => {
+          this.completed(connection, api, version, startedMs, true);
+          throw err;
+        },
+      );
+    }
+    this.completed(connection, api, version, startedMs, false);
+    return response;
+  }
+
+  private completed(connection: ConnectionInfo, api: ApiHandler<KnownApiKey>, apiVersion: number, startedMs: number, failed: boolean): void {
+    if (!this.hooks.hasHandlers('request.completed')) return;
+    this.hooks.runParallel('request.completed', {
+      connection, apiKey: api.apiKey, apiName: api.name, apiVersion, durationMs: performance.now() - startedMs, failed,
+    });
+  }
+}
+
+/**
+ * Runs a request's hooks and handler. The order slot closes as soon as the handler has
+ * returned (the appends it deferred are held on the slot), not when its response is
+ * ready, so durability waits of pipelined requests still overlap; and on any failure.
+ */
+function runClosing(run: () => MaybePromise<Response>, slot: OrderSlot): MaybePromise<Response> {
+  let result: MaybePromise<Response>;
+  try {
+    result = run();
+  } catch (err) {
+    slot.close();
+    throw err;
+  }
+  if (!(result instanceof Promise)) return result;
+  return result.catch((err: unknown) => {
+    slot.close();
+    throw err;
+  });
+}
+
+/** A `first` hook's decision as the request sees it: accepted value, or an error that closes the connection. */
+function decided<T>(d: Decision<T>, what: string): T {
+  if (d.outcome === 'reject') throw new Error(`${what} rejected (error ${d.errorCode})${d.reason === undefined ? '' : `: ${d.reason}`}`);
+  if (d.outcome === 'next') throw new Error(`assertion failed: ${what} ended on next`);
+  return d.value;
 }
 
 function encode(apiKey: KnownApiKey, version: number, correlationId: number, body: ResponseOf<KnownApiKey> | null): ResponseParts | null {

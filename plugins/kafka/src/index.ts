@@ -38,13 +38,13 @@ export default definePlugin({
       systemTimer, ctx.log);
     transactions.load();
     const dispatcher = new Dispatcher(allApis, {
-      kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal,
+      kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal, hooks: ctx.hooks,
       fetchSessions: new FetchSessions(config.fetchSessionCacheSlots), groups, transactions,
     });
     server = new KafkaServer(dispatcher.handle, {
       requestSizeBytesMax: config.requestSizeBytesMax, idleMsMax: config.connectionIdleMsMax,
       inFlightRequestsMax: CONNECTION_IN_FLIGHT_REQUESTS_MAX, writeBufferBytesMax: CONNECTION_WRITE_BUFFER_BYTES_MAX,
-    }, ctx.log);
+    }, ctx.log, ctx.hooks);
     const kafkaListeners = ctx.broker.listeners.filter((l) => l.securityProtocol === 'PLAINTEXT');
     for (const l of ctx.broker.listeners) {
       if (l.securityProtocol !== 'PLAINTEXT') ctx.log.warn('listener not served: only PLAINTEXT is supported so far', { listener: l.name });

@@ -8,15 +8,21 @@
  * write, acks=-1 durability (fdatasync, or min.insync.replicas replicas in a cluster),
  * bounded by the request's timeout (REQUEST_TIMED_OUT). With acks=0 any error closes the
  * connection, as Kafka does, since there is no response to carry it.
+ * Interceptors (`produce.intercept`) see each partition's batch before the append: a
+ * rejection becomes that partition's error code, a transform replaces the bytes (which
+ * the kernel validates like any produce, CRC included). With no interceptor the records
+ * go to the kernel untouched and nothing is built for hooks. An interceptor that answers
+ * asynchronously defers the append; `ctx.order` keeps later requests of the connection
+ * from appending before it.
  * Transactional batches need the request's transactional id, and the transaction
  * coordinator must know the partition as part of that producer's open transaction
  * (AddPartitionsToTxn first); otherwise INVALID_TXN_STATE, INVALID_PRODUCER_EPOCH or
  * INVALID_PRODUCER_ID_MAPPING, checked before anything is appended.
  */
-import { KafkaError, type AppendAcks, type AppendResult } from '@sluice/sdk';
+import { KafkaError, type AppendAcks, type AppendResult, type PartitionHandle, type WaterfallResult, type RecordBatches } from '@sluice/sdk';
 import { ApiKey, type ProduceResponse } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
-import { defineApi } from './api.js';
+import { defineApi, type RequestContext } from './api.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -35,6 +41,7 @@ export const produceApi = defineApi({
   handle(req, ctx) {
     const acks: AppendAcks | undefined = req.acks === 0 ? 'none' : req.acks === 1 ? 'leader' : req.acks === -1 ? 'durable' : undefined;
     const pending: Array<Promise<void>> = [];
+    const intercepting = ctx.hooks.hasHandlers('produce.intercept');
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map((p): PartitionResponse => {
@@ -62,7 +69,19 @@ export const produceApi = defineApi({
         }
         let appended: Promise<AppendResult>;
         try {
-          appended = partition.append(p.records, acks);
+          if (!intercepting) {
+            appended = partition.append(p.records, acks);
+          } else {
+            const intercepted = intercept(ctx, partition, p.records, acks);
+            if (intercepted instanceof Promise) {
+              const issued = intercepted.then((r) => appendIntercepted(r, partition, acks));
+              ctx.order.hold(issued);
+              appended = issued.then((a) => a.appended);
+            } else {
+              const a = appendIntercepted(intercepted, partition, acks);
+              appended = a.appended;
+            }
+          }
         } catch (err) {
           return fail(errorCodeOf(err), (err as Error).message);
         }
@@ -105,6 +124,31 @@ export const produceApi = defineApi({
     });
   },
 });
+
+function intercept(ctx: RequestContext, partition: PartitionHandle, records: Uint8Array, acks: AppendAcks):
+  WaterfallResult<RecordBatches> | Promise<WaterfallResult<RecordBatches>> {
+  return ctx.hooks.runWaterfall('produce.intercept', ctx.hooks.recordBatches(records), {
+    connection: ctx.connection, principal: ctx.principal, topic: partition.topic, partition: partition.partition,
+    clientId: ctx.clientId, acks,
+  });
+}
+
+/**
+ * Appends what the interceptors let through, or fails with their code. Wrapped in an
+ * object so that the append is issued (and the order hold released) without waiting for it.
+ */
+function appendIntercepted(r: WaterfallResult<RecordBatches>, partition: PartitionHandle, acks: AppendAcks):
+  { readonly appended: Promise<AppendResult> } {
+  if (r.outcome === 'reject') {
+    const reason = r.reason ?? 'rejected by a produce interceptor';
+    return { appended: Promise.reject(new KafkaError(r.errorCode, 'INTERCEPTOR_REJECTED', reason)) };
+  }
+  try {
+    return { appended: partition.append(r.value.bytes, acks) };
+  } catch (err) {
+    return { appended: Promise.reject(err as Error) };
+  }
+}
 
 function usesZstd(records: Uint8Array): boolean {
   // attributes low byte of the first batch; a producer does not mix codecs in one request

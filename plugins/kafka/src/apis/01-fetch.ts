@@ -8,10 +8,13 @@
  * progresses. Long poll: with less than `min_bytes` ready, the request waits until an
  * append moves a high watermark past a fetch position, `max_wait_ms` passes, or the broker
  * stops; appends wake it, nothing polls. Sessions (v7+): see fetch-sessions.ts.
+ * Interceptors (`fetch.intercept`) see each partition's records before they are sent: a
+ * rejection becomes that partition's error code with no records, a transform replaces
+ * the bytes. With no interceptor the stored bytes go out untouched.
  * Isolation: read_committed reads up to the last stable offset, waits for it to move, and
  * carries the aborted transactions overlapping the records returned.
  */
-import type { IsolationLevel, PartitionHandle } from '@sluice/sdk';
+import type { IsolationLevel, PartitionHandle, RecordBatches, WaterfallResult } from '@sluice/sdk';
 import { asOffset } from '@sluice/sdk';
 import { ApiKey, type FetchResponse } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
@@ -49,6 +52,7 @@ export const fetchApi = defineApi({
       await waitForAnyData(ctx, wanted, req.maxWaitMs, isolation);
       result = readAll(ctx, wanted, maxBytes, isolation);
     }
+    if (ctx.hooks.hasHandlers('fetch.intercept')) await interceptFetched(ctx, wanted, result.entries);
 
     const byTopic = new Map<string, PartitionData[]>();
     result.entries.forEach((entry, i) => {
@@ -189,6 +193,31 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: numbe
     return entry;
   });
   return { entries, bytes, failed };
+}
+
+/** Runs `fetch.intercept` over every partition that returns records, all partitions at once. */
+async function interceptFetched(ctx: RequestContext, wanted: readonly Wanted[], entries: PartitionData[]): Promise<void> {
+  const waits: Array<Promise<void>> = [];
+  entries.forEach((entry, i) => {
+    const records = entry.records;
+    if (entry.errorCode !== 0 || records === null || records === undefined || records.length === 0) return;
+    const w = wanted[i]!;
+    const apply = (r: WaterfallResult<RecordBatches>): void => {
+      if (r.outcome === 'accept') {
+        entry.records = r.value.bytes;
+      } else {
+        entry.errorCode = r.errorCode;
+        entry.records = NO_RECORDS;
+      }
+    };
+    const r = ctx.hooks.runWaterfall('fetch.intercept', ctx.hooks.recordBatches(records), {
+      connection: ctx.connection, principal: ctx.principal, topic: w.topic, partition: w.partition, clientId: ctx.clientId,
+      fetchOffset: w.fetchOffset,
+    });
+    if (r instanceof Promise) waits.push(r.then(apply));
+    else apply(r);
+  });
+  if (waits.length > 0) await Promise.all(waits);
 }
 
 /** Kafka's fencing (KIP-320): a client that knows a newer epoch than ours, or an older one, is told so. */

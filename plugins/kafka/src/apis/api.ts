@@ -3,10 +3,11 @@
  * decoded request to the response body. Handlers live one per file, named by key
  * (`00-produce.ts`), and open with the versions they serve and how they behave.
  */
-import type { BrokerInfo, Kernel, Logger } from '@sluice/sdk';
+import type { BrokerInfo, HookRunner, Kernel, Logger, Principal } from '@sluice/sdk';
 import type { KnownApiKey, RequestOf, ResponseOf } from '../protocol/index.js';
 import type { Decoded } from '../protocol/reader.js';
 import type { ConnectionInfo } from '../server/connection.js';
+import type { OrderHold } from '../server/order-gate.js';
 import type { FrontendConfig } from '../config.js';
 import type { FetchSessions } from '../fetch-sessions.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
@@ -26,6 +27,12 @@ export interface RequestContext {
   readonly transactions: TransactionCoordinator;
   /** Aborted when the broker stops: long polls end early. */
   readonly signal: AbortSignal;
+  /** The hooks other plugins registered (interceptors, observers). */
+  readonly hooks: HookRunner;
+  /** Who the connection acts as; `User:ANONYMOUS` until SASL exists. */
+  readonly principal: Principal;
+  /** Where a handler that defers an append (after an asynchronous interceptor) holds later requests. */
+  readonly order: OrderHold;
 }
 
 export interface ApiHandler<K extends KnownApiKey = KnownApiKey> {

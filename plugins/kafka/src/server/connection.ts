@@ -19,6 +19,8 @@ import { FrameReader } from './frame-reader.js';
 export type ResponseParts = Uint8Array | readonly Uint8Array[];
 
 export interface ConnectionInfo {
+  /** What hooks see as the frontend that owns the connection. */
+  readonly protocol: 'kafka';
   readonly id: number;
   readonly listener: string;
   readonly remoteAddress: string;
@@ -59,7 +61,7 @@ export class Connection {
     private readonly handler: RequestHandler,
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
-    private readonly onClose: (conn: Connection) => void,
+    private readonly onClose: (conn: Connection, reason: string) => void,
   ) {
     this.reader = new FrameReader(limits.requestSizeBytesMax);
     socket.setNoDelay(true);
@@ -170,6 +172,6 @@ export class Connection {
     });
     this.queue.length = 0;
     this.socket.destroy();
-    this.onClose(this);
+    this.onClose(this, reason);
   }
 }

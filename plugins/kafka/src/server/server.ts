@@ -1,9 +1,11 @@
 /**
  * TCP listeners for the Kafka protocol: one server per configured listener, one
  * Connection per socket. Stopping closes the listeners first, then every connection.
+ * `connection.accepted` and `connection.closed` observers hear of each connection; with
+ * none registered nothing is built for them.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { ListenerAddress, Logger } from '@sluice/sdk';
+import type { HookRunner, ListenerAddress, Logger } from '@sluice/sdk';
 import { Connection, type ConnectionLimits, type RequestHandler } from './connection.js';
 
 export class KafkaServer {
@@ -15,6 +17,7 @@ export class KafkaServer {
     private readonly handler: RequestHandler,
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
+    private readonly hooks?: HookRunner,
   ) {}
 
   get connectionCount(): number {
@@ -44,10 +47,14 @@ export class KafkaServer {
 
   private accept(listener: string, socket: Socket): void {
     const conn = new Connection(socket, {
-      id: this.nextConnectionId++, listener, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
+      protocol: 'kafka', id: this.nextConnectionId++, listener, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
       localAddress: socket.localAddress ?? '',
-    }, this.handler, this.limits, this.log, (c) => this.connections.delete(c));
+    }, this.handler, this.limits, this.log, (c, reason) => {
+      this.connections.delete(c);
+      if (this.hooks?.hasHandlers('connection.closed') === true) this.hooks.runParallel('connection.closed', { connection: c.info, reason });
+    });
     this.connections.add(conn);
+    if (this.hooks?.hasHandlers('connection.accepted') === true) this.hooks.runParallel('connection.accepted', conn.info);
   }
 
   async close(): Promise<void> {
