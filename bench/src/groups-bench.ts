@@ -15,8 +15,14 @@
  *    - classic_rebalance_after_last_join_ms: from the last member's JoinGroup of the new
  *      generation, which is the coordinator's share: answering 11 joins, the leader's
  *      assignment round trip, 11 syncs.
- *    KIP-848 (ConsumerGroupHeartbeat) is not served yet, so there is no figure for it.
- * 2. Committed offsets: OffsetCommit outside group management (generation -1, no member
+ * 2. Rebalance, consumer protocol (KIP-848, ConsumerGroupHeartbeat v1, the broker's
+ *    default server-side assignor), the same shape: 10 members converged on 60 partitions,
+ *    then an 11th. A member heartbeats every BENCH_GROUP_HEARTBEAT_MS, and at once after its
+ *    assignment changed, to report what it owns (revocation and assignment are instant
+ *    here: there is no processing to finish). kip848_rebalance_ms runs from the new
+ *    member's first heartbeat until the assignment has converged: every member at the same
+ *    epoch, owning disjoint partitions that cover all 60, the new member some of them.
+ * 3. Committed offsets: OffsetCommit outside group management (generation -1, no member
  *    id) of 1 and of 60 partitions per request, COMMIT_CONNECTIONS connections with
  *    COMMIT_IN_FLIGHT requests pipelined on each, one group per connection, for
  *    COMMIT_SECONDS, COMMIT_REPS times; on a broker with the default
@@ -27,6 +33,7 @@
  * Knobs (environment): GROUP_REPS (20), BENCH_GROUP_HEARTBEAT_MS (100), COMMIT_SECONDS (3),
  * COMMIT_REPS (3), COMMIT_CONNECTIONS (4), COMMIT_IN_FLIGHT (16).
  */
+import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
 import {
@@ -66,6 +73,7 @@ const VERSIONS = {
   [ApiKey.Heartbeat]: 4,
   [ApiKey.LeaveGroup]: 5,
   [ApiKey.OffsetCommit]: 9,
+  [ApiKey.ConsumerGroupHeartbeat]: 1,
 } as const;
 type BenchApi = keyof typeof VERSIONS;
 
@@ -304,6 +312,134 @@ class Group {
   }
 }
 
+/** A KIP-848 member: the coordinator assigns; the member reports what it owns after each change. */
+class ConsumerMember {
+  readonly memberId = randomUUID();
+  epoch = 0;
+  owned: readonly number[] = [];
+  private topicId: Uint8Array | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly groupId: string,
+    private readonly onChange: (error?: Error) => void,
+  ) {}
+
+  /** Sends the joining heartbeat synchronously, then keeps heartbeating until stopped. */
+  start(): void {
+    this.heartbeat();
+  }
+
+  private heartbeat(): void {
+    const joining = this.epoch === 0;
+    this.conn.send(ApiKey.ConsumerGroupHeartbeat, {
+      groupId: this.groupId, memberId: this.memberId, memberEpoch: this.epoch, instanceId: null, rackId: null,
+      // -1 and null: unchanged since the last heartbeat.
+      rebalanceTimeoutMs: joining ? REBALANCE_TIMEOUT_MS : -1,
+      subscribedTopicNames: joining ? [TOPIC] : null,
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: this.topicId === undefined ? [] : [{ topicId: this.topicId, partitions: [...this.owned] }],
+    }).then((answer) => {
+      if (this.stopped) return;
+      if (answer.errorCode !== NONE) throw new Error(`ConsumerGroupHeartbeat: error ${answer.errorCode} (${answer.errorMessage})`);
+      this.epoch = answer.memberEpoch;
+      let changed = false;
+      if (answer.assignment !== null) {
+        const assigned = answer.assignment.topicPartitions.flatMap((t) => t.partitions).sort((a, b) => a - b);
+        this.topicId ??= answer.assignment.topicPartitions[0]?.topicId;
+        changed = assigned.join() !== this.owned.join();
+        this.owned = assigned;
+      }
+      this.onChange();
+      // A changed assignment is acknowledged at once, as Kafka's consumer does once reconciled.
+      this.timer = setTimeout(() => this.heartbeat(), changed ? 0 : HEARTBEAT_MS);
+    }).catch((e: Error) => {
+      if (!this.stopped) this.onChange(e);
+    });
+  }
+
+  async leave(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.conn.send(ApiKey.ConsumerGroupHeartbeat, {
+      groupId: this.groupId, memberId: this.memberId, memberEpoch: -1, instanceId: null, rackId: null,
+      rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null,
+    });
+  }
+}
+
+/** The members of one KIP-848 group and a way to wait until their assignment has converged. */
+class ConsumerGroup {
+  readonly members: ConsumerMember[] = [];
+  private failure: Error | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly groupId: string, private readonly conns: readonly Connection[]) {}
+
+  add(): ConsumerMember {
+    const m = new ConsumerMember(this.conns[this.members.length]!, this.groupId, (error) => {
+      if (error !== undefined) this.failure ??= error;
+      for (const w of [...this.waiters]) w();
+    });
+    this.members.push(m);
+    return m;
+  }
+
+  private converged(): boolean {
+    const epoch = this.members[0]!.epoch;
+    const owned = this.members.flatMap((m) => m.owned);
+    return epoch > 0 && this.members.every((m) => m.epoch === epoch && m.owned.length > 0) &&
+      owned.length === PARTITIONS && new Set(owned).size === PARTITIONS;
+  }
+
+  /** Resolves with the time the assignment was first seen converged. */
+  settled(): Promise<bigint> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`group ${this.groupId} did not converge within ${WAIT_MS} ms`)), WAIT_MS);
+      const done = (error?: Error): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        if (error !== undefined) reject(error);
+        else resolve(nowNs());
+      };
+      const waiter = (): void => {
+        if (this.failure !== undefined) done(this.failure);
+        else if (this.converged()) done();
+      };
+      this.waiters.add(waiter);
+      waiter();
+    });
+  }
+
+  async leave(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.leave()));
+  }
+}
+
+async function benchConsumerProtocol(broker: Broker): Promise<void> {
+  const conns = await Promise.all(Array.from({ length: MEMBERS + 1 }, () => Connection.open(broker.bootstrap)));
+  const times: number[] = [];
+  try {
+    for (let rep = 0; rep < GROUP_REPS; rep++) {
+      const group = new ConsumerGroup(`bench-kip848-${rep}`, conns);
+      await awaitCoordinator(conns[0]!, group.groupId);
+      for (let i = 0; i < MEMBERS; i++) group.add().start();
+      await group.settled();
+      const t0 = nowNs();
+      group.add().start();
+      times.push(ms(t0, await group.settled()));
+      await group.leave();
+    }
+  } finally {
+    for (const c of conns) c.close();
+  }
+  console.log(`kip848_rebalance_ms ${fmtSummary(summarize(times), 1)}`);
+  console.log(`kip848_rebalance_p99_ms ${fmt(percentile([...times].sort((a, b) => a - b), 0.99), 1)}`);
+}
+
 async function benchRebalance(broker: Broker): Promise<void> {
   const conns = await Promise.all(Array.from({ length: MEMBERS + 1 }, () => Connection.open(broker.bootstrap)));
   await createTopic(conns[0]!, TOPIC, PARTITIONS);
@@ -389,7 +525,10 @@ async function main(): Promise<void> {
   for (const caching of [false, true]) {
     const broker = await startBroker({ 'group.initial.rebalance.delay.ms': '0', 'log.write.caching': String(caching) });
     try {
-      if (!caching) await benchRebalance(broker);
+      if (!caching) {
+        await benchRebalance(broker);
+        await benchConsumerProtocol(broker);
+      }
       await benchCommits(broker, caching);
     } catch (e) {
       log(`failed: ${(e as Error).message}\n${broker.output().slice(-4000)}`);
@@ -398,7 +537,6 @@ async function main(): Promise<void> {
       await broker.stop();
     }
   }
-  log('kip848_rebalance: not measured, the broker does not serve ConsumerGroupHeartbeat yet');
 }
 
 await main();
