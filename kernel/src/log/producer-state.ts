@@ -114,6 +114,9 @@ export class ProducerStateManager {
     if (entry !== undefined && entry.currentTxnFirstOffset >= 0 && epoch === entry.epoch && !rb.batchIsTransactional(buf, pos)) {
       throw kafkaError('INVALID_TXN_STATE', `producer ${producerId} has an open transaction: its batches must be transactional`);
     }
+    // A batch without a sequence is a coordinator's write for the producer (transactional
+    // offset commits), fenced by epoch only; there is nothing to deduplicate it against.
+    if (firstSeq === rb.NO_SEQUENCE) return undefined;
     if (entry !== undefined && epoch === entry.epoch && !pending.has(producerId)) {
       const dup = entry.batches.find((b) => b.firstSeq === firstSeq && b.lastSeq === lastSeq);
       if (dup !== undefined) return { duplicate: dup };
@@ -177,6 +180,7 @@ export class ProducerStateManager {
       return { producerId, firstOffset, lastOffset: rb.batchBaseOffset(buf, pos), aborted: marker.type === CONTROL_TYPE_ABORT };
     }
     if (rb.batchIsTransactional(buf, pos) && entry.currentTxnFirstOffset < 0) entry.currentTxnFirstOffset = rb.batchBaseOffset(buf, pos);
+    if (rb.batchBaseSequence(buf, pos) === rb.NO_SEQUENCE) return undefined;
     entry.batches.push({
       firstSeq: rb.batchBaseSequence(buf, pos),
       lastSeq: rb.batchLastSequence(buf, pos),

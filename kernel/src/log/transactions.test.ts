@@ -143,6 +143,22 @@ describe('transactions in the partition log', () => {
     await log.close();
   });
 
+  it('appends a coordinator\'s sequence-less transactional batches for a producer each time, fenced by epoch', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const log = open(d.path, false);
+    const offsetsBatch = (): Buffer => buildBatch([{ key: Buffer.from('k'), value: Buffer.from('v') }],
+      { producerId: 9, producerEpoch: 2, baseSequence: -1, transactional: true });
+    expect((await log.append(offsetsBatch(), 'durable')).duplicate).toBe(false);
+    expect((await log.append(offsetsBatch(), 'durable')).baseOffset).toBe(1);
+    expect(log.lastStableOffset).toBe(0);
+    await log.writeTxnMarker(9, 2, 0, true);
+    expect(log.lastStableOffset).toBe(3);
+    await expect(log.append(buildBatch([{ key: null, value: null }], { producerId: 9, producerEpoch: 1, baseSequence: -1, transactional: true }), 'durable'))
+      .rejects.toMatchObject({ codeName: 'INVALID_PRODUCER_EPOCH' });
+    await log.close();
+  });
+
   it('reads a version 1 producer snapshot, written before transactions', () => {
     const d = tempDir();
     dirs.push(d);

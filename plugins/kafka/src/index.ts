@@ -9,7 +9,7 @@ import { Dispatcher } from './dispatcher.js';
 import { FetchSessions } from './fetch-sessions.js';
 import { groupConfig } from './groups/config.js';
 import { GroupCoordinator } from './groups/coordinator.js';
-import { OffsetsTopic } from './groups/offsets-store.js';
+import { OFFSETS_TOPIC, OffsetsTopic } from './groups/offsets-store.js';
 import { systemTimer } from './groups/timer.js';
 import { KafkaServer } from './server/server.js';
 import { transactionConfig } from './transactions/config.js';
@@ -34,8 +34,11 @@ export default definePlugin({
     groups = new GroupCoordinator(await OffsetsTopic.open(ctx.kernel, groupsConfig, ctx.log), groupsConfig, systemTimer, ctx.log, ctx.kernel);
     groups.loadAll();
     const txnConfig = transactionConfig(ctx.broker);
+    const groupCoordinator = groups;
     transactions = new TransactionCoordinator(ctx.kernel, await TransactionStateLog.open(ctx.kernel, txnConfig, ctx.log), txnConfig,
-      systemTimer, ctx.log);
+      systemTimer, ctx.log, (topic, partition, producerId, commit) => {
+        if (topic === OFFSETS_TOPIC) groupCoordinator.completeTransaction(partition, producerId, commit);
+      });
     transactions.load();
     const dispatcher = new Dispatcher(allApis, {
       kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal, hooks: ctx.hooks,

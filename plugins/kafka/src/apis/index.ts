@@ -20,7 +20,9 @@ import { deleteRecordsApi } from './21-delete-records.js';
 import { initProducerIdApi } from './22-init-producer-id.js';
 import { offsetForLeaderEpochApi } from './23-offset-for-leader-epoch.js';
 import { addPartitionsToTxnApi } from './24-add-partitions-to-txn.js';
+import { addOffsetsToTxnApi } from './25-add-offsets-to-txn.js';
 import { endTxnApi } from './26-end-txn.js';
+import { txnOffsetCommitApi } from './28-txn-offset-commit.js';
 import { describeConfigsApi } from './32-describe-configs.js';
 import { alterConfigsApi } from './33-alter-configs.js';
 import { describeLogDirsApi } from './35-describe-log-dirs.js';
@@ -55,7 +57,9 @@ const served: ApiHandler[] = [
   initProducerIdApi as ApiHandler,
   offsetForLeaderEpochApi as ApiHandler,
   addPartitionsToTxnApi as ApiHandler,
+  addOffsetsToTxnApi as ApiHandler,
   endTxnApi as ApiHandler,
+  txnOffsetCommitApi as ApiHandler,
   describeConfigsApi as ApiHandler,
   alterConfigsApi as ApiHandler,
   describeLogDirsApi as ApiHandler,

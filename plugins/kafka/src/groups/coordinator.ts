@@ -21,6 +21,7 @@ import { ClassicGroup, type GroupEnv, type GroupState, type JoinRequest, type Me
 import type { JoinResult, SyncResult } from './member.js';
 import type { GroupOffsets, GroupType } from './offsets.js';
 import { partitionForGroup, type GroupLog } from './offsets-store.js';
+import type { TransactionalProducer } from '../records/batch.js';
 import { decodeRecord, groupMetadataRecord, offsetCommitRecord, type CommittedOffset, type StorageRecord } from './storage-records.js';
 import type { GroupMetadataValue } from '../protocol/index.js';
 import type { Timer } from './timer.js';
@@ -79,11 +80,21 @@ export interface FetchingMember {
 
 type AnyGroup = ClassicGroup | ConsumerGroup;
 
+/** An offset committed inside a transaction (TxnOffsetCommit), waiting for its marker. */
+interface TxnOffset {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly value: CommittedOffset;
+}
+
 /** Which API asks: Kafka lets the offset and describe APIs name the empty group id. */
 type GroupIdUse = 'membership' | 'offsets';
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, AnyGroup>();
+  /** Offsets partition -> producer id -> its transactional offsets there, oldest first. */
+  private readonly txnOffsets = new Map<number, Map<number, TxnOffset[]>>();
   private readonly loadedPartitions = new Set<number>();
   private readonly env: GroupEnv;
   private readonly consumerEnv: ConsumerGroupEnv;
@@ -124,7 +135,20 @@ export class GroupCoordinator {
     // A group id is one type at a time: the type whose metadata record came last.
     const types = new Map<string, GroupType>();
     let skipped = 0;
+    const openTxns = new Map<number, TxnOffset[]>();
     for (const r of this.store.replay(partition)) {
+      if ('marker' in r) {
+        // A committed transaction's offsets take effect where its marker is, as Kafka applies them.
+        const done = openTxns.get(r.producerId) ?? [];
+        openTxns.delete(r.producerId);
+        if (r.marker === 'abort') continue;
+        for (const t of done) {
+          let byGroup = offsets.get(t.groupId);
+          if (byGroup === undefined) offsets.set(t.groupId, (byGroup = new Map()));
+          byGroup.set(`${t.partition}:${t.topic}`, t.value);
+        }
+        continue;
+      }
       let rec;
       try {
         rec = decodeRecord(r.key, r.value);
@@ -141,6 +165,11 @@ export class GroupCoordinator {
         if (snapshot === undefined) consumerGroups.set(rec.group, (snapshot = emptySnapshot()));
         applyRecord(snapshot, rec);
         if (rec.kind === 'cg-metadata' && rec.value !== null) types.set(rec.group, 'consumer');
+      } else if (rec.kind === 'offset' && 'txnProducerId' in r) {
+        if (rec.value === null) continue;
+        const list = openTxns.get(r.txnProducerId) ?? [];
+        list.push({ groupId: rec.group, topic: rec.topic, partition: rec.partition, value: rec.value });
+        openTxns.set(r.txnProducerId, list);
       } else if (rec.kind === 'offset') {
         let byGroup = offsets.get(rec.group);
         if (byGroup === undefined) offsets.set(rec.group, (byGroup = new Map()));
@@ -149,7 +178,8 @@ export class GroupCoordinator {
         skipped++;
       }
     }
-    const groupIds = new Set([...metadata.keys(), ...offsets.keys(), ...consumerGroups.keys()]);
+    const groupIds = new Set([...metadata.keys(), ...offsets.keys(), ...consumerGroups.keys(),
+      ...[...openTxns.values()].flatMap((l) => l.map((t) => t.groupId))]);
     for (const groupId of groupIds) {
       const snapshot = consumerGroups.get(groupId);
       // undefined: no metadata record; null: its tombstone.
@@ -162,9 +192,13 @@ export class GroupCoordinator {
         const colon = key.indexOf(':');
         group.setOffset(key.slice(colon + 1), Number(key.slice(0, colon)), committed);
       }
+      for (const list of openTxns.values()) {
+        for (const t of list) if (t.groupId === groupId) group.pendingCommits.set(`${t.topic}:${t.partition}`, (group.pendingCommits.get(`${t.topic}:${t.partition}`) ?? 0) + 1);
+      }
       if (group.type === 'classic' && (value === undefined || value === null) && !group.hasOffsets()) continue;
       this.groups.set(groupId, group);
     }
+    if (openTxns.size > 0) this.txnOffsets.set(partition, openTxns);
     this.loadedPartitions.add(partition);
     if (skipped > 0) this.log.warn('offsets topic records skipped on load (not classic or consumer group records)', { partition, skipped });
     if (groupIds.size > 0) this.log.info('groups loaded', { partition, groups: groupIds.size });
@@ -403,6 +437,65 @@ export class GroupCoordinator {
       }
       return errors;
     });
+  }
+
+  /**
+   * TxnOffsetCommit: writes the offsets as part of the producer's transaction; they stay
+   * pending (OffsetFetch with require_stable gets UNSTABLE_OFFSET_COMMIT) until the
+   * transaction coordinator reports its marker (completeTransaction).
+   */
+  commitTransactionalOffsets(groupId: string, producer: TransactionalProducer, partitions: readonly CommitPartition[]): number[] | Promise<number[]> {
+    const all = (code: number): number[] => partitions.map(() => code);
+    const status = this.groupStatus(groupId, 'offsets');
+    if (status !== GroupError.NONE) return all(status);
+    const group = this.groups.get(groupId) ?? this.createGroup(groupId);
+    const now = this.timer.now();
+    const errors = all(GroupError.NONE);
+    const writes: Array<{ index: number; t: TxnOffset }> = [];
+    partitions.forEach((p, index) => {
+      const metadata = p.metadata ?? '';
+      if (Buffer.byteLength(metadata, 'utf8') > this.config.offsetMetadataMaxBytes) {
+        errors[index] = GroupError.OFFSET_METADATA_TOO_LARGE;
+        return;
+      }
+      writes.push({
+        index,
+        t: { groupId, topic: p.topic, partition: p.partition, value: { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata, commitTimestampMs: now, expireTimestampMs: null } },
+      });
+    });
+    if (writes.length === 0) return errors;
+    const offsetsPartition = this.partitionFor(groupId);
+    const records = writes.map(({ t }) => offsetCommitRecord(groupId, t.topic, t.partition, t.value));
+    return this.store.append(offsetsPartition, records, producer).then((error) => {
+      for (const w of writes) errors[w.index] = error;
+      if (error !== GroupError.NONE) return errors;
+      let byProducer = this.txnOffsets.get(offsetsPartition);
+      if (byProducer === undefined) this.txnOffsets.set(offsetsPartition, (byProducer = new Map()));
+      const list = byProducer.get(producer.producerId) ?? [];
+      for (const { t } of writes) {
+        list.push(t);
+        const key = `${t.topic}:${t.partition}`;
+        group.pendingCommits.set(key, (group.pendingCommits.get(key) ?? 0) + 1);
+      }
+      byProducer.set(producer.producerId, list);
+      return errors;
+    });
+  }
+
+  /** A COMMIT or ABORT marker of `producerId` is durable in `offsetsPartition`: its offsets there apply or go. */
+  completeTransaction(offsetsPartition: number, producerId: number, commit: boolean): void {
+    const list = this.txnOffsets.get(offsetsPartition)?.get(producerId);
+    if (list === undefined) return;
+    this.txnOffsets.get(offsetsPartition)!.delete(producerId);
+    for (const t of list) {
+      const group = this.groups.get(t.groupId) ?? (commit ? this.createGroup(t.groupId) : undefined);
+      if (group === undefined) continue;
+      const key = `${t.topic}:${t.partition}`;
+      const left = (group.pendingCommits.get(key) ?? 1) - 1;
+      if (left > 0) group.pendingCommits.set(key, left);
+      else group.pendingCommits.delete(key);
+      if (commit) group.setOffset(t.topic, t.partition, t.value);
+    }
   }
 
   /** `topics` null: every partition the group has an offset for. `member`: OffsetFetch v9+, checked for consumer groups. */

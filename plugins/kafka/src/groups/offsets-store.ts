@@ -7,7 +7,7 @@
  * Kafka's for tools that compute it.
  */
 import { asOffset, type Kernel, type Logger } from '@sluice/sdk';
-import { batchesEnd, buildBatch, readRecords } from '../records/batch.js';
+import { batchesEnd, buildBatch, readEntries, type TransactionalProducer } from '../records/batch.js';
 import type { GroupConfig } from './config.js';
 import { GroupError } from './errors.js';
 import type { StorageRecord } from './storage-records.js';
@@ -28,13 +28,27 @@ export function partitionForGroup(groupId: string, partitions: number): number {
   return (h === -2147483648 ? 0 : Math.abs(h)) % partitions;
 }
 
+/** A record written inside a producer's transaction (TxnOffsetCommit): it counts only once its COMMIT marker follows. */
+export interface TransactionalStorageRecord extends StorageRecord {
+  readonly txnProducerId: number;
+}
+
+/** The COMMIT or ABORT marker ending a producer's transaction on this partition. */
+export interface TxnMarker {
+  readonly marker: 'commit' | 'abort';
+  readonly producerId: number;
+}
+
 /** What the coordinator needs of its log; the unit tests give it one in memory. */
 export interface GroupLog {
   readonly partitions: number;
-  /** Appends the records as one batch; resolves once durable with 0, or the error code to answer. */
-  append(partition: number, records: readonly StorageRecord[]): Promise<number>;
-  /** Every record of the partition from its start, in order. */
-  replay(partition: number): Iterable<StorageRecord>;
+  /**
+   * Appends the records as one batch (transactional for `producer`); resolves once durable
+   * with 0, or the error code to answer.
+   */
+  append(partition: number, records: readonly StorageRecord[], producer?: TransactionalProducer): Promise<number>;
+  /** Every record and transaction marker of the partition from its start, in order. */
+  replay(partition: number): Iterable<StorageRecord | TransactionalStorageRecord | TxnMarker>;
 }
 
 /** Kafka's mapping of append failures onto what a group client is told. */
@@ -90,12 +104,12 @@ export class OffsetsTopic implements GroupLog {
     return new OffsetsTopic(kernel, log, topic.partitions);
   }
 
-  append(partition: number, records: readonly StorageRecord[]): Promise<number> {
+  append(partition: number, records: readonly StorageRecord[], producer?: TransactionalProducer): Promise<number> {
     const handle = this.kernel.partition(OFFSETS_TOPIC, partition);
     if (handle === undefined) return Promise.resolve(GroupError.COORDINATOR_NOT_AVAILABLE);
     let appended: Promise<unknown>;
     try {
-      appended = handle.append(buildBatch(records, Date.now()), 'durable');
+      appended = handle.append(buildBatch(records, Date.now(), producer), 'durable');
     } catch (err) {
       return Promise.resolve(coordinatorErrorOf(err));
     }
@@ -108,7 +122,7 @@ export class OffsetsTopic implements GroupLog {
     );
   }
 
-  *replay(partition: number): Iterable<StorageRecord> {
+  *replay(partition: number): Iterable<StorageRecord | TransactionalStorageRecord | TxnMarker> {
     const handle = this.kernel.partition(OFFSETS_TOPIC, partition);
     if (handle === undefined) return;
     let next = handle.logStartOffset as number;
@@ -117,8 +131,14 @@ export class OffsetsTopic implements GroupLog {
       const { records } = handle.read(asOffset(next), LOAD_READ_BYTES, 'read_uncommitted');
       const after = batchesEnd(records);
       if (after === undefined || after <= next) break;
-      for (const r of readRecords(records)) {
-        if (r.offset >= next && r.key !== null) yield { key: r.key, value: r.value };
+      for (const e of readEntries(records)) {
+        if (e.kind === 'marker') {
+          if (e.offset >= next) yield { marker: e.commit ? 'commit' : 'abort', producerId: e.producerId };
+          continue;
+        }
+        const r = e.record;
+        if (r.offset < next || r.key === null) continue;
+        yield e.txnProducerId === undefined ? { key: r.key, value: r.value } : { key: r.key, value: r.value, txnProducerId: e.txnProducerId };
       }
       next = after;
     }

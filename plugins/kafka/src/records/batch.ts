@@ -28,6 +28,7 @@ const OFFSET_ATTRIBUTES = 21;
 const LOG_OVERHEAD = 12;
 const COMPRESSION_MASK = 0x07;
 const CONTROL_FLAG = 0x20;
+const TRANSACTIONAL_FLAG = 0x10;
 
 function varintSize(x: number): number {
   let v = ((x << 1) ^ (x >> 31)) >>> 0;
@@ -49,11 +50,18 @@ function writeVarint(buf: Buffer, pos: number, x: number): number {
   return pos;
 }
 
+/** The producer a coordinator writes a transactional batch for (transactional offset commits). */
+export interface TransactionalProducer {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
 /**
  * One uncompressed batch of `records` with offset deltas 0..n-1, all stamped `timestampMs`,
- * no producer id. The kernel assigns the base offset and leader epoch on append.
+ * no producer id, or transactional for `producer` (without a sequence: a coordinator's
+ * write). The kernel assigns the base offset and leader epoch on append.
  */
-export function buildBatch(records: readonly RecordInput[], timestampMs: number): Buffer {
+export function buildBatch(records: readonly RecordInput[], timestampMs: number, producer?: TransactionalProducer): Buffer {
   if (records.length === 0) throw new RangeError('a batch needs at least one record');
   const bodies = records.map((r, i) => {
     const keyLen = r.key === null ? -1 : r.key.length;
@@ -68,12 +76,12 @@ export function buildBatch(records: readonly RecordInput[], timestampMs: number)
   buf.writeInt32BE(size - LOG_OVERHEAD, OFFSET_LENGTH);
   buf.writeInt32BE(-1, 12);
   buf.writeInt8(2, OFFSET_MAGIC);
-  buf.writeInt16BE(0, OFFSET_ATTRIBUTES);
+  buf.writeInt16BE(producer === undefined ? 0 : TRANSACTIONAL_FLAG, OFFSET_ATTRIBUTES);
   buf.writeInt32BE(records.length - 1, 23);
   buf.writeBigInt64BE(BigInt(timestampMs), 27);
   buf.writeBigInt64BE(BigInt(timestampMs), 35);
-  buf.writeBigInt64BE(-1n, 43);
-  buf.writeInt16BE(-1, 51);
+  buf.writeBigInt64BE(BigInt(producer?.producerId ?? -1), 43);
+  buf.writeInt16BE(producer?.producerEpoch ?? -1, 51);
   buf.writeInt32BE(-1, 53);
   buf.writeInt32BE(records.length, 57);
   let pos = BATCH_HEADER_BYTES;
@@ -148,6 +156,16 @@ class Cursor {
  * skipped; a compressed batch or a bad CRC throws, since the coordinator never writes one.
  */
 export function* readRecords(data: Uint8Array): Generator<RecordView> {
+  for (const e of readEntries(data)) if (e.kind === 'record') yield e.record;
+}
+
+/** A record, with the producer of its batch when the batch is transactional, or a transaction marker. */
+export type LogEntry =
+  | { readonly kind: 'record'; readonly record: RecordView; readonly txnProducerId: number | undefined }
+  | { readonly kind: 'marker'; readonly offset: number; readonly producerId: number; readonly commit: boolean };
+
+/** Like readRecords, with transactional batches' producers and the COMMIT/ABORT markers. */
+export function* readEntries(data: Uint8Array): Generator<LogEntry> {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
   while (pos + LOG_OVERHEAD <= buf.length) {
@@ -159,7 +177,21 @@ export function* readRecords(data: Uint8Array): Generator<RecordView> {
     if (crc !== buf.readUInt32BE(pos + OFFSET_CRC)) throw new RangeError('record batch CRC mismatch');
     const attributes = buf.readInt16BE(pos + OFFSET_ATTRIBUTES);
     if ((attributes & COMPRESSION_MASK) !== 0) throw new RangeError('compressed record batches are not read here');
-    if ((attributes & CONTROL_FLAG) === 0) {
+    const producerId = Number(buf.readBigInt64BE(pos + 43));
+    if ((attributes & CONTROL_FLAG) !== 0) {
+      const c = new Cursor(buf, pos + BATCH_HEADER_BYTES, pos + size);
+      c.varint();
+      c.pos++;
+      c.varlong();
+      c.varint();
+      const key = c.bytes();
+      // Control record key: int16 version, int16 type (0 ABORT, 1 COMMIT; others are not markers).
+      if (key !== null && key.length >= 4) {
+        const type = Buffer.from(key.buffer, key.byteOffset, key.byteLength).readInt16BE(2);
+        if (type === 0 || type === 1) yield { kind: 'marker', offset: Number(buf.readBigInt64BE(pos)), producerId, commit: type === 1 };
+      }
+    } else {
+      const txnProducerId = (attributes & TRANSACTIONAL_FLAG) !== 0 ? producerId : undefined;
       const baseOffset = Number(buf.readBigInt64BE(pos));
       const baseTimestamp = Number(buf.readBigInt64BE(pos + 27));
       const count = buf.readInt32BE(pos + 57);
@@ -173,7 +205,7 @@ export function* readRecords(data: Uint8Array): Generator<RecordView> {
         const key = c.bytes();
         const value = c.bytes();
         c.pos = next;
-        yield { offset: baseOffset + offsetDelta, timestampMs: baseTimestamp + timestampDelta, key, value };
+        yield { kind: 'record', record: { offset: baseOffset + offsetDelta, timestampMs: baseTimestamp + timestampDelta, key, value }, txnProducerId };
       }
     }
     pos += size;

@@ -66,6 +66,9 @@ export interface TxnMetadata {
   lastUpdateMs: number;
 }
 
+/** Told of every durable marker; the group coordinator applies or drops transactional offsets with it. */
+export type MarkerListener = (topic: string, partition: number, producerId: number, commit: boolean) => void;
+
 export interface InitResult {
   readonly errorCode: number;
   readonly producerId: number;
@@ -89,6 +92,7 @@ export class TransactionCoordinator {
     readonly config: TransactionConfig,
     private readonly timer: Timer,
     private readonly log: Logger,
+    private readonly onMarker: MarkerListener,
   ) {}
 
   /** Rebuilds every transactional id from `__transaction_state`, finishes Prepare states, starts the timeout checks. */
@@ -333,6 +337,7 @@ export class TransactionCoordinator {
       if (handle === undefined) return;
       try {
         await handle.writeTxnMarker(producerId, producerEpoch, coordinatorEpoch, commit);
+        this.onMarker(topic, partition, producerId, commit);
         return;
       } catch (err) {
         if (KafkaError.is(err) && (err.codeName === 'INVALID_PRODUCER_EPOCH' || err.codeName === 'TRANSACTION_COORDINATOR_FENCED')) {

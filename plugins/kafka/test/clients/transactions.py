@@ -90,7 +90,39 @@ def consume(bootstrap, args):
     return {"values": sorted(values)}
 
 
-COMMANDS = {"transactions": transactions, "leave-open": leave_open, "fence": fence, "consume": consume}
+def transform(bootstrap, args):
+    """Consume-transform-produce: reads args["input"] in group args["group"], writes each value
+    prefixed with "T" to args["output"] in transactions of up to args["batch"] records, committing the
+    input offsets in the same transaction. Stops when nothing arrives for args["idle_s"]."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": args["group"], "enable.auto.commit": False,
+        "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+        # A restarted instance takes its place at once instead of waiting out the old session.
+        "group.instance.id": args["transactional_id"], "session.timeout.ms": 6000,
+    })
+    consumer.subscribe([args["input"]])
+    producer = txn_producer(bootstrap, args["transactional_id"], {"linger.ms": 20})
+    deadline = time.monotonic() + args.get("timeout_s", 120)
+    idle_until = time.monotonic() + args.get("idle_s", 8)
+    done = 0
+    while time.monotonic() < deadline and time.monotonic() < idle_until:
+        msgs = consumer.consume(args.get("batch", 500), 0.5)
+        msgs = [m for m in msgs if m.error() is None]
+        if not msgs:
+            continue
+        producer.begin_transaction()
+        for m in msgs:
+            producer.produce(args["output"], value=b"T" + m.value(), partition=m.partition())
+        producer.send_offsets_to_transaction(consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30)
+        producer.commit_transaction(30)
+        done += len(msgs)
+        print(f"committed {done}", file=sys.stderr, flush=True)
+        idle_until = time.monotonic() + args.get("idle_s", 8)
+    consumer.close()
+    return {"processed": done}
+
+
+COMMANDS = {"transform": transform, "transactions": transactions, "leave-open": leave_open, "fence": fence, "consume": consume}
 
 if __name__ == "__main__":
     command, bootstrap, raw = sys.argv[1], sys.argv[2], sys.stdin.read()
