@@ -17,7 +17,9 @@
  * Transactional batches need the request's transactional id, and the transaction
  * coordinator must know the partition as part of that producer's open transaction
  * (AddPartitionsToTxn first); otherwise INVALID_TXN_STATE, INVALID_PRODUCER_EPOCH or
- * INVALID_PRODUCER_ID_MAPPING, checked before anything is appended.
+ * INVALID_PRODUCER_ID_MAPPING, checked before anything is appended. A batch with a
+ * producer id but no sequence is refused (INVALID_RECORD), as Kafka refuses it from
+ * clients: the kernel appends such batches only for coordinators.
  */
 import { KafkaError, type AppendAcks, type AppendResult, type PartitionHandle, type WaterfallResult, type RecordBatches } from '@sluice/sdk';
 import { ApiKey, type ProduceResponse } from '../protocol/index.js';
@@ -54,6 +56,9 @@ export const produceApi = defineApi({
           return out;
         };
         if (acks === undefined) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${req.acks}`);
+        if (p.records !== null && p.records.length >= BATCH_HEADER_BYTES && hasProducerWithoutSequence(p.records)) {
+          return fail(ErrorCode.INVALID_RECORD, 'a batch with a producer id needs a sequence number');
+        }
         if (p.records !== null && p.records.length >= BATCH_HEADER_BYTES && (p.records[22]! & ATTR_TRANSACTIONAL) !== 0) {
           if (req.transactionalId === null) return fail(ErrorCode.INVALID_TXN_STATE, 'a transactional batch needs a transactional id');
           const records = Buffer.from(p.records.buffer, p.records.byteOffset, p.records.byteLength);
@@ -148,6 +153,16 @@ function appendIntercepted(r: WaterfallResult<RecordBatches>, partition: Partiti
   } catch (err) {
     return { appended: Promise.reject(err as Error) };
   }
+}
+
+/** Every batch of the request, not only the first: one without a sequence would escape deduplication. */
+function hasProducerWithoutSequence(records: Uint8Array): boolean {
+  const buf = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
+  for (let pos = 0; pos + BATCH_HEADER_BYTES <= buf.length; pos += 12 + buf.readInt32BE(pos + 8)) {
+    if (buf.readInt32BE(pos + 43) >= 0 && buf.readInt32BE(pos + 53) < 0) return true;
+    if (buf.readInt32BE(pos + 8) <= 0) break;
+  }
+  return false;
 }
 
 function usesZstd(records: Uint8Array): boolean {
