@@ -33,7 +33,8 @@ export class Broker implements Kernel {
   /** Plugins' hook handlers; their order is fixed once every plugin has started. */
   readonly hooks: HookDriver;
 
-  static async start(config: BrokerConfig, clusterId: string, log: Logger, clock: Clock = systemClock): Promise<Broker> {
+  /** `cwd`: where plugin packages are looked up first (see resolvePluginSpecifier). */
+  static async start(config: BrokerConfig, clusterId: string, log: Logger, clock: Clock = systemClock, cwd = process.cwd()): Promise<Broker> {
     const events = new KernelEventBus(log);
     const logs = LogManager.open({
       logDirs: config.logDirs, brokerProps: config.props, nodeId: config.nodeId, clock, log, events,
@@ -47,7 +48,7 @@ export class Broker implements Kernel {
     });
     const broker = new Broker(config, clusterId, logs, events, log);
     try {
-      await broker.plugins.startAll(broker, brokerInfo(config, clusterId), config.plugins, config.pluginConfigs, pluginShortName, process.cwd());
+      await broker.plugins.startAll(broker, brokerInfo(config, clusterId), config.plugins, config.pluginConfigs, pluginShortName, cwd);
       broker.hooks.freeze();
       await broker.hooks.runSequential('broker.starting', { nodeId: config.nodeId, clusterId });
       await broker.hooks.runSequential('broker.started', { nodeId: config.nodeId, clusterId });

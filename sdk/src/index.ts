@@ -251,12 +251,38 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** @evolving */
+/**
+ * The version of this SDK, which a plugin's `manifest.sdk` range is checked against.
+ * Equal to @sluice/sdk's package.json version (a test checks).
+ * @stable
+ */
+export const SDK_VERSION = '0.1.0';
+
+/** A JSON Schema (draft-07, validated with ajv). @evolving */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+/**
+ * What a plugin declares about itself; checked by the kernel before `start`.
+ * @evolving
+ */
 export interface PluginManifest {
   readonly id: string;
   readonly version: string;
+  /** A semver range of @sluice/sdk versions the plugin works with (`^0.1.0`); not checked when absent. */
+  readonly sdk?: string;
+  /** Ids of plugins that must have started before this one (listed earlier in `plugins=`). */
+  readonly dependsOn?: readonly string[];
   /** When true, a failure to start stops the broker instead of disabling the plugin. */
   readonly required?: boolean;
+  /**
+   * The plugin's keys (server.properties `<short name>.<key>`, prefix removed) as a JSON
+   * Schema for an object whose values are the properties' strings; `type: "integer"`,
+   * `"number"` and `"boolean"` accept their string forms. Validated before `start`; a
+   * mismatch fails the start. `sluice plugins info` lists its properties.
+   */
+  readonly configSchema?: JsonSchema;
+  /** One line for `sluice plugins list|info`. */
+  readonly description?: string;
 }
 
 /** A listener from `listeners` / `advertised.listeners`. @evolving */

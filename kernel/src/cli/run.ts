@@ -5,10 +5,11 @@ import { UsageError, type CliContext, type Command } from './args.js';
 import { formatCommand } from './format.js';
 import { ConfigFileError } from './load-config.js';
 import { loadPluginCommands, type PluginCommands } from './plugin-commands.js';
+import { pluginsCommand } from './plugins.js';
 import { startCommand } from './start.js';
 import { versionCommand } from './version.js';
 
-const COMMANDS: readonly Command[] = [startCommand, formatCommand, versionCommand];
+const COMMANDS: readonly Command[] = [startCommand, formatCommand, pluginsCommand, versionCommand];
 
 function usage(commands: ReadonlyArray<Command | CliCommand>): string {
   return `Usage: sluice <command> [options]

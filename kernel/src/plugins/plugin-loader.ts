@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { BrokerInfo, Kernel, Logger, PluginContext, SluicePlugin } from '@sluice/sdk';
 import type { HookDriver } from './hook-driver.js';
+import { checkManifest } from './manifest.js';
 
 export const PLUGIN_START_TIMEOUT_MS = 10_000;
 export const PLUGIN_STOP_TIMEOUT_MS = 10_000;
@@ -40,6 +41,15 @@ export function resolvePluginSpecifier(specifier: string, cwd: string): string {
     }
   }
   throw new Error(`plugin "${specifier}" not found (looked for ${candidates.join(', ')} from ${cwd} and Sluice's installation)`);
+}
+
+/** Imports a plugin module without starting it; throws when it exports no plugin. */
+export async function importPlugin(specifier: string, cwd: string): Promise<{ plugin: SluicePlugin; from: string }> {
+  const from = resolvePluginSpecifier(specifier, cwd);
+  const mod = (await import(from)) as { default?: unknown; plugin?: unknown };
+  const candidate = mod.default ?? mod.plugin;
+  if (!isPlugin(candidate)) throw new Error('the module exports no plugin (default export with manifest and start)');
+  return { plugin: candidate, from };
 }
 
 function isPlugin(value: unknown): value is SluicePlugin {
@@ -73,15 +83,15 @@ export class PluginHost {
       const shortName = shortNameOf(specifier);
       let plugin: SluicePlugin | undefined;
       try {
-        const from = resolvePluginSpecifier(specifier, cwd);
-        const mod = (await import(from)) as { default?: unknown; plugin?: unknown };
-        const candidate = mod.default ?? mod.plugin;
-        if (!isPlugin(candidate)) throw new Error('the module exports no plugin (default export with manifest and start)');
-        plugin = candidate;
+        const imported = await importPlugin(specifier, cwd);
+        plugin = imported.plugin;
+        const from = imported.from;
+        const config = configs[shortName] ?? {};
+        checkManifest(plugin.manifest, new Set(this.started.map((p) => p.plugin.manifest.id)), config);
         const log = childLogger(this.log, plugin.manifest.id);
         const id = plugin.manifest.id;
         const ctx: PluginContext = {
-          kernel, broker, log, config: configs[shortName] ?? {}, signal: this.abort.signal, hooks: this.hooks,
+          kernel, broker, log, config, signal: this.abort.signal, hooks: this.hooks,
           on: (name, handler, options) => this.hooks.register(id, log, name, handler, options),
         };
         await withDeadline(Promise.resolve(plugin.start(ctx)), PLUGIN_START_TIMEOUT_MS, `plugin ${plugin.manifest.id} start`);
