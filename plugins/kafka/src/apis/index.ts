@@ -22,6 +22,7 @@ import { offsetForLeaderEpochApi } from './23-offset-for-leader-epoch.js';
 import { addPartitionsToTxnApi } from './24-add-partitions-to-txn.js';
 import { addOffsetsToTxnApi } from './25-add-offsets-to-txn.js';
 import { endTxnApi } from './26-end-txn.js';
+import { writeTxnMarkersApi } from './27-write-txn-markers.js';
 import { txnOffsetCommitApi } from './28-txn-offset-commit.js';
 import { describeConfigsApi } from './32-describe-configs.js';
 import { alterConfigsApi } from './33-alter-configs.js';
@@ -59,6 +60,7 @@ const served: ApiHandler[] = [
   addPartitionsToTxnApi as ApiHandler,
   addOffsetsToTxnApi as ApiHandler,
   endTxnApi as ApiHandler,
+  writeTxnMarkersApi as ApiHandler,
   txnOffsetCommitApi as ApiHandler,
   describeConfigsApi as ApiHandler,
   alterConfigsApi as ApiHandler,

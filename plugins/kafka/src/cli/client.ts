@@ -56,6 +56,10 @@ const CLIENT_VERSIONS: ReadonlyMap<KnownApiKey, readonly [number, number]> = new
   [ApiKey.OffsetFetch, [8, 9]],
   [ApiKey.OffsetCommit, [2, 9]],
   [ApiKey.DeleteGroups, [0, 2]],
+  [ApiKey.ListTransactions, [0, 1]],
+  [ApiKey.DescribeTransactions, [0, 0]],
+  [ApiKey.DescribeProducers, [0, 0]],
+  [ApiKey.WriteTxnMarkers, [0, 1]],
 ] as const);
 const API_VERSIONS_VERSION = 3;
 const COORDINATOR_KEY_GROUP = 0;

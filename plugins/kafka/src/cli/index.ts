@@ -7,5 +7,6 @@ import { consumeCommand } from './consume.js';
 import { groupsCommand } from './groups.js';
 import { produceCommand } from './produce.js';
 import { topicsCommand } from './topics.js';
+import { transactionsCommand } from './transactions.js';
 
-export const commands: readonly CliCommand[] = [topicsCommand, produceCommand, consumeCommand, groupsCommand];
+export const commands: readonly CliCommand[] = [topicsCommand, produceCommand, consumeCommand, groupsCommand, transactionsCommand];

@@ -351,17 +351,6 @@ export class TransactionCoordinator {
     }
   }
 
-  /** Aborts the open transaction of an id whose producer is gone (`sluice transactions abort`, timeouts). */
-  abort(transactionalId: string): Promise<number> {
-    return this.serial(transactionalId, async () => {
-      const txn = this.txns.get(transactionalId);
-      if (txn === undefined) return TxnError.TRANSACTIONAL_ID_NOT_FOUND;
-      if (txn.state !== TxnState.Ongoing) return TxnError.INVALID_TXN_STATE;
-      await this.endTransaction(txn, false, true);
-      return TxnError.NONE;
-    });
-  }
-
   private scheduleTimeoutCheck(): void {
     if (this.stopped) return;
     this.cancelCheck = this.timer.schedule(this.config.abortCheckIntervalMs, () => {
