@@ -8,7 +8,10 @@ import { crc32c } from '@node-rs/crc32';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey, encodeRequest, readResponseFrame, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
 import { buildBatch } from '../src/records/batch.js';
+import { encodeKey, encodeValue, partitionForTransactionalId } from '../src/transactions/state-log.js';
+import { TxnState } from '../src/transactions/coordinator.js';
 import { logLines, startBroker, type BrokerProcess } from './broker-process.js';
+import { python } from './clients.js';
 import { rawConnect, type RawConnection } from './raw-client.js';
 
 const overrides = {
@@ -131,5 +134,37 @@ describe.sequential('transaction coordinator, raw requests', () => {
     expect(await describeTxn('raw-timeout')).toMatchObject({ transactionState: 'CompleteAbort', producerId: pid, producerEpoch: epoch + 1 });
     expect((await describeTxn('raw-2')).transactionState).toBe('CompleteCommit');
     expect(await init('raw-timeout')).toMatchObject({ errorCode: 0, producerId: pid, producerEpoch: epoch + 2 });
+  }, 60_000);
+
+  it('finishes a transaction found in PrepareCommit at start: the markers are written, the records become readable', async () => {
+    const { producerId: pid, producerEpoch: epoch } = await init('raw-prep');
+    expect(await add('raw-prep', pid, epoch)).toBe(E.NONE);
+    expect(await produce('raw-prep', 0, txnBatch(pid, epoch, 0))).toBe(E.NONE);
+    // What the coordinator writes before its markers, as if the broker died right after it.
+    const now = Date.now();
+    const prepare = buildBatch([{
+      key: encodeKey('raw-prep'),
+      value: encodeValue({
+        producerId: pid, producerEpoch: epoch, transactionTimeoutMs: 30_000, transactionStatus: TxnState.PrepareCommit,
+        transactionPartitions: [{ topic: 'raw-txn', partitionIds: [0] }], transactionLastUpdateTimestampMs: now, transactionStartTimestampMs: now,
+      }),
+    }], now);
+    const written = await call(ApiKey.Produce, 9, {
+      transactionalId: null, acks: -1, timeoutMs: 5000,
+      topicData: [{ name: '__transaction_state', partitionData: [{ index: partitionForTransactionalId('raw-prep', 4), records: prepare }] }],
+    });
+    expect(written.responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
+
+    conn.close();
+    await broker.kill('SIGKILL');
+    broker = await startBroker({ overrides, dataDir: broker.dataDir, port: broker.port });
+    conn = await rawConnect(broker.port);
+    for (let i = 0; i < 50 && (await describeTxn('raw-prep')).transactionState !== 'CompleteCommit'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await describeTxn('raw-prep')).toMatchObject({ transactionState: 'CompleteCommit', producerId: pid, producerEpoch: epoch });
+    const read = await python<{ values: string[] }>('transactions.py', 'consume', broker.bootstrap, {
+      topic: 'raw-txn', partitions: [0], isolation: 'read_committed', idle_s: 2,
+    });
+    // Partition 0 holds the committed batch from the second test and this one ('v' each).
+    expect(read.values).toEqual(['v', 'v']);
   }, 60_000);
 });
