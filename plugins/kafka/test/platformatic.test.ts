@@ -35,10 +35,12 @@ afterAll(async () => {
 async function fetchRange(topic: string, partition: number, from: bigint, until: bigint): Promise<Array<{ offset: bigint; key: string; value: string }>> {
   const out: Array<{ offset: bigint; key: string; value: string }> = [];
   let offset = from;
+  // Fetch v13+ names topics by id (KIP-516); the client sends what it is given.
+  const topicId = (await admin.metadata({ topics: [topic] })).topics.get(topic)!.id;
   for (let round = 0; round < 200 && offset < until; round++) {
     const response = await consumer.fetch({
       node: 1, maxWaitTime: 500, minBytes: 1, maxBytes: 4 << 20,
-      topics: [{ topicId: topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
+      topics: [{ topicId, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
     });
     const p = response.responses[0]!.partitions[0]!;
     expect(p.errorCode).toBe(0);

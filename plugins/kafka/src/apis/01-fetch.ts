@@ -1,5 +1,6 @@
 /**
- * Fetch (key 1), v4-12 (topic names; topic ids from v13 are not served yet).
+ * Fetch (key 1), v4-17. Up to v12 topics are named; from v13 (KIP-516) they are given by
+ * topic id, resolved against the topics the kernel knows (UNKNOWN_TOPIC_ID otherwise).
  *
  * Reads whole batches from each partition's log, as stored, into the response without
  * copying them again (the encoder passes record buffers through as their own chunks).
@@ -16,7 +17,8 @@
  */
 import type { IsolationLevel, PartitionHandle, RecordBatches, WaterfallResult } from '@sluice/sdk';
 import { asOffset } from '@sluice/sdk';
-import { ApiKey, type FetchResponse } from '../protocol/index.js';
+import { ApiKey, uuidToString, ZERO_UUID, type FetchRequest, type FetchResponse } from '../protocol/index.js';
+import type { Decoded } from '../protocol/reader.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { FINAL_EPOCH, INITIAL_EPOCH, partitionKey, type FetchSession, type SessionPartition } from '../fetch-sessions.js';
 import { defineApi, type RequestContext } from './api.js';
@@ -38,9 +40,10 @@ export const fetchApi = defineApi({
   apiKey: ApiKey.Fetch,
   name: 'Fetch',
   minVersion: 4,
-  maxVersion: 12,
+  maxVersion: 17,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    const ids = v >= TOPIC_IDS_VERSION ? nameTopicIds(req, ctx) : undefined;
     const isolation: IsolationLevel = req.isolationLevel === 1 ? 'read_committed' : 'read_uncommitted';
     const resolved = resolveSession(req, ctx);
     if (typeof resolved === 'number') return { throttleTimeMs: 0, errorCode: resolved, sessionId: 0, responses: [] };
@@ -76,12 +79,38 @@ export const fetchApi = defineApi({
       throttleTimeMs: 0,
       errorCode: 0,
       sessionId: session?.id ?? 0,
-      responses: [...byTopic.entries()].map(([topic, partitions]) => ({ topic, partitions })),
+      responses: [...byTopic.entries()].map(([topic, partitions]) => (ids === undefined
+        ? { topic, partitions }
+        : { topic, topicId: ids.get(topic) ?? ZERO_UUID, partitions })),
     };
   },
 });
 
-type Request = Parameters<typeof fetchApi.handle>[0];
+/** Fetch v13 is the first to name topics by id (KIP-516). */
+const TOPIC_IDS_VERSION = 13;
+/** Names given to ids no topic has, so they fail lookups and map back to their id. */
+const UNKNOWN_ID_PREFIX = '\u0000unknown-topic-id:';
+
+/**
+ * Fills in the topic names of an id-based request, so the rest of the handler (sessions
+ * included) works by name; returns name -> id for the response.
+ */
+function nameTopicIds(req: Request, ctx: RequestContext): Map<string, Uint8Array> {
+  const byId = new Map<string, string>();
+  const ids = new Map<string, Uint8Array>();
+  for (const t of ctx.kernel.listTopics()) byId.set(uuidToString(t.topicId), t.name);
+  const nameOf = (id: Uint8Array): string => {
+    const key = uuidToString(id);
+    const name = byId.get(key) ?? UNKNOWN_ID_PREFIX + key;
+    ids.set(name, id);
+    return name;
+  };
+  for (const t of req.topics) t.topic = nameOf(t.topicId);
+  for (const f of req.forgottenTopicsData) f.topic = nameOf(f.topicId);
+  return ids;
+}
+
+type Request = Decoded<FetchRequest>;
 
 /** Works out which partitions this request fetches, per KIP-227; a number is a top-level error code. */
 function resolveSession(req: Request, ctx: RequestContext):
@@ -161,7 +190,7 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: numbe
     const partition = ctx.kernel.partition(w.topic, w.partition);
     if (partition === undefined) {
       failed = true;
-      entry.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      entry.errorCode = w.topic.startsWith(UNKNOWN_ID_PREFIX) ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       return entry;
     }
     entry.highWatermark = partition.highWatermark;
