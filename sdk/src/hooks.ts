@@ -168,7 +168,7 @@ export interface RequestCompleted {
   readonly apiKey: number;
   readonly apiName: string;
   readonly apiVersion: number;
-  /** From the whole frame read to the response handed to the socket. */
+  /** From the request decoded to its response encoded (or its failure); time queued behind earlier requests of the connection is included only when a hook made it wait. */
   readonly durationMs: number;
   readonly failed: boolean;
 }
