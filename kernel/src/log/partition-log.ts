@@ -475,7 +475,7 @@ export class PartitionLog implements PartitionHandle {
       }
     }
     const abortedTransactions = committed && records.length > 0
-      ? this.txnIndex.collect(offset, lastOffsetOf(records) + 1).map((t) => ({ producerId: t.producerId, firstOffset: asOffset(t.firstOffset) }))
+      ? this.txnIndex.collect(offset, lastOffsetOf(records) + 1, this.segments[this.segmentIndexFor(offset)]!.baseOffset).map((t) => ({ producerId: t.producerId, firstOffset: asOffset(t.firstOffset) }))
       : [];
     return {
       records, highWatermark: asOffset(this.hw), lastStableOffset: asOffset(this.lastStableOffset),

@@ -139,11 +139,20 @@ export class TxnIndex {
     atomicWriteFileSync(this.path(base), encode(list));
   }
 
-  /** Aborted transactions that overlap [from, upperBound), by marker offset. */
-  collect(from: number, upperBound: number): AbortedTxn[] {
+  /**
+   * Aborted transactions that overlap [from, upperBound), by first offset. `fromSegment` is
+   * the base of the segment holding `from`: earlier segments hold only markers before it.
+   * The scan stops at the first entry whose lastStableOffset passes `upperBound`: every
+   * transaction starting below the bound had ended by then, so none after it overlaps.
+   */
+  collect(from: number, upperBound: number, fromSegment = 0): AbortedTxn[] {
     const out: AbortedTxn[] = [];
-    for (const list of this.bySegment.values()) {
-      for (const e of list) if (e.lastOffset >= from && e.firstOffset < upperBound) out.push(e);
+    const bases = [...this.bySegment.keys()].filter((b) => b >= fromSegment).sort((a, b) => a - b);
+    scan: for (const base of bases) {
+      for (const e of this.bySegment.get(base)!) {
+        if (e.lastOffset >= from && e.firstOffset < upperBound) out.push(e);
+        if (e.lastStableOffset > upperBound) break scan;
+      }
     }
     return out.sort((a, b) => a.firstOffset - b.firstOffset);
   }

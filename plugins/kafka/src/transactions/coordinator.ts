@@ -26,10 +26,8 @@ import { decodeEntry, type TransactionStateLog } from './state-log.js';
 
 export const TxnError = {
   NONE: 0,
-  UNKNOWN_SERVER_ERROR: -1,
   UNKNOWN_TOPIC_OR_PARTITION: 3,
   COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
   INVALID_PRODUCER_EPOCH: 47,
   INVALID_TXN_STATE: 48,
   INVALID_PRODUCER_ID_MAPPING: 49,
@@ -75,7 +73,7 @@ export interface InitResult {
   readonly producerEpoch: number;
 }
 
-function key(topic: string, partitions: Map<string, Set<number>>, partition: number): boolean {
+function contains(partitions: Map<string, Set<number>>, topic: string, partition: number): boolean {
   return partitions.get(topic)?.has(partition) === true;
 }
 
@@ -116,7 +114,8 @@ export class TransactionCoordinator {
     this.loaded = true;
     for (const txn of this.txns.values()) {
       if (txn.state === TxnState.PrepareCommit || txn.state === TxnState.PrepareAbort) {
-        void this.serial(txn.transactionalId, () => this.completeTransaction(txn));
+        void this.serial(txn.transactionalId, () => this.completeTransaction(txn))
+          .catch((err: unknown) => this.log.warn('completing a transaction at start failed', { transactionalId: txn.transactionalId, error: String(err) }));
       }
     }
     this.scheduleTimeoutCheck();
@@ -303,7 +302,7 @@ export class TransactionCoordinator {
     const txn = this.txns.get(transactionalId);
     if (txn === undefined || txn.producerId !== producerId) return TxnError.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch < txn.producerEpoch) return TxnError.INVALID_PRODUCER_EPOCH;
-    if (producerEpoch !== txn.producerEpoch || txn.state !== TxnState.Ongoing || !key(topic, txn.partitions, partition)) {
+    if (producerEpoch !== txn.producerEpoch || txn.state !== TxnState.Ongoing || !contains(txn.partitions, topic, partition)) {
       return TxnError.INVALID_TXN_STATE;
     }
     return TxnError.NONE;
