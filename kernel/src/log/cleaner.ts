@@ -11,11 +11,14 @@
  * A round that fails (a batch that does not decode, an I/O error) rejects, and the log
  * is not cleaned again until restart, as Kafka marks a partition uncleanable.
  *
- * What a round cleans. Only sealed segments that end at or below the high watermark,
+ * What a round cleans. Only sealed segments that end at or below the last stable offset
+ * (the high watermark when no transaction is open), so an open transaction's records are
+ * never compared with others,
  * and, among the dirty ones, only those before the first whose max timestamp is younger
  * than `min.compaction.lag.ms`. The dirty part starts at the cleaner checkpoint (the first
  * offset not yet cleaned). A round:
- *   1. maps key -> latest offset over the dirty part into a fixed-size map (key-map.ts);
+ *   1. maps key -> latest offset over the dirty part into a fixed-size map (key-map.ts),
+ *      leaving out records of aborted transactions (they must not supersede anything);
  *      when the map is full it stops at that record, and the round ends there (`endOffset`);
  *   2. rewrites every cleanable segment below `endOffset`, clean ones included, oldest
  *      first, dropping each record below `endOffset` that a later one of its key supersedes,
@@ -237,7 +240,7 @@ export class LogCleaner {
     for (; count < segments.length - 1; count++) {
       const segment = segments[count]!;
       const end = segments[count + 1]!.baseOffset;
-      if (end > log.highWatermark) break;
+      if (end > log.lastStableOffset) break;
       const dirty = end > firstDirty;
       if (dirty && log.config.minCompactionLagMs > 0 && segment.maxTimestamp > lagCutoff) break;
       if (dirty) dirtyBytes += segment.sizeBytes;
@@ -287,6 +290,7 @@ export class LogCleaner {
       if (from === undefined) continue;
       await this.walk(log, segment, from, (buf, pos, size) => {
         if (rb.batchIsControl(buf, pos)) return true;
+        if (rb.batchIsTransactional(buf, pos) && log.txnIndex.isAborted(rb.batchProducerId(buf, pos), rb.batchBaseOffset(buf, pos))) return true;
         const records = this.recordsOf(log, buf, pos, size);
         if (records === undefined) return true;
         const base = rb.batchBaseOffset(buf, pos);

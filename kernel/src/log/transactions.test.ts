@@ -6,11 +6,13 @@ import { asOffset, KafkaError } from '@sluice/sdk';
 import { ManualClock } from '../clock.js';
 import { buildBatch } from './batch-builder.js';
 import { crc32c } from './crc32c.js';
+import { LogCleaner } from './cleaner.js';
 import { PartitionLog } from './partition-log.js';
 import { ProducerStateManager } from './producer-state.js';
 import * as rb from './record-batch.js';
 import { emptyRecordView, readRecord } from './records.js';
 import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
+import { readAllRecords } from '../../test/log-records.js';
 
 const dirs: Array<{ cleanup(): void }> = [];
 afterEach(() => {
@@ -160,6 +162,30 @@ describe('transactions in the partition log', () => {
     expect(log.lastStableOffset).toBe(3);
     await expect(log.append(buildBatch([{ key: null, value: null }], { producerId: 9, producerEpoch: 1, baseSequence: -1, transactional: true }), 'durable'))
       .rejects.toMatchObject({ codeName: 'INVALID_PRODUCER_EPOCH' });
+    await log.close();
+  });
+
+  it('compaction lets neither an aborted nor an open transaction\'s records supersede committed ones', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const dir = join(d.path, 't-0');
+    const config = { ...logConfig({ 'cleanup.policy': 'compact' }), segmentBytes: 200 };
+    const log = PartitionLog.open({
+      dir, topic: 't', partition: 0, config, clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false,
+    });
+    const rec = (k: string, v: string, fields: Parameters<typeof buildBatch>[1] = {}) => buildBatch([{ key: Buffer.from(k), value: Buffer.from(v) }], fields);
+    await log.append(rec('a', 'committed-a'), 'durable');
+    await log.append(rec('b', 'committed-b'), 'durable');
+    await log.append(rec('a', 'aborted-a', { producerId: 3, producerEpoch: 0, baseSequence: 0, transactional: true }), 'durable');
+    await log.writeTxnMarker(3, 0, 0, false);
+    await log.append(rec('b', 'open-b', { producerId: 4, producerEpoch: 0, baseSequence: 0, transactional: true }), 'durable');
+    for (let i = 0; i < 6; i++) await log.append(rec(`filler-${i}`, 'x'.repeat(100)), 'durable');
+    expect(log.segmentCount).toBeGreaterThan(3);
+    const cleaner = new LogCleaner({ log: captureLogger(), keyMapBytesMax: 1 << 20 });
+    await cleaner.cleanLog(log, 0);
+    const values = readAllRecords(log).map((r) => r.value);
+    expect(values).toContain('committed-a');
+    expect(values).toContain('committed-b');
     await log.close();
   });
 

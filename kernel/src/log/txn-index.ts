@@ -157,6 +157,14 @@ export class TxnIndex {
     return out.sort((a, b) => a.firstOffset - b.firstOffset);
   }
 
+  /** Whether the producer's batch at `offset` belongs to a transaction that was aborted. */
+  isAborted(producerId: number, offset: number): boolean {
+    for (const list of this.bySegment.values()) {
+      for (const e of list) if (e.producerId === producerId && e.firstOffset <= offset && offset <= e.lastOffset) return true;
+    }
+    return false;
+  }
+
   /** Every entry, for tests and tooling. */
   all(): AbortedTxn[] {
     return this.collect(0, Number.MAX_SAFE_INTEGER);
