@@ -1,0 +1,77 @@
+/**
+ * The RPCs between voters, modelled on KRaft's (KIP-595, KIP-996). Each message names its
+ * sender and receiver because the network under the core may be any transport; every
+ * response echoes what it answers so that a late or duplicated response is recognised and
+ * dropped rather than applied to a state it was not meant for.
+ */
+import type { Epoch, LogEntry, NodeId, OffsetAndEpoch } from './types.js';
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+}
+
+/**
+ * Vote (`preVote: false`) and PreVote (`preVote: true`). A pre-vote asks "would you vote for
+ * me in `epoch`?" without anyone changing epoch, so a node coming back from a partition
+ * cannot force an election on a quorum that still has a working leader.
+ */
+export interface VoteRequest extends Envelope {
+  readonly type: 'vote-request';
+  readonly preVote: boolean;
+  readonly epoch: Epoch;
+  readonly lastEpoch: Epoch;
+  readonly endOffset: number;
+}
+
+export interface VoteResponse extends Envelope {
+  readonly type: 'vote-response';
+  readonly preVote: boolean;
+  /** The epoch of the request this answers. */
+  readonly requestEpoch: Epoch;
+  /** The responder's epoch, so a candidate behind the quorum learns it. */
+  readonly epoch: Epoch;
+  /** The leader the responder follows in `epoch`, so a node that missed its election learns it. */
+  readonly leaderId: NodeId | null;
+  readonly granted: boolean;
+}
+
+/** Sent by a new leader so voters stop waiting for their election timeout and fetch from it. */
+export interface BeginQuorumEpoch extends Envelope {
+  readonly type: 'begin-quorum-epoch';
+  readonly epoch: Epoch;
+}
+
+/**
+ * Replication is pulled: `fetchOffset` is the follower's log end offset and
+ * `lastFetchedEpoch` the epoch of its last entry. The leader uses the fetch offset of a
+ * validated fetch as the follower's acknowledgement.
+ */
+export interface FetchRequest extends Envelope {
+  readonly type: 'fetch-request';
+  readonly epoch: Epoch;
+  readonly fetchOffset: number;
+  readonly lastFetchedEpoch: Epoch;
+}
+
+export type FetchError = 'none' | 'fenced-epoch' | 'not-leader';
+
+export interface FetchResponse extends Envelope {
+  readonly type: 'fetch-response';
+  readonly error: FetchError;
+  readonly epoch: Epoch;
+  readonly leaderId: NodeId | null;
+  readonly fetchOffset: number;
+  readonly lastFetchedEpoch: Epoch;
+  readonly highWatermark: number;
+  readonly entries: readonly LogEntry[];
+  /** Set when the follower's log diverges: truncate to at most this position, fetch again. */
+  readonly divergingEpoch: OffsetAndEpoch | null;
+}
+
+export type RaftMessage = VoteRequest | VoteResponse | BeginQuorumEpoch | FetchRequest | FetchResponse;
+
+/** How the core sends; delivery is best effort, the core retries what matters. */
+export interface NetworkChannel {
+  send(message: RaftMessage): void;
+}

@@ -1,0 +1,117 @@
+/**
+ * The epoch, the vote and the current role of one voter, and the only place they change.
+ * Every transition that changes the epoch or the vote writes the store before the new role
+ * is visible, so nothing is ever sent on a promise the node could forget in a crash.
+ */
+import type { Clock } from '../clock.js';
+import { CandidateState } from './candidate-state.js';
+import { FollowerState } from './follower-state.js';
+import { LeaderState } from './leader-state.js';
+import { ProspectiveState } from './prospective-state.js';
+import type { QuorumStateStore } from './quorum-state-store.js';
+import type { Random } from './random.js';
+import type { RaftConfig } from './raft-config.js';
+import type { Epoch, NodeId } from './types.js';
+import { UnattachedState } from './unattached-state.js';
+
+export type RoleState = UnattachedState | FollowerState | ProspectiveState | CandidateState | LeaderState;
+
+export class QuorumState {
+  private epochValue: Epoch;
+  private votedForValue: NodeId | null;
+  private roleValue: RoleState;
+
+  constructor(
+    readonly localId: NodeId,
+    readonly voters: readonly NodeId[],
+    private readonly store: QuorumStateStore,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly config: RaftConfig,
+  ) {
+    if (!voters.includes(localId)) throw new Error(`node ${localId} is not among the voters ${voters.join(',')}`);
+    const stored = store.read();
+    this.epochValue = stored?.epoch ?? 0;
+    this.votedForValue = stored?.votedFor ?? null;
+    // After a restart nothing is known of the leader; the vote is kept so it is not cast twice.
+    this.roleValue = new UnattachedState(this.randomElectionDeadline());
+  }
+
+  get epoch(): Epoch {
+    return this.epochValue;
+  }
+
+  get votedFor(): NodeId | null {
+    return this.votedForValue;
+  }
+
+  get role(): RoleState {
+    return this.roleValue;
+  }
+
+  leaderId(): NodeId | null {
+    const role = this.roleValue;
+    if (role.name === 'leader') return this.localId;
+    if (role.name === 'follower') return role.leaderId;
+    return null;
+  }
+
+  /** A higher epoch was seen without its leader, or the leader resigned (same epoch). */
+  transitionToUnattached(epoch: Epoch): void {
+    if (epoch < this.epochValue) throw new Error(`unattached at ${epoch} below epoch ${this.epochValue}`);
+    if (epoch > this.epochValue) this.persist(epoch, null);
+    this.roleValue = new UnattachedState(this.randomElectionDeadline());
+  }
+
+  transitionToFollower(epoch: Epoch, leaderId: NodeId): void {
+    if (epoch < this.epochValue) throw new Error(`follower at ${epoch} below epoch ${this.epochValue}`);
+    if (leaderId === this.localId) throw new Error(`node ${leaderId} cannot follow itself`);
+    if (epoch === this.epochValue && this.roleValue.name === 'leader') {
+      throw new Error(`two leaders in epoch ${epoch}: ${this.localId} and ${leaderId}`);
+    }
+    if (epoch > this.epochValue) this.persist(epoch, null);
+    this.roleValue = new FollowerState(leaderId, this.clock.nowMs());
+  }
+
+  transitionToProspective(): void {
+    if (this.roleValue.name === 'leader') throw new Error('a leader does not pre-vote');
+    const now = this.clock.nowMs();
+    this.roleValue = new ProspectiveState(this.voters, this.localId, this.randomElectionDeadline(), now);
+  }
+
+  transitionToCandidate(): void {
+    if (this.roleValue.name !== 'prospective') throw new Error(`candidate from ${this.roleValue.name}`);
+    this.persist(this.epochValue + 1, this.localId);
+    const now = this.clock.nowMs();
+    this.roleValue = new CandidateState(this.voters, this.localId, this.randomElectionDeadline(), now);
+  }
+
+  transitionToLeader(epochStartOffset: number): LeaderState {
+    const role = this.roleValue;
+    if (role.name !== 'candidate' || !role.tally.isWon()) throw new Error(`leader from ${role.name} without a majority`);
+    const leader = new LeaderState(this.localId, this.voters, epochStartOffset, this.clock.nowMs());
+    this.roleValue = leader;
+    return leader;
+  }
+
+  /** Records a vote in the current epoch; the caller has checked it may be granted. */
+  grantVote(candidateId: NodeId): void {
+    if (this.votedForValue !== null && this.votedForValue !== candidateId) {
+      throw new Error(`vote for ${candidateId} in epoch ${this.epochValue} after voting for ${this.votedForValue}`);
+    }
+    this.persist(this.epochValue, candidateId);
+    // Granting a vote defers this node's own election, as a heartbeat would.
+    if (this.roleValue.name === 'unattached') this.roleValue = new UnattachedState(this.randomElectionDeadline());
+  }
+
+  randomElectionDeadline(): number {
+    const base = this.config.electionTimeoutMs;
+    return this.clock.nowMs() + base + this.random.nextInt(base);
+  }
+
+  private persist(epoch: Epoch, votedFor: NodeId | null): void {
+    this.store.write({ epoch, votedFor });
+    this.epochValue = epoch;
+    this.votedForValue = votedFor;
+  }
+}

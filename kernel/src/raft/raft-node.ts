@@ -1,0 +1,417 @@
+/**
+ * One voter of a Raft quorum, as pure logic: it reacts to a message (`handle`), to the
+ * passage of time (`poll`, due at `nextWakeupMs()`) and to a client (`propose`), and acts
+ * only through what it was given: the log, the quorum-state store, the network channel and
+ * the commit listener. It reads time from the injected clock and draws randomness from the
+ * injected source, so the simulator runs this exact code under a seed.
+ *
+ * Replication is pull-based, as in Kafka's KRaft (KIP-595), not Raft's push AppendEntries:
+ * - the metadata log will be served over the same Fetch path as partition replicas, and
+ *   brokers that are not voters (observers) replicate it by fetching too; one mechanism,
+ *   one set of bugs;
+ * - divergence is found per epoch: the leader answers a Fetch whose (fetchOffset,
+ *   lastFetchedEpoch) does not match its log with the end of that epoch in its own log, and
+ *   the follower truncates there in one round trip (KIP-101/KIP-279 semantics);
+ * - the leader needs no per-follower send loop: a validated Fetch both acknowledges the
+ *   follower's log up to its fetch offset and proves the follower can reach the leader,
+ *   which is what check-quorum counts.
+ * A newly elected leader announces itself with BeginQuorumEpoch and appends a leader-change
+ * entry; it commits (advances the high watermark) only once that entry is on a majority.
+ *
+ * Elections use pre-vote (KIP-996): a node whose leader went silent first asks whether it
+ * could win, and voters that still fetch successfully from a leader say no, so a node that
+ * rejoins after a partition cannot depose a working leader. A leader that has not been
+ * fetched from by a majority for 1.5 fetch timeouts resigns (check-quorum), so a leader cut
+ * off in a minority stops claiming leadership.
+ *
+ * Durability: votes are written to the store before they are sent. The leader counts only
+ * its flushed offset towards the majority and flushes after `appendLingerMs`; a follower
+ * flushes before any Fetch, because its fetch offset is an acknowledgement.
+ */
+import type { Clock } from '../clock.js';
+import type {
+  BeginQuorumEpoch, FetchRequest, FetchResponse, NetworkChannel, RaftMessage, VoteRequest, VoteResponse,
+} from './messages.js';
+import type { FollowerState } from './follower-state.js';
+import type { LeaderState } from './leader-state.js';
+import { checkQuorumTimeoutMs, type RaftConfig } from './raft-config.js';
+import type { RaftLog } from './raft-log.js';
+import type { QuorumStateStore } from './quorum-state-store.js';
+import { QuorumState } from './quorum-state.js';
+import type { Random } from './random.js';
+import { isLogUpToDate, type Epoch, type LogEntry, type NodeId, type OffsetAndEpoch, type RoleName } from './types.js';
+
+/** What the node reports upward: entries below the high watermark, in offset order, once each. */
+export interface RaftListener {
+  onCommit(entries: readonly LogEntry[], highWatermark: number): void;
+}
+
+export type ProposeResult =
+  | { readonly accepted: true; readonly offset: number; readonly epoch: Epoch }
+  | { readonly accepted: false; readonly leaderId: NodeId | null };
+
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly log: RaftLog;
+  readonly store: QuorumStateStore;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly channel: NetworkChannel;
+  readonly listener: RaftListener;
+  readonly config: RaftConfig;
+}
+
+const NO_DATA = new Uint8Array(0);
+
+export class RaftNode {
+  readonly id: NodeId;
+  private readonly quorum: QuorumState;
+  private readonly log: RaftLog;
+  private readonly clock: Clock;
+  private readonly channel: NetworkChannel;
+  private readonly listener: RaftListener;
+  private readonly config: RaftConfig;
+  /** Volatile: after a restart the node learns it again from the leader or by committing. */
+  private hw = 0;
+  private applied = 0;
+
+  constructor(opts: RaftNodeOptions) {
+    if (new Set(opts.voters).size !== opts.voters.length) throw new Error(`duplicate voters ${opts.voters.join(',')}`);
+    this.id = opts.id;
+    this.log = opts.log;
+    this.clock = opts.clock;
+    this.channel = opts.channel;
+    this.listener = opts.listener;
+    this.config = opts.config;
+    this.quorum = new QuorumState(opts.id, opts.voters, opts.store, opts.clock, opts.random, opts.config);
+  }
+
+  epoch(): Epoch {
+    return this.quorum.epoch;
+  }
+
+  role(): RoleName {
+    return this.quorum.role.name;
+  }
+
+  leaderId(): NodeId | null {
+    return this.quorum.leaderId();
+  }
+
+  votedFor(): NodeId | null {
+    return this.quorum.votedFor;
+  }
+
+  highWatermark(): number {
+    return this.hw;
+  }
+
+  /** Appends `data` if this node leads; committed once the high watermark passes `offset`. */
+  propose(data: Uint8Array): ProposeResult {
+    const role = this.quorum.role;
+    if (role.name !== 'leader') return { accepted: false, leaderId: this.quorum.leaderId() };
+    const offset = this.appendAsLeader(role, 'data', data);
+    return { accepted: true, offset, epoch: this.quorum.epoch };
+  }
+
+  /** The earliest virtual time at which `poll` has something to do. */
+  nextWakeupMs(): number {
+    const role = this.quorum.role;
+    switch (role.name) {
+      case 'unattached':
+        return role.electionDeadlineMs;
+      case 'prospective':
+      case 'candidate':
+        return Math.min(role.electionDeadlineMs, role.retryAtMs);
+      case 'follower': {
+        const fetchAt = role.fetchSentMs === null ? role.nextFetchMs : role.fetchSentMs + this.config.retryBackoffMs;
+        return Math.min(role.fetchTimeoutAtMs(this.config.fetchTimeoutMs), fetchAt);
+      }
+      case 'leader': {
+        const now = this.clock.nowMs();
+        let at = role.checkQuorumDeadlineMs(now, checkQuorumTimeoutMs(this.config));
+        if (role.flushAtMs !== null) at = Math.min(at, role.flushAtMs);
+        if (role.unacknowledged().length > 0) at = Math.min(at, role.beginQuorumRetryAtMs);
+        return at;
+      }
+    }
+  }
+
+  /** Fires whatever timers are due. */
+  poll(): void {
+    const now = this.clock.nowMs();
+    const role = this.quorum.role;
+    switch (role.name) {
+      case 'unattached':
+        if (now >= role.electionDeadlineMs) this.startPreVote();
+        return;
+      case 'prospective':
+      case 'candidate':
+        if (now >= role.electionDeadlineMs) this.startPreVote();
+        else if (now >= role.retryAtMs) {
+          role.retryAtMs = now + this.config.retryBackoffMs;
+          this.sendVoteRequests(role.name === 'prospective', role.tally.unanswered());
+        }
+        return;
+      case 'follower':
+        if (now >= role.fetchTimeoutAtMs(this.config.fetchTimeoutMs)) this.startPreVote();
+        else this.maybeSendFetch(role);
+        return;
+      case 'leader':
+        this.pollLeader(role, now);
+        return;
+    }
+  }
+
+  handle(message: RaftMessage): void {
+    if (message.to !== this.id) throw new Error(`node ${this.id} got a message for ${message.to}`);
+    switch (message.type) {
+      case 'vote-request':
+        return this.handleVoteRequest(message);
+      case 'vote-response':
+        return this.handleVoteResponse(message);
+      case 'begin-quorum-epoch':
+        return this.handleBeginQuorumEpoch(message);
+      case 'fetch-request':
+        return this.handleFetchRequest(message);
+      case 'fetch-response':
+        return this.handleFetchResponse(message);
+    }
+  }
+
+  private pollLeader(role: LeaderState, now: number): void {
+    if (now >= role.checkQuorumDeadlineMs(now, checkQuorumTimeoutMs(this.config))) {
+      // Resigning keeps the epoch: a majority may have elected someone else in a later one.
+      this.quorum.transitionToUnattached(this.quorum.epoch);
+      return;
+    }
+    if (role.flushAtMs !== null && now >= role.flushAtMs) {
+      this.log.flush();
+      role.flushAtMs = null;
+      this.maybeAdvanceLeaderHighWatermark(role);
+    }
+    if (now >= role.beginQuorumRetryAtMs) {
+      role.beginQuorumRetryAtMs = now + this.config.retryBackoffMs;
+      for (const voter of role.unacknowledged()) this.sendBeginQuorumEpoch(voter);
+    }
+  }
+
+  private startPreVote(): void {
+    this.quorum.transitionToProspective();
+    const role = this.quorum.role;
+    if (role.name !== 'prospective') throw new Error(`pre-vote left the node ${role.name}`);
+    if (role.tally.isWon()) this.startElection();
+    else this.sendVoteRequests(true, role.tally.unanswered());
+  }
+
+  private startElection(): void {
+    this.quorum.transitionToCandidate();
+    const role = this.quorum.role;
+    if (role.name !== 'candidate') throw new Error(`election left the node ${role.name}`);
+    if (role.tally.isWon()) this.becomeLeader();
+    else this.sendVoteRequests(false, role.tally.unanswered());
+  }
+
+  private becomeLeader(): void {
+    const leader = this.quorum.transitionToLeader(this.log.endOffset());
+    this.appendAsLeader(leader, 'leader-change', NO_DATA);
+    for (const voter of leader.unacknowledged()) this.sendBeginQuorumEpoch(voter);
+    leader.beginQuorumRetryAtMs = this.clock.nowMs() + this.config.retryBackoffMs;
+  }
+
+  private appendAsLeader(role: LeaderState, kind: LogEntry['kind'], data: Uint8Array): number {
+    const offset = this.log.endOffset();
+    this.log.append({ epoch: this.quorum.epoch, offset, kind, data });
+    role.flushAtMs ??= this.clock.nowMs() + this.config.appendLingerMs;
+    return offset;
+  }
+
+  private sendVoteRequests(preVote: boolean, voters: readonly NodeId[]): void {
+    // A pre-vote asks about the epoch the node would campaign in; a vote is cast in the current one.
+    const epoch = preVote ? this.quorum.epoch + 1 : this.quorum.epoch;
+    const lastEpoch = this.log.lastEpoch();
+    const endOffset = this.log.endOffset();
+    for (const to of voters) {
+      this.channel.send({ type: 'vote-request', from: this.id, to, preVote, epoch, lastEpoch, endOffset });
+    }
+  }
+
+  private sendBeginQuorumEpoch(to: NodeId): void {
+    this.channel.send({ type: 'begin-quorum-epoch', from: this.id, to, epoch: this.quorum.epoch });
+  }
+
+  private localPosition(): OffsetAndEpoch {
+    return { offset: this.log.endOffset(), epoch: this.log.lastEpoch() };
+  }
+
+  private hasLiveLeader(now: number): boolean {
+    const role = this.quorum.role;
+    if (role.name === 'leader') return true;
+    return role.name === 'follower' && role.hasLiveLeader(now, this.config.fetchTimeoutMs);
+  }
+
+  /**
+   * The leader as told to others: only one this node still fetches from. Passing on a leader
+   * it has lost contact with would pull timed-out peers back to a dead leader, each renewing
+   * the others' belief, and no election would ever start.
+   */
+  private liveLeaderId(): NodeId | null {
+    return this.hasLiveLeader(this.clock.nowMs()) ? this.quorum.leaderId() : null;
+  }
+
+  private handleVoteRequest(req: VoteRequest): void {
+    const upToDate = isLogUpToDate({ offset: req.endOffset, epoch: req.lastEpoch }, this.localPosition());
+    let granted = false;
+    if (req.preVote) {
+      // Nothing changes on a pre-vote: the answer is what a vote would be, plus leader stickiness.
+      granted = req.epoch > this.quorum.epoch && upToDate && !this.hasLiveLeader(this.clock.nowMs());
+    } else {
+      if (req.epoch > this.quorum.epoch) this.quorum.transitionToUnattached(req.epoch);
+      if (req.epoch === this.quorum.epoch) granted = this.tryGrantVote(req.from, upToDate);
+    }
+    this.channel.send({
+      type: 'vote-response', from: this.id, to: req.from, preVote: req.preVote, requestEpoch: req.epoch,
+      epoch: this.quorum.epoch, leaderId: this.liveLeaderId(), granted,
+    });
+  }
+
+  private tryGrantVote(candidateId: NodeId, upToDate: boolean): boolean {
+    const votedFor = this.quorum.votedFor;
+    // A retransmitted request gets the same answer; the vote itself is already durable.
+    if (votedFor === candidateId) return true;
+    const role = this.quorum.role.name;
+    if (votedFor !== null || !upToDate || (role !== 'unattached' && role !== 'prospective')) return false;
+    this.quorum.grantVote(candidateId);
+    return true;
+  }
+
+  private handleVoteResponse(resp: VoteResponse): void {
+    if (this.observeEpoch(resp.epoch, resp.leaderId)) return;
+    const role = this.quorum.role;
+    if (resp.preVote) {
+      if (role.name !== 'prospective' || resp.requestEpoch !== this.quorum.epoch + 1) return;
+      role.tally.record(resp.from, resp.granted);
+      if (role.tally.isWon()) this.startElection();
+    } else {
+      if (role.name !== 'candidate' || resp.requestEpoch !== this.quorum.epoch) return;
+      role.tally.record(resp.from, resp.granted);
+      if (role.tally.isWon()) this.becomeLeader();
+    }
+  }
+
+  private handleBeginQuorumEpoch(msg: BeginQuorumEpoch): void {
+    this.observeEpoch(msg.epoch, msg.from);
+  }
+
+  /**
+   * Moves to a higher epoch, or to following a leader announced for the current one.
+   * Returns true when the role changed, so the caller drops the message it was handling.
+   */
+  private observeEpoch(epoch: Epoch, leaderId: NodeId | null): boolean {
+    if (epoch < this.quorum.epoch) return false;
+    const role = this.quorum.role;
+    if (leaderId === null || leaderId === this.id) {
+      if (epoch === this.quorum.epoch) return false;
+      this.quorum.transitionToUnattached(epoch);
+      return true;
+    }
+    if (epoch === this.quorum.epoch && role.name === 'follower' && role.leaderId === leaderId) return false;
+    this.quorum.transitionToFollower(epoch, leaderId);
+    const follower = this.quorum.role;
+    if (follower.name === 'follower') this.maybeSendFetch(follower);
+    return true;
+  }
+
+  private handleFetchRequest(req: FetchRequest): void {
+    if (req.epoch > this.quorum.epoch) {
+      this.quorum.transitionToUnattached(req.epoch);
+      return;
+    }
+    const role = this.quorum.role;
+    if (req.epoch < this.quorum.epoch || role.name !== 'leader') {
+      this.sendFetchResponse(req, req.epoch < this.quorum.epoch ? 'fenced-epoch' : 'not-leader', [], null);
+      return;
+    }
+    if (!role.isVoter(req.from)) return;
+    const end = this.log.endOffsetForEpoch(req.lastFetchedEpoch);
+    if (end.epoch !== req.lastFetchedEpoch || req.fetchOffset > end.offset) {
+      this.sendFetchResponse(req, 'none', [], end);
+      return;
+    }
+    role.recordFetch(req.from, req.fetchOffset, this.clock.nowMs());
+    this.maybeAdvanceLeaderHighWatermark(role);
+    this.sendFetchResponse(req, 'none', this.log.read(req.fetchOffset, this.config.maxFetchEntries), null);
+  }
+
+  private sendFetchResponse(
+    req: FetchRequest, error: FetchResponse['error'], entries: readonly LogEntry[], divergingEpoch: OffsetAndEpoch | null,
+  ): void {
+    this.channel.send({
+      type: 'fetch-response', from: this.id, to: req.from, error, epoch: this.quorum.epoch,
+      leaderId: this.liveLeaderId(), fetchOffset: req.fetchOffset, lastFetchedEpoch: req.lastFetchedEpoch,
+      highWatermark: this.hw, entries, divergingEpoch,
+    });
+  }
+
+  private handleFetchResponse(resp: FetchResponse): void {
+    if (resp.epoch < this.quorum.epoch || this.observeEpoch(resp.epoch, resp.leaderId)) return;
+    const role = this.quorum.role;
+    if (role.name !== 'follower' || role.leaderId !== resp.from) return;
+    // Answers a fetch from another log state: a duplicate or a late one.
+    if (resp.fetchOffset !== this.log.endOffset() || resp.lastFetchedEpoch !== this.log.lastEpoch()) return;
+    const now = this.clock.nowMs();
+    role.fetchSentMs = null;
+    if (resp.error !== 'none') {
+      role.nextFetchMs = now + this.config.fetchBackoffMs;
+      return;
+    }
+    role.lastFetchSuccessMs = now;
+    if (resp.divergingEpoch !== null) {
+      this.truncateOnDivergence(resp.divergingEpoch);
+      role.nextFetchMs = now;
+    } else {
+      for (const entry of resp.entries) this.log.append(entry);
+      const hw = Math.min(resp.highWatermark, this.log.endOffset());
+      if (hw > this.hw) this.advanceHighWatermark(hw);
+      role.nextFetchMs = resp.entries.length > 0 ? now : now + this.config.fetchBackoffMs;
+    }
+    this.maybeSendFetch(role);
+  }
+
+  private truncateOnDivergence(diverging: OffsetAndEpoch): void {
+    const local = this.log.endOffsetForEpoch(diverging.epoch);
+    const target = Math.min(diverging.offset, local.offset);
+    if (target < this.hw) {
+      throw new Error(`node ${this.id} told to truncate to ${target} below its high watermark ${this.hw}`);
+    }
+    this.log.truncateTo(target);
+  }
+
+  private maybeSendFetch(role: FollowerState): void {
+    const now = this.clock.nowMs();
+    if (role.fetchSentMs !== null ? now < role.fetchSentMs + this.config.retryBackoffMs : now < role.nextFetchMs) return;
+    // The fetch offset acknowledges the log up to it, so it must survive a crash.
+    if (this.log.flushedOffset() < this.log.endOffset()) this.log.flush();
+    role.fetchSentMs = now;
+    this.channel.send({
+      type: 'fetch-request', from: this.id, to: role.leaderId, epoch: this.quorum.epoch,
+      fetchOffset: this.log.endOffset(), lastFetchedEpoch: this.log.lastEpoch(),
+    });
+  }
+
+  private maybeAdvanceLeaderHighWatermark(role: LeaderState): void {
+    const majority = role.majorityEndOffset(this.log.flushedOffset());
+    if (majority > role.epochStartOffset && majority > this.hw) this.advanceHighWatermark(majority);
+  }
+
+  private advanceHighWatermark(hw: number): void {
+    if (hw <= this.hw || hw > this.log.endOffset()) {
+      throw new Error(`high watermark ${this.hw} -> ${hw} with log end offset ${this.log.endOffset()}`);
+    }
+    this.hw = hw;
+    const entries = this.log.read(this.applied, hw - this.applied);
+    this.applied = hw;
+    this.listener.onCommit(entries, hw);
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * A deterministic cluster simulator in the manner of TigerBeetle's VOPR and Kafka's
+ * RaftEventSimulationTest: one seed draws the swarm parameters (delays, loss, duplication,
+ * partitions, crashes, proposal rate) and drives every random choice after, so a failure
+ * replays exactly from `SEED=<n> NODES=<k>`. The real `RaftNode` runs unchanged on a
+ * virtual clock, an event queue standing in for the network, and `MemoryRaftLog`s that
+ * lose unflushed entries when their node crashes.
+ *
+ * A run has two phases. Safety: faults come and go while the checker verifies every event.
+ * Liveness: the network heals, crashed nodes restart and faults stop; a leader must emerge,
+ * and proposals made to it must commit on every node within a bound of virtual time.
+ */
+import type { Clock } from '../clock.js';
+import type { RaftMessage } from './messages.js';
+import type { RaftConfig } from './raft-config.js';
+import { MemoryRaftLog, type RaftLog } from './raft-log.js';
+import { RaftNode } from './raft-node.js';
+import { MemoryQuorumStateStore } from './quorum-state-store.js';
+import { SeededRandom } from './random.js';
+import { SafetyChecker, SafetyViolation } from './safety-checker.js';
+import { majorityOf, type Epoch, type LogEntry, type NodeId, type OffsetAndEpoch } from './types.js';
+
+export interface SwarmParameters {
+  readonly nodes: number;
+  readonly minDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly dropRate: number;
+  readonly duplicateRate: number;
+  /** Per chaos step (every `CHAOS_STEP_MS`). */
+  readonly partitionRate: number;
+  readonly healRate: number;
+  readonly crashRate: number;
+  readonly restartRate: number;
+  readonly proposeEveryMs: number;
+  readonly safetyPhaseMs: number;
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly swarm: SwarmParameters;
+  readonly events: number;
+  readonly elections: number;
+  readonly committed: number;
+  readonly livenessMs: number;
+}
+
+const CHAOS_STEP_MS = 50;
+const LIVENESS_STEP_MS = 10;
+const LIVENESS_PROPOSALS = 5;
+/** Heal to fully replicated: a few election rounds plus replication, far above the usual. */
+const LIVENESS_BOUND_MS = 5_000;
+const TRACE_LENGTH = 40;
+
+/** Timeouts well above the largest network delay, as a real deployment would set them. */
+export const SIM_RAFT_CONFIG: RaftConfig = {
+  electionTimeoutMs: 150,
+  fetchTimeoutMs: 300,
+  fetchBackoffMs: 25,
+  retryBackoffMs: 60,
+  appendLingerMs: 5,
+  maxFetchEntries: 16,
+};
+
+export function drawSwarm(seed: number, nodes: number): SwarmParameters {
+  const r = new SeededRandom(seed ^ 0x5eed);
+  const maxDelayMs = r.between(1, 25);
+  return {
+    nodes,
+    minDelayMs: r.between(0, maxDelayMs),
+    maxDelayMs,
+    dropRate: r.chance(0.3) ? 0 : r.nextFloat() * 0.3,
+    duplicateRate: r.chance(0.5) ? 0 : r.nextFloat() * 0.2,
+    partitionRate: r.nextFloat() * 0.15,
+    healRate: r.nextFloat() * 0.3,
+    crashRate: r.nextFloat() * 0.15,
+    restartRate: 0.1 + r.nextFloat() * 0.4,
+    proposeEveryMs: r.between(5, 100),
+    safetyPhaseMs: r.between(1_000, 5_000),
+  };
+}
+
+type SimEvent =
+  | { readonly kind: 'deliver'; readonly message: RaftMessage }
+  | { readonly kind: 'timer'; readonly node: NodeId; readonly generation: number }
+  | { readonly kind: 'chaos' }
+  | { readonly kind: 'propose' }
+  | { readonly kind: 'liveness' };
+
+interface Scheduled {
+  readonly at: number;
+  readonly seq: number;
+  readonly event: SimEvent;
+}
+
+/** A binary min-heap on (time, insertion order): ties resolve the same way on every replay. */
+class EventQueue {
+  private readonly heap: Scheduled[] = [];
+  private seq = 0;
+
+  push(at: number, event: SimEvent): void {
+    const heap = this.heap;
+    heap.push({ at, seq: this.seq++, event });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): Scheduled | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (top === undefined || last === undefined || heap.length === 0) return top;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let min = i;
+      if (l < heap.length && before(heap[l]!, heap[min]!)) min = l;
+      if (r < heap.length && before(heap[r]!, heap[min]!)) min = r;
+      if (min === i) return top;
+      [heap[i], heap[min]] = [heap[min]!, heap[i]!];
+      i = min;
+    }
+  }
+}
+
+function before(a: Scheduled, b: Scheduled): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/** Reports appends and truncations to the checker; the crash path is the simulator's own. */
+class CheckedLog implements RaftLog {
+  constructor(readonly inner: MemoryRaftLog, private readonly id: NodeId, private readonly checker: SafetyChecker) {}
+  endOffset(): number { return this.inner.endOffset(); }
+  lastEpoch(): Epoch { return this.inner.lastEpoch(); }
+  flushedOffset(): number { return this.inner.flushedOffset(); }
+  entryAt(offset: number): LogEntry | undefined { return this.inner.entryAt(offset); }
+  read(from: number, maxEntries: number): LogEntry[] { return this.inner.read(from, maxEntries); }
+  flush(): void { this.inner.flush(); }
+  endOffsetForEpoch(epoch: Epoch): OffsetAndEpoch { return this.inner.endOffsetForEpoch(epoch); }
+  append(entry: LogEntry): void {
+    this.checker.observeAppend(this.id, entry, this.inner.lastEpoch());
+    this.inner.append(entry);
+  }
+  truncateTo(offset: number): void {
+    this.checker.observeRemoval(this.id, this.inner.read(Math.min(offset, this.inner.endOffset()), Infinity), 'truncation');
+    this.inner.truncateTo(offset);
+  }
+}
+
+interface SimNode {
+  readonly id: NodeId;
+  readonly disk: MemoryRaftLog;
+  readonly log: CheckedLog;
+  readonly store: MemoryQuorumStateStore;
+  raft: RaftNode | null;
+  /** Invalidates timers scheduled before a crash or a reschedule. */
+  generation: number;
+  timerAt: number;
+}
+
+interface TraceLine {
+  readonly at: number;
+  readonly event: SimEvent;
+}
+
+export class Simulation {
+  readonly swarm: SwarmParameters;
+  private readonly random: SeededRandom;
+  private readonly queue = new EventQueue();
+  private readonly checker = new SafetyChecker();
+  private readonly nodes: SimNode[] = [];
+  private readonly clock: Clock;
+  /** Node id to partition group; nodes talk only within a group. */
+  private readonly group = new Map<NodeId, number>();
+  private readonly trace: TraceLine[] = [];
+  private now = 0;
+  private events = 0;
+  private elections = 0;
+  private faulty = true;
+  private livenessStartMs = 0;
+  private livenessProposals: LogEntry[] = [];
+  private converged = false;
+  private proposalCounter = 0;
+
+  constructor(readonly seed: number, nodes: number, private readonly config: RaftConfig = SIM_RAFT_CONFIG) {
+    this.swarm = drawSwarm(seed, nodes);
+    this.random = new SeededRandom(seed);
+    this.clock = { nowMs: () => this.now };
+    for (let id = 1; id <= nodes; id++) {
+      const disk = new MemoryRaftLog();
+      const node: SimNode = {
+        id, disk, log: new CheckedLog(disk, id, this.checker), store: new MemoryQuorumStateStore(),
+        raft: null, generation: 0, timerAt: Infinity,
+      };
+      this.nodes.push(node);
+      this.group.set(id, 0);
+    }
+  }
+
+  /** Runs both phases; throws a SafetyViolation naming the seed on any failure. */
+  run(): SimulationResult {
+    try {
+      for (const node of this.nodes) this.start(node);
+      this.queue.push(CHAOS_STEP_MS, { kind: 'chaos' });
+      this.queue.push(this.swarm.proposeEveryMs, { kind: 'propose' });
+      this.queue.push(this.swarm.safetyPhaseMs, { kind: 'liveness' });
+      this.loop();
+    } catch (err) {
+      throw new SafetyViolation(this.describeFailure(err), { cause: err });
+    }
+    return {
+      seed: this.seed, swarm: this.swarm, events: this.events, elections: this.elections,
+      committed: this.checker.committed.length, livenessMs: this.now - this.livenessStartMs,
+    };
+  }
+
+  private loop(): void {
+    const limitMs = this.swarm.safetyPhaseMs + LIVENESS_BOUND_MS;
+    while (!this.converged) {
+      const next = this.queue.pop();
+      if (next === undefined) throw new SafetyViolation('event queue ran dry');
+      if (next.at > limitMs) {
+        throw new SafetyViolation(`liveness: not converged ${LIVENESS_BOUND_MS} ms after healing (${this.livenessState()})`);
+      }
+      this.now = next.at;
+      this.events++;
+      this.trace.push({ at: next.at, event: next.event });
+      if (this.trace.length > TRACE_LENGTH) this.trace.shift();
+      this.dispatch(next.event);
+      this.checkAfterEvent();
+    }
+  }
+
+  private dispatch(event: SimEvent): void {
+    switch (event.kind) {
+      case 'deliver': {
+        const node = this.nodes[event.message.to - 1]!;
+        if (node.raft === null || !this.connected(event.message.from, event.message.to)) return;
+        node.raft.handle(event.message);
+        return this.reschedule(node);
+      }
+      case 'timer': {
+        const node = this.nodes[event.node - 1]!;
+        if (node.raft === null || event.generation !== node.generation) return;
+        node.timerAt = Infinity;
+        node.raft.poll();
+        return this.reschedule(node);
+      }
+      case 'chaos':
+        return this.chaos();
+      case 'propose':
+        return this.proposeRandomly();
+      case 'liveness':
+        return this.livenessStep();
+    }
+  }
+
+  private start(node: SimNode): void {
+    const raft = new RaftNode({
+      id: node.id,
+      voters: this.nodes.map((n) => n.id),
+      log: node.log,
+      store: node.store,
+      clock: this.clock,
+      random: new SeededRandom(this.random.nextUint32()),
+      channel: { send: (message) => this.send(message) },
+      listener: { onCommit: (entries, hw) => this.checker.observeCommit(node.id, entries, hw) },
+      config: this.config,
+    });
+    node.raft = raft;
+    this.checker.observeRestart(node.id);
+    this.reschedule(node);
+  }
+
+  private crash(node: SimNode): void {
+    node.raft = null;
+    node.generation++;
+    node.timerAt = Infinity;
+    node.disk.loseUnflushed();
+    const durable = new Map(this.nodes.map((n) => [n.id, (o: number) => (o < n.disk.flushedOffset() ? n.disk.entryAt(o) : undefined)]));
+    this.checker.checkCommittedDurable(durable, majorityOf(this.nodes.length));
+  }
+
+  private reschedule(node: SimNode): void {
+    if (node.raft === null) return;
+    const at = Math.max(this.now, node.raft.nextWakeupMs());
+    if (at === node.timerAt) return;
+    node.generation++;
+    node.timerAt = at;
+    this.queue.push(at, { kind: 'timer', node: node.id, generation: node.generation });
+  }
+
+  private send(message: RaftMessage): void {
+    if (!this.connected(message.from, message.to)) return;
+    if (this.faulty && this.random.chance(this.swarm.dropRate)) return;
+    this.queue.push(this.now + this.delay(), { kind: 'deliver', message });
+    if (this.faulty && this.random.chance(this.swarm.duplicateRate)) {
+      this.queue.push(this.now + this.delay(), { kind: 'deliver', message });
+    }
+  }
+
+  private delay(): number {
+    return this.random.between(this.swarm.minDelayMs, this.swarm.maxDelayMs);
+  }
+
+  private connected(a: NodeId, b: NodeId): boolean {
+    return this.group.get(a) === this.group.get(b);
+  }
+
+  private chaos(): void {
+    if (!this.faulty) return;
+    const r = this.random;
+    if (r.chance(this.swarm.partitionRate)) {
+      for (const node of this.nodes) this.group.set(node.id, r.nextInt(2));
+    }
+    if (r.chance(this.swarm.healRate)) for (const node of this.nodes) this.group.set(node.id, 0);
+    const up = this.nodes.filter((n) => n.raft !== null);
+    const down = this.nodes.filter((n) => n.raft === null);
+    if (up.length > 0 && r.chance(this.swarm.crashRate)) this.crash(up[r.nextInt(up.length)]!);
+    if (down.length > 0 && r.chance(this.swarm.restartRate)) this.start(down[r.nextInt(down.length)]!);
+    this.queue.push(this.now + CHAOS_STEP_MS, { kind: 'chaos' });
+  }
+
+  private proposeRandomly(): void {
+    if (!this.faulty) return;
+    const up = this.nodes.filter((n) => n.raft !== null);
+    if (up.length > 0) {
+      const node = up[this.random.nextInt(up.length)]!;
+      node.raft!.propose(this.nextProposal());
+      this.reschedule(node);
+    }
+    this.queue.push(this.now + this.random.between(1, this.swarm.proposeEveryMs), { kind: 'propose' });
+  }
+
+  private nextProposal(): Uint8Array {
+    return new TextEncoder().encode(`p${this.proposalCounter++}`);
+  }
+
+  /**
+   * Heal everything once, then each step: wait for a leader that every voter follows,
+   * propose to it, and finish when every node holds and has committed all of it. A leader
+   * may still change right after healing (a node timed out just before); like a client, the
+   * step proposes again whatever the current leader's log no longer holds.
+   */
+  private livenessStep(): void {
+    if (this.faulty) {
+      this.faulty = false;
+      this.livenessStartMs = this.now;
+      for (const node of this.nodes) {
+        this.group.set(node.id, 0);
+        if (node.raft === null) this.start(node);
+      }
+    }
+    const leader = this.stableLeader();
+    if (leader !== null) {
+      if (this.livenessProposals.length < LIVENESS_PROPOSALS) this.livenessProposals.push(this.proposeTo(leader, this.nextProposal()));
+      this.livenessProposals = this.livenessProposals.map((p) => (this.isLost(leader, p) ? this.proposeTo(leader, p.data) : p));
+      this.converged = this.livenessProposals.length === LIVENESS_PROPOSALS && this.hasConverged(leader);
+    }
+    this.queue.push(this.now + LIVENESS_STEP_MS, { kind: 'liveness' });
+  }
+
+  private proposeTo(leader: SimNode, data: Uint8Array): LogEntry {
+    const result = leader.raft!.propose(data);
+    if (!result.accepted) throw new SafetyViolation(`stable leader ${leader.id} refused a proposal`);
+    this.reschedule(leader);
+    return leader.log.entryAt(result.offset)!;
+  }
+
+  private isLost(leader: SimNode, proposal: LogEntry): boolean {
+    const held = leader.log.entryAt(proposal.offset);
+    return held === undefined || held.epoch !== proposal.epoch;
+  }
+
+  private stableLeader(): SimNode | null {
+    const leader = this.nodes.find((n) => n.raft?.role() === 'leader');
+    if (leader === undefined) return null;
+    const epoch = leader.raft!.epoch();
+    const followed = this.nodes.every((n) => n === leader || (n.raft?.leaderId() === leader.id && n.raft.epoch() === epoch));
+    return followed && leader.raft!.highWatermark() > 0 ? leader : null;
+  }
+
+  private hasConverged(leader: SimNode): boolean {
+    const end = leader.log.endOffset();
+    if (!this.livenessProposals.every((p) => this.checker.isCommitted(p))) return false;
+    return this.nodes.every((n) => n.raft!.highWatermark() === end && n.log.endOffset() === end);
+  }
+
+  private checkAfterEvent(): void {
+    for (const node of this.nodes) {
+      const raft = node.raft;
+      if (raft === null) continue;
+      this.checker.observeHighWatermark(node.id, raft.highWatermark());
+      if (raft.role() === 'leader') {
+        if (this.checker.observeLeader(node.id, raft.epoch(), (o) => node.log.entryAt(o))) this.elections++;
+      }
+    }
+  }
+
+  private livenessState(): string {
+    return this.nodes
+      .map((n) => `${n.id}:${n.raft?.role() ?? 'down'}@${n.raft?.epoch() ?? '-'} end=${n.log.endOffset()} hw=${n.raft?.highWatermark() ?? '-'}`)
+      .join(' ');
+  }
+
+  private describeFailure(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    const trace = this.trace.map((t) => `  t=${t.at} ${describeEvent(t.event)}`).join('\n');
+    return [
+      `SEED=${this.seed} NODES=${this.swarm.nodes} at t=${this.now} ms after ${this.events} events: ${message}`,
+      `swarm: ${JSON.stringify(this.swarm)}`,
+      `replay: SIM_SEED=${this.seed} SIM_NODES=${this.swarm.nodes} npx vitest run kernel/src/raft/simulator.test.ts`,
+      `nodes: ${this.livenessState()}`,
+      `last events:\n${trace}`,
+    ].join('\n');
+  }
+}
+
+function describeEvent(event: SimEvent): string {
+  if (event.kind !== 'deliver') return event.kind === 'timer' ? `timer node ${event.node}` : event.kind;
+  const { entries, ...rest } = event.message as RaftMessage & { entries?: readonly LogEntry[] };
+  const summary = entries === undefined ? '' : ` entries=[${entries.map((e) => `${e.offset}@${e.epoch}`).join(',')}]`;
+  return `deliver ${JSON.stringify(rest)}${summary}`;
+}

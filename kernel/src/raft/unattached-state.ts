@@ -1,0 +1,9 @@
+/**
+ * Knows the epoch but no leader in it: after a restart, after seeing a higher epoch in a
+ * request, or after a leader resigned. Waits one randomized election timeout for a leader
+ * to announce itself before starting a pre-vote.
+ */
+export class UnattachedState {
+  readonly name = 'unattached' as const;
+  constructor(readonly electionDeadlineMs: number) {}
+}
