@@ -70,10 +70,12 @@ afterAll(async () => {
 
 async function values(topic: string, count: number): Promise<string[]> {
   const out: string[] = [];
+  // Fetch v13+ names topics by id (KIP-516).
+  const topicId = (await consumer.metadata({ topics: [topic] })).topics.get(topic)!.id;
   for (let round = 0; round < 50 && out.length < count; round++) {
     const response = await consumer.fetch({
       node: 1, maxWaitTime: 200, minBytes: 1, maxBytes: 1 << 20,
-      topics: [{ topicId: topic, partitions: [{ partition: 0, fetchOffset: BigInt(out.length), partitionMaxBytes: 1 << 20,
+      topics: [{ topicId, partitions: [{ partition: 0, fetchOffset: BigInt(out.length), partitionMaxBytes: 1 << 20,
         currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
     });
     const p = response.responses[0]!.partitions[0]!;
