@@ -66,7 +66,7 @@ const produce = (id: string | null, partition: number, records: Buffer) => call(
 
 /** A transactional batch as a producer sends it: producer id, epoch and a sequence. */
 function txnBatch(producerId: number, producerEpoch: number, sequence: number): Buffer {
-  const b = buildBatch([{ key: null, value: Buffer.from('v') }], Date.now(), { producerId, producerEpoch });
+  const b = buildBatch([{ key: null, value: Buffer.from('v') }], Date.now(), { producer: { producerId, producerEpoch } });
   b.writeInt32BE(sequence, 53);
   // The sequence is inside the CRC: recompute it as a producer would have.
   b.writeUInt32BE(crc32c(b.subarray(21)), 17);
@@ -101,7 +101,7 @@ describe.sequential('transaction coordinator, raw requests', () => {
     expect(await add('raw-2', pid, epoch)).toBe(E.NONE);
     expect(await produce('raw-2', 1, txnBatch(pid, epoch, 0))).toBe(E.INVALID_TXN_STATE);
     expect(await produce(null, 0, txnBatch(pid, epoch, 0))).toBe(E.INVALID_TXN_STATE);
-    expect(await produce('raw-2', 0, buildBatch([{ key: null, value: null }], 0, { producerId: pid, producerEpoch: epoch }))).toBe(E.INVALID_RECORD);
+    expect(await produce('raw-2', 0, buildBatch([{ key: null, value: null }], 0, { producer: { producerId: pid, producerEpoch: epoch } }))).toBe(E.INVALID_RECORD);
     expect(await produce('raw-2', 0, txnBatch(pid, epoch, 0))).toBe(E.NONE);
 
     expect(await describeTxn('raw-2')).toMatchObject({

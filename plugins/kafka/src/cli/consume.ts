@@ -8,7 +8,7 @@ import { CliUsageError, parseArgs, type CliCommand, type CliIo } from '@sluice/s
 import { ApiKey } from '../protocol/index.js';
 import { KafkaClient, KafkaResponseError, REQUEST_TIMEOUT_MS } from './client.js';
 import { BOOTSTRAP_USAGE, bootstrap, integer, single, topicName } from './options.js';
-import { decodeRecords } from './records.js';
+import { batchesEnd, readRecords } from '../records/batch.js';
 
 /** Kafka's default fetch.max.wait.ms: how long the broker holds a fetch with nothing to return. */
 const FETCH_WAIT_MS = 500;
@@ -107,7 +107,10 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
             throw new KafkaResponseError(data.errorCode, `fetch from ${topic}-${position.partition} at offset ${position.offset}`);
           }
           if (data.records === null) continue;
-          const { records, nextOffset } = decodeRecords(data.records, position.offset);
+          const from = position.offset;
+          const records = [...readRecords(data.records)].filter((r) => r.offset >= from);
+          // Past control batches (transaction markers) too, which hold no data records.
+          const nextOffset = batchesEnd(data.records) ?? from;
           for (const r of records) {
             const value = r.value === null ? 'null' : Buffer.from(r.value).toString('utf8');
             out += printKey ? `${r.key === null ? 'null' : Buffer.from(r.key).toString('utf8')}${separator}${value}\n` : `${value}\n`;

@@ -14,7 +14,7 @@ import { ApiKey, type RequestOf } from '../protocol/index.js';
 import { KafkaClient, KafkaResponseError, REQUEST_TIMEOUT_MS } from './client.js';
 import { errorName } from './error-names.js';
 import { BOOTSTRAP_USAGE, bootstrap, integer, single, topicName } from './options.js';
-import { BATCH_OVERHEAD_BYTES, encodeBatch, recordSize, type OutRecord } from './records.js';
+import { BATCH_HEADER_BYTES, buildBatch, recordSize, type RecordInput } from '../records/batch.js';
 
 const BATCH_BYTES = 16 * 1024;
 const LINGER_MS = 100;
@@ -46,7 +46,7 @@ ${BOOTSTRAP_USAGE}
 const ACKS: Readonly<Record<string, number>> = { '0': 0, '1': 1, all: -1, '-1': -1 };
 
 interface Pending {
-  records: OutRecord[];
+  records: RecordInput[];
   bytes: number;
 }
 
@@ -107,7 +107,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       for (const [leader, batches] of byLeader) {
         const body: ProduceBody = {
           transactionalId: null, acks, timeoutMs: REQUEST_TIMEOUT_MS,
-          topicData: [{ name: topic, partitionData: batches.map(([index, b]) => ({ index, records: encodeBatch(b.records, now, compression) })) }],
+          topicData: [{ name: topic, partitionData: batches.map(([index, b]) => ({ index, records: buildBatch(b.records, now, { compression }) })) }],
         };
         const sizes = new Map(batches.map(([index, b]) => [index, b.records.length]));
         inFlight.push(produce(client, leader, body, sizes, topic, tally, io));
@@ -118,7 +118,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     let inputError: string | undefined;
     for await (const line of lines(io.stdin)) {
       lineNumber++;
-      let record: OutRecord = { key: null, value: line };
+      let record: RecordInput = { key: null, value: line };
       if (separator !== undefined) {
         const at = line.indexOf(separator);
         if (at < 0) {
@@ -128,7 +128,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
         record = { key: line.subarray(0, at), value: line.subarray(at + separator.length) };
       }
       const partition = fixedPartition ?? (record.key === null ? sticky : murmur2(record.key) % partitionCount);
-      const batch = pending.get(partition) ?? { records: [], bytes: BATCH_OVERHEAD_BYTES };
+      const batch = pending.get(partition) ?? { records: [], bytes: BATCH_HEADER_BYTES };
       pending.set(partition, batch);
       batch.bytes += recordSize(record, batch.records.length);
       batch.records.push(record);

@@ -109,7 +109,7 @@ export class OffsetsTopic implements GroupLog {
     if (handle === undefined) return Promise.resolve(GroupError.COORDINATOR_NOT_AVAILABLE);
     let appended: Promise<unknown>;
     try {
-      appended = handle.append(buildBatch(records, Date.now(), producer), 'durable');
+      appended = handle.append(buildBatch(records, Date.now(), { producer }), 'durable');
     } catch (err) {
       return Promise.resolve(coordinatorErrorOf(err));
     }

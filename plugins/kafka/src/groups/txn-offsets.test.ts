@@ -23,14 +23,14 @@ class MemoryLog implements GroupLog {
   readonly batches: Buffer[] = [];
 
   append(_partition: number, records: readonly StorageRecord[], producer?: TransactionalProducer): Promise<number> {
-    this.batches.push(buildBatch(records, 0, producer));
+    this.batches.push(buildBatch(records, 0, { producer }));
     return Promise.resolve(0);
   }
 
   marker(producer: TransactionalProducer, commit: boolean): void {
     const key = Buffer.alloc(4);
     key.writeInt16BE(commit ? 1 : 0, 2);
-    const batch = buildBatch([{ key, value: Buffer.alloc(6) }], 0, producer);
+    const batch = buildBatch([{ key, value: Buffer.alloc(6) }], 0, { producer });
     batch.writeInt16BE(batch.readInt16BE(21) | 0x20, 21);
     batch.writeUInt32BE(crc32c(batch.subarray(21)), 17);
     this.batches.push(batch);

@@ -1,10 +1,13 @@
 /**
- * RecordBatch v2 (magic 2) for the batches the frontend writes itself, such as the group
- * coordinator's records in `__consumer_offsets`, and a lazy reader for reading them back.
+ * RecordBatch v2 (magic 2) for the batches the frontend writes itself (the coordinators'
+ * records in `__consumer_offsets` and `__transaction_state`, and `sluice produce`), and a
+ * lazy reader for reading them back (the coordinators at start, `sluice consume`).
  * Plugins see the kernel only through @sluice/sdk, so the kernel's own builder is not
- * reachable from here. Uncompressed only: the coordinator creates its topic with
- * `compression.type=producer`, so what it wrote is what it reads.
+ * reachable from here, and bringing it into the SDK would tie every plugin to the kernel's
+ * native checksum and codec libraries. Uncompressed or gzip (Node's zlib): the
+ * coordinators write uncompressed batches to topics with `compression.type=producer`.
  */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 
 export interface RecordInput {
@@ -50,33 +53,64 @@ function writeVarint(buf: Buffer, pos: number, x: number): number {
   return pos;
 }
 
+/** The codecs a batch's attributes name, by their number (bits 0-2). */
+export const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type Compression = (typeof CODECS)[number];
+const CODEC_GZIP = 1;
+
+function recordBodySize(r: RecordInput, offsetDelta: number): number {
+  const keyLen = r.key === null ? -1 : r.key.length;
+  const valueLen = r.value === null ? -1 : r.value.length;
+  // attributes, timestamp delta 0, offset delta, key, value, no headers
+  return 1 + 1 + varintSize(offsetDelta) + varintSize(keyLen) + Math.max(keyLen, 0) + varintSize(valueLen) + Math.max(valueLen, 0) + 1;
+}
+
+/** Bytes one record takes in a batch before compression, for sizing batches before building them. */
+export function recordSize(r: RecordInput, offsetDelta: number): number {
+  const body = recordBodySize(r, offsetDelta);
+  return varintSize(body) + body;
+}
+
 /** The producer a coordinator writes a transactional batch for (transactional offset commits). */
 export interface TransactionalProducer {
   readonly producerId: number;
   readonly producerEpoch: number;
 }
 
+export interface BatchOptions {
+  /** A coordinator's transactional write: the batch carries this producer, without a sequence. */
+  readonly producer?: TransactionalProducer;
+  readonly compression?: 'none' | 'gzip';
+}
+
 /**
- * One uncompressed batch of `records` with offset deltas 0..n-1, all stamped `timestampMs`,
- * no producer id, or transactional for `producer` (without a sequence: a coordinator's
- * write). The kernel assigns the base offset and leader epoch on append.
+ * One batch of `records` with offset deltas 0..n-1, all stamped `timestampMs`, with no
+ * producer id unless `options.producer` is given. The kernel assigns the base offset and
+ * leader epoch on append.
  */
-export function buildBatch(records: readonly RecordInput[], timestampMs: number, producer?: TransactionalProducer): Buffer {
+export function buildBatch(records: readonly RecordInput[], timestampMs: number, options: BatchOptions = {}): Buffer {
   if (records.length === 0) throw new RangeError('a batch needs at least one record');
-  const bodies = records.map((r, i) => {
-    const keyLen = r.key === null ? -1 : r.key.length;
-    const valueLen = r.value === null ? -1 : r.value.length;
-    // attributes, timestamp delta 0, offset delta, key, value, no headers
-    const body = 1 + 1 + varintSize(i) + varintSize(keyLen) + Math.max(keyLen, 0) + varintSize(valueLen) + Math.max(valueLen, 0) + 1;
-    return { r, i, keyLen, valueLen, body };
+  const { producer } = options;
+  let payload: Buffer = Buffer.allocUnsafe(records.reduce((n, r, i) => n + recordSize(r, i), 0));
+  let pos = 0;
+  records.forEach((r, i) => {
+    pos = writeVarint(payload, pos, recordBodySize(r, i));
+    payload[pos++] = 0;
+    payload[pos++] = 0;
+    pos = writeVarint(payload, pos, i);
+    pos = writeBytes(payload, pos, r.key);
+    pos = writeBytes(payload, pos, r.value);
+    payload[pos++] = 0;
   });
-  const size = BATCH_HEADER_BYTES + bodies.reduce((n, b) => n + varintSize(b.body) + b.body, 0);
-  const buf = Buffer.alloc(size);
+  const gzip = options.compression === 'gzip';
+  if (gzip) payload = gzipSync(payload);
+  const size = BATCH_HEADER_BYTES + payload.length;
+  const buf = Buffer.allocUnsafe(size);
   buf.writeBigInt64BE(0n, 0);
   buf.writeInt32BE(size - LOG_OVERHEAD, OFFSET_LENGTH);
   buf.writeInt32BE(-1, 12);
   buf.writeInt8(2, OFFSET_MAGIC);
-  buf.writeInt16BE(producer === undefined ? 0 : TRANSACTIONAL_FLAG, OFFSET_ATTRIBUTES);
+  buf.writeInt16BE((producer === undefined ? 0 : TRANSACTIONAL_FLAG) | (gzip ? CODEC_GZIP : 0), OFFSET_ATTRIBUTES);
   buf.writeInt32BE(records.length - 1, 23);
   buf.writeBigInt64BE(BigInt(timestampMs), 27);
   buf.writeBigInt64BE(BigInt(timestampMs), 35);
@@ -84,26 +118,16 @@ export function buildBatch(records: readonly RecordInput[], timestampMs: number,
   buf.writeInt16BE(producer?.producerEpoch ?? -1, 51);
   buf.writeInt32BE(-1, 53);
   buf.writeInt32BE(records.length, 57);
-  let pos = BATCH_HEADER_BYTES;
-  for (const { r, i, keyLen, valueLen, body } of bodies) {
-    pos = writeVarint(buf, pos, body);
-    buf[pos++] = 0;
-    buf[pos++] = 0;
-    pos = writeVarint(buf, pos, i);
-    pos = writeVarint(buf, pos, keyLen);
-    if (r.key !== null) {
-      buf.set(r.key, pos);
-      pos += keyLen;
-    }
-    pos = writeVarint(buf, pos, valueLen);
-    if (r.value !== null) {
-      buf.set(r.value, pos);
-      pos += valueLen;
-    }
-    buf[pos++] = 0;
-  }
+  payload.copy(buf, BATCH_HEADER_BYTES);
   buf.writeUInt32BE(crc32c(buf.subarray(OFFSET_ATTRIBUTES)), OFFSET_CRC);
   return buf;
+}
+
+function writeBytes(buf: Buffer, pos: number, bytes: Uint8Array | null): number {
+  if (bytes === null) return writeVarint(buf, pos, -1);
+  pos = writeVarint(buf, pos, bytes.length);
+  buf.set(bytes, pos);
+  return pos + bytes.length;
 }
 
 class Cursor {
@@ -153,7 +177,7 @@ class Cursor {
 
 /**
  * The data records of whole batches, in order, decoded one at a time. Control batches are
- * skipped; a compressed batch or a bad CRC throws, since the coordinator never writes one.
+ * skipped; a batch compressed with anything but gzip, or with a bad CRC, throws.
  */
 export function* readRecords(data: Uint8Array): Generator<RecordView> {
   for (const e of readEntries(data)) if (e.kind === 'record') yield e.record;
@@ -176,7 +200,10 @@ export function* readEntries(data: Uint8Array): Generator<LogEntry> {
     const crc = crc32c(buf.subarray(pos + OFFSET_ATTRIBUTES, pos + size));
     if (crc !== buf.readUInt32BE(pos + OFFSET_CRC)) throw new RangeError('record batch CRC mismatch');
     const attributes = buf.readInt16BE(pos + OFFSET_ATTRIBUTES);
-    if ((attributes & COMPRESSION_MASK) !== 0) throw new RangeError('compressed record batches are not read here');
+    const codec = attributes & COMPRESSION_MASK;
+    if (codec !== 0 && codec !== CODEC_GZIP) {
+      throw new RangeError(`batch at offset ${buf.readBigInt64BE(pos)} is ${CODECS[codec] ?? 'unknown'}-compressed; only uncompressed and gzip batches are read here`);
+    }
     const producerId = Number(buf.readBigInt64BE(pos + 43));
     if ((attributes & CONTROL_FLAG) !== 0) {
       const c = new Cursor(buf, pos + BATCH_HEADER_BYTES, pos + size);
@@ -195,7 +222,8 @@ export function* readEntries(data: Uint8Array): Generator<LogEntry> {
       const baseOffset = Number(buf.readBigInt64BE(pos));
       const baseTimestamp = Number(buf.readBigInt64BE(pos + 27));
       const count = buf.readInt32BE(pos + 57);
-      const c = new Cursor(buf, pos + BATCH_HEADER_BYTES, pos + size);
+      const body = codec === CODEC_GZIP ? gunzipSync(buf.subarray(pos + BATCH_HEADER_BYTES, pos + size)) : buf;
+      const c = codec === CODEC_GZIP ? new Cursor(body, 0, body.length) : new Cursor(buf, pos + BATCH_HEADER_BYTES, pos + size);
       for (let i = 0; i < count; i++) {
         const length = c.varint();
         const next = c.pos + length;
