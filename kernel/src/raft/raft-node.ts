@@ -264,7 +264,11 @@ export class RaftNode {
     const upToDate = isLogUpToDate({ offset: req.endOffset, epoch: req.lastEpoch }, this.localPosition());
     let granted = false;
     if (req.preVote) {
-      // Nothing changes on a pre-vote: the answer is what a vote would be, plus leader stickiness.
+      // The requester's own epoch is one below the one it asks about. If even that is ahead of
+      // ours, it is a fact the quorum must adopt: the requester will never follow a leader of
+      // an older epoch, and it reached its epoch only by winning a pre-vote earlier.
+      if (req.epoch - 1 > this.quorum.epoch) this.quorum.transitionToUnattached(req.epoch - 1);
+      // Otherwise nothing changes: the answer is what a vote would be, plus leader stickiness.
       granted = req.epoch > this.quorum.epoch && upToDate && !this.hasLiveLeader(this.clock.nowMs());
     } else {
       if (req.epoch > this.quorum.epoch) this.quorum.transitionToUnattached(req.epoch);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Simulation, type SimulationResult } from './simulator.js';
 
 const replaySeed = process.env['SIM_SEED'];
-const seedCount = Number(process.env['SIM_SEEDS'] ?? 700);
+const seedCount = Number(process.env['SIM_SEEDS'] ?? 1000);
 const seedBase = Number(process.env['SIM_SEED_BASE'] ?? 1);
 
 function sweep(nodes: number): SimulationResult[] {

@@ -1,0 +1,310 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
+import type { FetchResponse, RaftMessage, VoteResponse } from './messages.js';
+import { DEFAULT_RAFT_CONFIG, checkQuorumTimeoutMs } from './raft-config.js';
+import { MemoryRaftLog } from './raft-log.js';
+import { RaftNode } from './raft-node.js';
+import { MemoryQuorumStateStore } from './quorum-state-store.js';
+import { SeededRandom } from './random.js';
+import { isLogUpToDate, type Epoch, type LogEntry, type NodeId } from './types.js';
+
+const config = DEFAULT_RAFT_CONFIG;
+const VOTERS = [1, 2, 3];
+
+function entry(offset: number, epoch: Epoch, text = `e${offset}`): LogEntry {
+  return { offset, epoch, kind: 'data', data: new TextEncoder().encode(text) };
+}
+
+function logOf(...epochs: Epoch[]): MemoryRaftLog {
+  const log = new MemoryRaftLog();
+  epochs.forEach((epoch, offset) => log.append(entry(offset, epoch)));
+  log.flush();
+  return log;
+}
+
+class Harness {
+  readonly clock = new ManualClock(0);
+  readonly sent: RaftMessage[] = [];
+  readonly committed: LogEntry[] = [];
+
+  node(id: NodeId, log = new MemoryRaftLog(), store = new MemoryQuorumStateStore()): RaftNode {
+    return new RaftNode({
+      id, voters: VOTERS, log, store, clock: this.clock, random: new SeededRandom(id), config,
+      channel: { send: (m) => this.sent.push(m) },
+      listener: { onCommit: (entries) => this.committed.push(...entries) },
+    });
+  }
+
+  take<T extends RaftMessage['type']>(type: T): Extract<RaftMessage, { type: T }>[] {
+    const taken = this.sent.filter((m): m is Extract<RaftMessage, { type: T }> => m.type === type);
+    this.sent.length = 0;
+    return taken;
+  }
+
+  /** Runs one election that `node` wins with the vote of node `granter`. */
+  elect(node: RaftNode, granter: NodeId): void {
+    this.clock.advance(2 * config.electionTimeoutMs);
+    node.poll();
+    for (const preVote of [true, false]) {
+      const req = this.take('vote-request').find((m) => m.to === granter && m.preVote === preVote)!;
+      node.handle(grant(req.to, node.id, req.epoch, preVote));
+    }
+    expect(node.role()).toBe('leader');
+  }
+
+  flush(node: RaftNode): void {
+    this.clock.advance(config.appendLingerMs);
+    node.poll();
+  }
+}
+
+function grant(from: NodeId, to: NodeId, epoch: Epoch, preVote: boolean): VoteResponse {
+  return {
+    type: 'vote-response', from, to, preVote, requestEpoch: epoch,
+    epoch: preVote ? epoch - 1 : epoch, leaderId: null, granted: true,
+  };
+}
+
+function voteRequest(from: NodeId, to: NodeId, epoch: Epoch, lastEpoch: Epoch, endOffset: number, preVote = false): RaftMessage {
+  return { type: 'vote-request', from, to, preVote, epoch, lastEpoch, endOffset };
+}
+
+function fetch(from: NodeId, to: NodeId, epoch: Epoch, fetchOffset: number, lastFetchedEpoch: Epoch): RaftMessage {
+  return { type: 'fetch-request', from, to, epoch, fetchOffset, lastFetchedEpoch };
+}
+
+describe('log up-to-date check', () => {
+  it('compares the last epoch first and the end offset only within the same epoch', () => {
+    expect(isLogUpToDate({ epoch: 3, offset: 1 }, { epoch: 2, offset: 10 })).toBe(true);
+    expect(isLogUpToDate({ epoch: 2, offset: 10 }, { epoch: 3, offset: 1 })).toBe(false);
+    expect(isLogUpToDate({ epoch: 2, offset: 5 }, { epoch: 2, offset: 5 })).toBe(true);
+    expect(isLogUpToDate({ epoch: 2, offset: 4 }, { epoch: 2, offset: 5 })).toBe(false);
+  });
+});
+
+describe('vote granting', () => {
+  it('grants one vote per epoch, durably, and repeats it to the same candidate', () => {
+    const h = new Harness();
+    const store = new MemoryQuorumStateStore();
+    const voter = h.node(1, logOf(1, 1), store);
+    voter.handle(voteRequest(2, 1, 2, 1, 2));
+    voter.handle(voteRequest(3, 1, 2, 1, 2));
+    voter.handle(voteRequest(2, 1, 2, 1, 2));
+    expect(h.take('vote-response').map((r) => [r.from, r.to, r.granted, r.epoch])).toEqual([
+      [1, 2, true, 2], [1, 3, false, 2], [1, 2, true, 2],
+    ]);
+    expect(store.read()).toEqual({ epoch: 2, votedFor: 2 });
+
+    const restarted = h.node(1, logOf(1, 1), store);
+    restarted.handle(voteRequest(3, 1, 2, 1, 2));
+    expect(h.take('vote-response')[0]!.granted).toBe(false);
+  });
+
+  it('refuses a candidate whose log is behind, but still moves to its epoch', () => {
+    const h = new Harness();
+    const voter = h.node(1, logOf(1, 2, 2));
+    voter.handle(voteRequest(2, 1, 5, 1, 10));
+    voter.handle(voteRequest(3, 1, 5, 2, 2));
+    expect(h.take('vote-response').map((r) => r.granted)).toEqual([false, false]);
+    expect(voter.epoch()).toBe(5);
+    expect(voter.votedFor()).toBeNull();
+  });
+
+  it('refuses a request from an older epoch and answers with its own', () => {
+    const h = new Harness();
+    const voter = h.node(1);
+    voter.handle(voteRequest(2, 1, 4, 0, 0));
+    h.take('vote-response');
+    voter.handle(voteRequest(3, 1, 3, 0, 0));
+    expect(h.take('vote-response')[0]).toMatchObject({ granted: false, epoch: 4 });
+  });
+});
+
+describe('pre-vote', () => {
+  it('is refused while the follower fetches from a live leader and changes no epoch', () => {
+    const h = new Harness();
+    const leader = h.node(1, logOf(1));
+    const follower = h.node(2, logOf(1));
+    h.elect(leader, 3);
+    follower.handle(h.take('begin-quorum-epoch').find((m) => m.to === 2)!);
+    leader.handle(h.take('fetch-request')[0]!);
+    follower.handle(h.take('fetch-response')[0]!);
+    h.sent.length = 0;
+
+    follower.handle(voteRequest(3, 2, leader.epoch() + 1, 9, 100, true));
+    expect(h.take('vote-response')[0]).toMatchObject({ granted: false, preVote: true, leaderId: 1 });
+    expect(follower.epoch()).toBe(leader.epoch());
+
+    h.clock.advance(config.fetchTimeoutMs);
+    follower.handle(voteRequest(3, 2, leader.epoch() + 1, 9, 100, true));
+    expect(h.sent.find((m) => m.type === 'vote-response')).toMatchObject({ granted: true, preVote: true });
+    expect(follower.epoch()).toBe(leader.epoch());
+  });
+
+  it('is all a node with a silent leader sends: the epoch rises only after a majority agrees', () => {
+    const h = new Harness();
+    const node = h.node(1, logOf(1));
+    h.clock.advance(2 * config.electionTimeoutMs);
+    node.poll();
+    expect(node.role()).toBe('prospective');
+    expect(node.epoch()).toBe(0);
+    const requests = h.take('vote-request');
+    expect(requests.every((r) => r.preVote && r.epoch === 1)).toBe(true);
+    node.handle(grant(2, 1, 1, true));
+    expect(node.role()).toBe('candidate');
+    expect(node.epoch()).toBe(1);
+  });
+});
+
+describe('replication', () => {
+  it('truncates a follower to where its log diverges from the leader, then catches up', () => {
+    const h = new Harness();
+    // The leader's log went 1,1,3; the follower holds epoch 2 entries from a deposed leader.
+    const leaderStore = new MemoryQuorumStateStore();
+    leaderStore.write({ epoch: 3, votedFor: null });
+    const leader = h.node(1, logOf(1, 1, 3), leaderStore);
+    h.elect(leader, 3);
+    h.flush(leader);
+    const epoch = leader.epoch();
+    leader.handle(fetch(2, 1, epoch, 4, 2));
+    const diverging = h.take('fetch-response')[0]!;
+    expect(diverging.divergingEpoch).toEqual({ epoch: 1, offset: 2 });
+
+    const store = new MemoryQuorumStateStore();
+    store.write({ epoch, votedFor: null });
+    const followerLog = logOf(1, 1, 2, 2);
+    const follower = h.node(2, followerLog, store);
+    follower.handle({ type: 'begin-quorum-epoch', from: 1, to: 2, epoch });
+    const first = h.take('fetch-request')[0]!;
+    expect(first).toMatchObject({ fetchOffset: 4, lastFetchedEpoch: 2 });
+    follower.handle(diverging);
+    expect(followerLog.endOffset()).toBe(2);
+
+    const refetch = h.take('fetch-request')[0]!;
+    expect(refetch).toMatchObject({ fetchOffset: 2, lastFetchedEpoch: 1 });
+    leader.handle(refetch);
+    follower.handle(h.take('fetch-response')[0]!);
+    expect(followerLog.read(0, 10).map((e) => e.epoch)).toEqual([1, 1, 3, epoch]);
+  });
+
+  it('ignores a late response to a fetch made from another log state', () => {
+    const h = new Harness();
+    const leader = h.node(1, logOf(1));
+    h.elect(leader, 3);
+    const follower = h.node(2, logOf(1));
+    follower.handle(h.take('begin-quorum-epoch').find((m) => m.to === 2)!);
+    leader.handle(h.take('fetch-request')[0]!);
+    const response = h.take('fetch-response')[0]!;
+    follower.handle(response);
+    const end = follower.highWatermark();
+    follower.handle(response);
+    expect(follower.highWatermark()).toBe(end);
+  });
+});
+
+describe('commit rule (Raft Figure 8)', () => {
+  it('does not commit an older-epoch entry by replica count, only under an entry of its own epoch', () => {
+    const h = new Harness();
+    const store = new MemoryQuorumStateStore();
+    store.write({ epoch: 2, votedFor: 1 });
+    // Offset 1 is from epoch 2 and was never committed by the leader of epoch 2.
+    const leader = h.node(1, logOf(1, 2), store);
+    h.elect(leader, 3);
+    h.flush(leader);
+    const epoch = leader.epoch();
+    expect(epoch).toBe(3);
+
+    leader.handle(fetch(2, 1, epoch, 1, 1));
+    expect(h.take('fetch-response')[0]!.entries.map((e) => e.epoch)).toEqual([2, 3]);
+    // Node 2 now holds offset 1 too: two of three voters, yet it must not be committed.
+    leader.handle(fetch(2, 1, epoch, 2, 2));
+    expect(leader.highWatermark()).toBe(0);
+    expect(h.committed).toEqual([]);
+
+    leader.handle(fetch(2, 1, epoch, 3, 3));
+    expect(leader.highWatermark()).toBe(3);
+    expect(h.committed.map((e) => [e.offset, e.epoch, e.kind])).toEqual([
+      [0, 1, 'data'], [1, 2, 'data'], [2, 3, 'leader-change'],
+    ]);
+  });
+
+  it('counts only what the leader has flushed', () => {
+    const h = new Harness();
+    const log = new MemoryRaftLog();
+    const leader = h.node(1, log);
+    h.elect(leader, 2);
+    h.flush(leader);
+    const result = leader.propose(new TextEncoder().encode('x'));
+    expect(result).toEqual({ accepted: true, offset: 1, epoch: 1 });
+    leader.handle(fetch(2, 1, 1, 2, 1));
+    expect(leader.highWatermark()).toBe(1);
+    h.flush(leader);
+    leader.handle(fetch(2, 1, 1, 2, 1));
+    expect(leader.highWatermark()).toBe(2);
+    expect(log.flushedOffset()).toBe(2);
+  });
+});
+
+describe('leadership', () => {
+  it('resigns when no majority has fetched for the check-quorum timeout', () => {
+    const h = new Harness();
+    const leader = h.node(1);
+    h.elect(leader, 2);
+    const epoch = leader.epoch();
+    h.clock.advance(checkQuorumTimeoutMs(config) - 1);
+    leader.handle(fetch(2, 1, epoch, 1, 1));
+    h.clock.advance(checkQuorumTimeoutMs(config) - 1);
+    leader.poll();
+    expect(leader.role()).toBe('leader');
+    h.clock.advance(1);
+    leader.poll();
+    expect(leader.role()).toBe('unattached');
+    expect(leader.epoch()).toBe(epoch);
+  });
+
+  it('refuses proposals unless leading and names the leader it follows', () => {
+    const h = new Harness();
+    const follower = h.node(2);
+    expect(follower.propose(new Uint8Array([1]))).toEqual({ accepted: false, leaderId: null });
+    follower.handle({ type: 'begin-quorum-epoch', from: 1, to: 2, epoch: 4 });
+    expect(follower.propose(new Uint8Array([1]))).toEqual({ accepted: false, leaderId: 1 });
+  });
+
+  it('steps down when a fetch reveals a newer epoch', () => {
+    const h = new Harness();
+    const follower = h.node(2);
+    follower.handle({ type: 'begin-quorum-epoch', from: 1, to: 2, epoch: 4 });
+    const req = h.take('fetch-request')[0]!;
+    const fenced: FetchResponse = {
+      type: 'fetch-response', from: 1, to: 2, error: 'fenced-epoch', epoch: 6, leaderId: 3,
+      fetchOffset: req.fetchOffset, lastFetchedEpoch: req.lastFetchedEpoch, highWatermark: 0, entries: [], divergingEpoch: null,
+    };
+    follower.handle(fenced);
+    expect([follower.epoch(), follower.leaderId()]).toEqual([6, 3]);
+  });
+});
+
+describe('MemoryRaftLog', () => {
+  it('finds epoch ends, truncates durably and loses only unflushed entries on a crash', () => {
+    const log = logOf(1, 1, 3, 3);
+    expect(log.endOffsetForEpoch(2)).toEqual({ epoch: 1, offset: 2 });
+    expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, offset: 4 });
+    expect(log.endOffsetForEpoch(0)).toEqual({ epoch: 0, offset: 0 });
+    log.append(entry(4, 4));
+    expect(log.loseUnflushed().map((e) => e.offset)).toEqual([4]);
+    log.truncateTo(2);
+    expect([log.endOffset(), log.flushedOffset(), log.lastEpoch()]).toEqual([2, 2, 1]);
+    expect(() => log.append(entry(3, 1))).toThrow(/offset 3/);
+  });
+});
+
+describe('SeededRandom', () => {
+  it('replays the same stream from the same seed', () => {
+    const a = new SeededRandom(42);
+    const b = new SeededRandom(42);
+    const draws = Array.from({ length: 100 }, () => a.nextInt(1000));
+    expect(Array.from({ length: 100 }, () => b.nextInt(1000))).toEqual(draws);
+    expect(new Set(draws).size).toBeGreaterThan(50);
+    expect(draws.every((d) => d >= 0 && d < 1000)).toBe(true);
+  });
+});
