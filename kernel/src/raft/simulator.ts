@@ -33,6 +33,8 @@ export interface SwarmParameters {
   readonly restartRate: number;
   readonly proposeEveryMs: number;
   readonly safetyPhaseMs: number;
+  /** Small batches leave old-epoch entries replicated without the new leader's entry (Figure 8). */
+  readonly maxFetchEntries: number;
 }
 
 export interface SimulationResult {
@@ -47,7 +49,10 @@ export interface SimulationResult {
 const CHAOS_STEP_MS = 50;
 const LIVENESS_STEP_MS = 10;
 const LIVENESS_PROPOSALS = 5;
-/** Heal to fully replicated: a few election rounds plus replication, far above the usual. */
+/**
+ * Heal to fully replicated: a few election rounds, far above the usual, plus one round trip
+ * per fetch batch of the longest log, since a follower may have to fetch all of it.
+ */
 const LIVENESS_BOUND_MS = 5_000;
 const TRACE_LENGTH = 40;
 
@@ -76,6 +81,7 @@ export function drawSwarm(seed: number, nodes: number): SwarmParameters {
     restartRate: 0.1 + r.nextFloat() * 0.4,
     proposeEveryMs: r.between(5, 100),
     safetyPhaseMs: r.between(1_000, 5_000),
+    maxFetchEntries: r.chance(0.5) ? 1 : r.between(1, 16),
   };
 }
 
@@ -184,12 +190,16 @@ export class Simulation {
   private elections = 0;
   private faulty = true;
   private livenessStartMs = 0;
+  private livenessDeadlineMs = Infinity;
   private livenessProposals: LogEntry[] = [];
   private converged = false;
   private proposalCounter = 0;
 
-  constructor(readonly seed: number, nodes: number, private readonly config: RaftConfig = SIM_RAFT_CONFIG) {
+  private readonly config: RaftConfig;
+
+  constructor(readonly seed: number, nodes: number) {
     this.swarm = drawSwarm(seed, nodes);
+    this.config = { ...SIM_RAFT_CONFIG, maxFetchEntries: this.swarm.maxFetchEntries };
     this.random = new SeededRandom(seed);
     this.clock = { nowMs: () => this.now };
     for (let id = 1; id <= nodes; id++) {
@@ -221,12 +231,12 @@ export class Simulation {
   }
 
   private loop(): void {
-    const limitMs = this.swarm.safetyPhaseMs + LIVENESS_BOUND_MS;
     while (!this.converged) {
       const next = this.queue.pop();
       if (next === undefined) throw new SafetyViolation('event queue ran dry');
-      if (next.at > limitMs) {
-        throw new SafetyViolation(`liveness: not converged ${LIVENESS_BOUND_MS} ms after healing (${this.livenessState()})`);
+      if (next.at > this.livenessDeadlineMs) {
+        const boundMs = this.livenessDeadlineMs - this.livenessStartMs;
+        throw new SafetyViolation(`liveness: not converged ${boundMs} ms after healing (${this.livenessState()})`);
       }
       this.now = next.at;
       this.events++;
@@ -352,6 +362,9 @@ export class Simulation {
     if (this.faulty) {
       this.faulty = false;
       this.livenessStartMs = this.now;
+      const longestLog = Math.max(...this.nodes.map((n) => n.log.endOffset())) + LIVENESS_PROPOSALS;
+      const catchUpMs = Math.ceil(longestLog / this.swarm.maxFetchEntries) * 2 * this.swarm.maxDelayMs;
+      this.livenessDeadlineMs = this.now + LIVENESS_BOUND_MS + catchUpMs;
       for (const node of this.nodes) {
         this.group.set(node.id, 0);
         if (node.raft === null) this.start(node);
