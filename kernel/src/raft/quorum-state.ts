@@ -75,15 +75,15 @@ export class QuorumState {
 
   transitionToProspective(): void {
     if (this.roleValue.name === 'leader') throw new Error('a leader does not pre-vote');
-    const now = this.clock.nowMs();
-    this.roleValue = new ProspectiveState(this.voters, this.localId, this.randomElectionDeadline(), now);
+    const retryAtMs = this.clock.nowMs() + this.config.retryBackoffMs;
+    this.roleValue = new ProspectiveState(this.voters, this.localId, this.randomElectionDeadline(), retryAtMs);
   }
 
   transitionToCandidate(): void {
     if (this.roleValue.name !== 'prospective') throw new Error(`candidate from ${this.roleValue.name}`);
     this.persist(this.epochValue + 1, this.localId);
-    const now = this.clock.nowMs();
-    this.roleValue = new CandidateState(this.voters, this.localId, this.randomElectionDeadline(), now);
+    const retryAtMs = this.clock.nowMs() + this.config.retryBackoffMs;
+    this.roleValue = new CandidateState(this.voters, this.localId, this.randomElectionDeadline(), retryAtMs);
   }
 
   transitionToLeader(epochStartOffset: number): LeaderState {
