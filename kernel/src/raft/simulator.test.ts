@@ -9,6 +9,8 @@ import { Simulation, type SimulationResult } from './simulator.js';
 const replaySeed = process.env['SIM_SEED'];
 const seedCount = Number(process.env['SIM_SEEDS'] ?? 1000);
 const seedBase = Number(process.env['SIM_SEED_BASE'] ?? 1);
+/** Long sweeps outgrow the default test timeout; a seed takes a few milliseconds. */
+const sweepTimeoutMs = Math.max(60_000, seedCount * 20);
 
 function sweep(nodes: number): SimulationResult[] {
   const results: SimulationResult[] = [];
@@ -37,7 +39,7 @@ if (replaySeed !== undefined) {
         const results = sweep(nodes);
         console.log(`${nodes} voters: ${summary(results)}`);
         expect(results.every((r) => r.elections > 0 && r.committed > 0)).toBe(true);
-      });
+      }, sweepTimeoutMs);
     }
   });
 }
