@@ -162,6 +162,14 @@ export interface FetchInterceptInput {
   readonly fetchOffset: number;
 }
 
+/** A partition of a produce or fetch request answered with an error code. For metrics and audit. @evolving */
+export interface PartitionFailed {
+  readonly connection: ConnectionDescription;
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+}
+
 /** After a request was answered (or failed). For metrics and audit. @evolving */
 export interface RequestCompleted {
   readonly connection: ConnectionDescription;
@@ -193,6 +201,10 @@ export interface HookSpecs {
   'request.completed': HookSpec<'parallel', RequestCompleted>;
   'produce.intercept': HookSpec<'waterfall', ProduceInterceptInput, RecordBatches>;
   'fetch.intercept': HookSpec<'waterfall', FetchInterceptInput, RecordBatches>;
+  /** Produce partitions answered with an error code (rejected, invalid, timed out). */
+  'produce.failed': HookSpec<'parallel', PartitionFailed>;
+  /** Fetch partitions answered with an error code. */
+  'fetch.failed': HookSpec<'parallel', PartitionFailed>;
   /** Batches written to a partition (before they are durable with acks=all). */
   'record.committed': HookSpec<'parallel', KernelEvents['batch.appended']>;
   'topic.created': HookSpec<'parallel', KernelEvents['topic.created']>;
@@ -265,6 +277,8 @@ export const HOOK_KINDS: { readonly [N in HookName]: HookSpecs[N]['kind'] } = {
   'request.completed': 'parallel',
   'produce.intercept': 'waterfall',
   'fetch.intercept': 'waterfall',
+  'produce.failed': 'parallel',
+  'fetch.failed': 'parallel',
   'record.committed': 'parallel',
   'topic.created': 'parallel',
   'topic.deleted': 'parallel',

@@ -50,6 +50,8 @@ export interface HookFailureCount {
 const TOPIC_OF: { readonly [N in HookName]?: (input: HookInput<N>) => string } = {
   'produce.intercept': (i) => i.topic,
   'fetch.intercept': (i) => i.topic,
+  'produce.failed': (i) => i.topic,
+  'fetch.failed': (i) => i.topic,
   'record.committed': (i) => i.topic,
   'topic.created': (i) => i.topic.name,
   'topic.deleted': (i) => i.name,

@@ -4,6 +4,7 @@
  * to the JMX name Kafka operators know.
  *
  * Sources, all through @sluice/sdk: `record.committed` (messages and bytes in),
+ * `produce.failed` / `fetch.failed` (partitions answered with an error code),
  * `fetch.intercept` as a pass-through observer (bytes out: no other hook sees what a
  * fetch returns), `request.completed` (per-API count and duration), connection hooks,
  * and the kernel's topics and partitions, read when scraped. Node's heap, event-loop
@@ -70,6 +71,8 @@ function brokerMetrics(ctx: PluginContext, provider: MeterProvider): void {
   const messagesIn = meter.createCounter('sluice.broker.topic.messages.in', { description: 'Records appended, per topic' });
   const bytesIn = meter.createCounter('sluice.broker.topic.bytes.in', { unit: 'By', description: 'Bytes appended, per topic' });
   const bytesOut = meter.createCounter('sluice.broker.topic.bytes.out', { unit: 'By', description: 'Record bytes returned to fetches, per topic' });
+  const failedProduce = meter.createCounter('sluice.broker.topic.produce.failed', { description: 'Produce partitions answered with an error, per topic' });
+  const failedFetch = meter.createCounter('sluice.broker.topic.fetch.failed', { description: 'Fetch partitions answered with an error, per topic' });
   const requests = meter.createCounter('sluice.request.count', { description: 'Requests handled, per API' });
   const failedRequests = meter.createCounter('sluice.request.failed', { description: 'Requests that closed their connection, per API' });
   const latency = meter.createHistogram('sluice.request.duration', {
@@ -85,6 +88,8 @@ function brokerMetrics(ctx: PluginContext, provider: MeterProvider): void {
     bytesOut.add(batch.bytes.length, { topic: input.topic });
     return batch;
   }, { order: 'post', onError: 'skip', onTimeout: 'skip' });
+  ctx.on('produce.failed', (e) => failedProduce.add(1, { topic: e.topic }));
+  ctx.on('fetch.failed', (e) => failedFetch.add(1, { topic: e.topic }));
   ctx.on('request.completed', (e) => {
     const attrs = { request: e.apiName };
     requests.add(1, attrs);

@@ -14,7 +14,7 @@ let url: string;
 beforeAll(async () => {
   const port = await freePort();
   url = `http://127.0.0.1:${port}/metrics`;
-  broker = await startBroker({ overrides: { plugins: 'kafka,metrics', 'metrics.listeners': url } });
+  broker = await startBroker({ overrides: { plugins: 'kafka,metrics', 'metrics.listeners': url, 'message.max.bytes': '4000' } });
 });
 
 afterAll(async () => {
@@ -55,5 +55,15 @@ describe.sequential('metrics plugin', () => {
     expect(value(text, 'sluice_partition_under_replicated')).toBe(0);
     expect(value(text, 'nodejs_heap_used')).toBeGreaterThan(0);
     expect(text).toMatch(/^sluice_connection_count\{listener="PLAINTEXT"\} \d+$/m);
+  });
+
+  it('counts produce and fetch partitions answered with an error, per topic', async () => {
+    const tooLarge = await run('kcat', ['-b', broker.bootstrap, '-P', '-t', 'm-orders', '-X', 'acks=all', '-X', 'message.send.max.retries=0'],
+      { input: `${'x'.repeat(6000)}\n` });
+    expect(tooLarge.stderr).toMatch(/too large|MSG_SIZE_TOO_LARGE/i);
+    await run('kcat', ['-b', broker.bootstrap, '-C', '-t', 'm-orders', '-p', '0', '-o', '100000', '-e', '-X', 'auto.offset.reset=error']);
+    const text = await (await fetch(url)).text();
+    expect(value(text, 'sluice_broker_topic_produce_failed_total', 'topic="m-orders"')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'sluice_broker_topic_fetch_failed_total', 'topic="m-orders"')).toBeGreaterThanOrEqual(1);
   });
 });

@@ -108,12 +108,16 @@ export const produceApi = defineApi({
     const response: ProduceResponse = { responses, throttleTimeMs: 0 };
     if (acks === 'none') {
       return Promise.all(pending).then(() => {
+        reportFailed(ctx, responses);
         const failed = responses.flatMap((t) => t.partitionResponses).find((p) => p.errorCode !== 0);
         if (failed !== undefined) throw new Error(`acks=0 produce failed: ${failed.errorMessage}`);
         return null;
       });
     }
-    if (pending.length === 0) return response;
+    if (pending.length === 0) {
+      reportFailed(ctx, responses);
+      return response;
+    }
     return withTimeout(Promise.all(pending), req.timeoutMs).then((done) => {
       if (!done) {
         for (const t of responses) {
@@ -125,6 +129,7 @@ export const produceApi = defineApi({
           }
         }
       }
+      reportFailed(ctx, responses);
       return response;
     });
   },
@@ -163,6 +168,17 @@ function hasProducerWithoutSequence(records: Uint8Array): boolean {
     if (buf.readInt32BE(pos + 8) <= 0) break;
   }
   return false;
+}
+
+/** `produce.failed` for every partition answered with an error; nothing is built when no one listens. */
+function reportFailed(ctx: RequestContext, responses: ProduceResponse['responses']): void {
+  if (!ctx.hooks.hasHandlers('produce.failed')) return;
+  for (const t of responses) {
+    for (const p of t.partitionResponses) {
+      if (p.errorCode === 0) continue;
+      ctx.hooks.runParallel('produce.failed', { connection: ctx.connection, topic: t.name, partition: p.index, errorCode: p.errorCode });
+    }
+  }
 }
 
 function usesZstd(records: Uint8Array): boolean {

@@ -56,6 +56,13 @@ export const fetchApi = defineApi({
       result = readAll(ctx, wanted, maxBytes, isolation);
     }
     if (ctx.hooks.hasHandlers('fetch.intercept')) await interceptFetched(ctx, wanted, result.entries);
+    if (ctx.hooks.hasHandlers('fetch.failed')) {
+      result.entries.forEach((entry, i) => {
+        const w = wanted[i]!;
+        if (entry.errorCode === 0) return;
+        ctx.hooks.runParallel('fetch.failed', { connection: ctx.connection, topic: w.topic, partition: w.partition, errorCode: entry.errorCode });
+      });
+    }
 
     const byTopic = new Map<string, PartitionData[]>();
     result.entries.forEach((entry, i) => {
