@@ -55,6 +55,8 @@ const LIVENESS_PROPOSALS = 5;
  */
 const LIVENESS_BOUND_MS = 5_000;
 const TRACE_LENGTH = 40;
+/** Far more events than a cluster of five produces in one millisecond; more means a busy loop. */
+const MAX_EVENTS_AT_ONE_INSTANT = 10_000;
 
 /** Timeouts well above the largest network delay, as a real deployment would set them. */
 export const SIM_RAFT_CONFIG: RaftConfig = {
@@ -231,9 +233,12 @@ export class Simulation {
   }
 
   private loop(): void {
+    let eventsAtInstant = 0;
     while (!this.converged) {
       const next = this.queue.pop();
       if (next === undefined) throw new SafetyViolation('event queue ran dry');
+      eventsAtInstant = next.at === this.now ? eventsAtInstant + 1 : 0;
+      if (eventsAtInstant > MAX_EVENTS_AT_ONE_INSTANT) throw new SafetyViolation('virtual time stands still: a node wakes up without progress');
       if (next.at > this.livenessDeadlineMs) {
         const boundMs = this.livenessDeadlineMs - this.livenessStartMs;
         throw new SafetyViolation(`liveness: not converged ${boundMs} ms after healing (${this.livenessState()})`);
