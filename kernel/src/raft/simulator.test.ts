@@ -34,6 +34,10 @@ if (replaySeed !== undefined) {
   });
 } else {
   describe('raft simulation', () => {
+    it('replays a seed exactly', () => {
+      expect(new Simulation(7, 5).run()).toEqual(new Simulation(7, 5).run());
+    });
+
     for (const nodes of [3, 5]) {
       it(`${nodes} voters keep Raft's safety properties under faults and converge after healing`, () => {
         const results = sweep(nodes);
