@@ -31,7 +31,7 @@ describe('hook types', () => {
       void hooks.runFirst('record.committed', {} as never);
     };
     expect(typeof check).toBe('function');
-    const first: HookNameOf<'first'>[] = ['connection.authenticate', 'request.authorize'];
+    const first: HookNameOf<'first'>[] = ['connection.authenticate', 'request.authorize', 'topic.create.policy'];
     expect(first.every((n) => HOOK_KINDS[n] === 'first')).toBe(true);
   });
 

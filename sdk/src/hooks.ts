@@ -162,6 +162,26 @@ export interface FetchInterceptInput {
   readonly fetchOffset: number;
 }
 
+/**
+ * A topic about to be created by a client: by CreateTopics (also with `validateOnly`,
+ * so a policy answers a dry run as it would the real one) or by Metadata's
+ * auto-creation. Asked after the name, counts and configs passed the kernel's checks;
+ * a rejection is that topic's error code and message. Topics created by plugins through
+ * the kernel are not asked.
+ * @evolving
+ */
+export interface TopicCreateInput {
+  readonly connection: ConnectionDescription;
+  readonly principal: Principal;
+  readonly clientId: string | null;
+  readonly topic: string;
+  readonly partitions: number;
+  /** The overrides requested; broker defaults are not filled in. */
+  readonly configs: Readonly<Record<string, string>>;
+  readonly via: 'CreateTopics' | 'Metadata';
+  readonly validateOnly: boolean;
+}
+
 /** A partition of a produce or fetch request answered with an error code. For metrics and audit. @evolving */
 export interface PartitionFailed {
   readonly connection: ConnectionDescription;
@@ -199,6 +219,8 @@ export interface HookSpecs {
   'connection.authenticate': HookSpec<'first', AuthenticateInput, Principal>;
   'request.authorize': HookSpec<'first', AuthorizeInput>;
   'request.completed': HookSpec<'parallel', RequestCompleted>;
+  /** A create.topic.policy: the first handler that does not say `next` decides. */
+  'topic.create.policy': HookSpec<'first', TopicCreateInput>;
   'produce.intercept': HookSpec<'waterfall', ProduceInterceptInput, RecordBatches>;
   'fetch.intercept': HookSpec<'waterfall', FetchInterceptInput, RecordBatches>;
   /** Produce partitions answered with an error code (rejected, invalid, timed out). */
@@ -275,6 +297,7 @@ export const HOOK_KINDS: { readonly [N in HookName]: HookSpecs[N]['kind'] } = {
   'connection.authenticate': 'first',
   'request.authorize': 'first',
   'request.completed': 'parallel',
+  'topic.create.policy': 'first',
   'produce.intercept': 'waterfall',
   'fetch.intercept': 'waterfall',
   'produce.failed': 'parallel',

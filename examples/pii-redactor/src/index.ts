@@ -5,7 +5,9 @@
  * objects are stored as produced. Load it with
  * `plugins=kafka,./examples/pii-redactor/dist/index.js`.
  */
-import { definePlugin, type LogRecord, type RecordBatches } from '@sluice/sdk';
+// Types only: the plugin imports nothing from the SDK at run time, so a packed tarball
+// installs next to a broker without @sluice/sdk being installable there.
+import type { LogRecord, RecordBatches, SluicePlugin } from '@sluice/sdk';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
@@ -51,7 +53,7 @@ export function redactBatch(batch: RecordBatches, fields: ReadonlySet<string>, m
   return changed ? batch.withRecords(records) : batch;
 }
 
-export default definePlugin({
+const plugin: SluicePlugin = {
   manifest: {
     id: 'pii-redactor',
     version: '0.1.0',
@@ -76,4 +78,6 @@ export default definePlugin({
     ctx.on('produce.intercept', (batch) => redactBatch(batch, fields, mask),
       topics.length === 0 ? {} : { filter: { topics } });
   },
-});
+};
+
+export default plugin;

@@ -50,6 +50,7 @@ export interface HookFailureCount {
 const TOPIC_OF: { readonly [N in HookName]?: (input: HookInput<N>) => string } = {
   'produce.intercept': (i) => i.topic,
   'fetch.intercept': (i) => i.topic,
+  'topic.create.policy': (i) => i.topic,
   'produce.failed': (i) => i.topic,
   'fetch.failed': (i) => i.topic,
   'record.committed': (i) => i.topic,
@@ -74,6 +75,7 @@ const BRIDGED: ReadonlyArray<readonly [HookNameOf<'parallel'>, KernelEventName]>
 const FIRST_DEFAULTS: { readonly [N in HookNameOf<'first'>]: Decision<HookOutput<N>> } = {
   'connection.authenticate': Decision.accept(ANONYMOUS),
   'request.authorize': Decision.accept(),
+  'topic.create.policy': Decision.accept(),
 };
 
 const ORDER_RANK = { pre: 0, normal: 1, post: 2 } as const;

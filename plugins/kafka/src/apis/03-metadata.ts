@@ -6,7 +6,8 @@
  * client connected to, which it can reach by construction.
  * Topics: all of them for a null list (or an empty list at v0), else those named or (v10+)
  * identified by id. A missing topic is created when `auto.create.topics.enable` is on and
- * the request allows it (v4+), with `num.partitions` partitions; otherwise
+ * the request allows it (v4+) and the `topic.create.policy` hook does not refuse it (that
+ * topic then gets the refusal's code), with `num.partitions` partitions; otherwise
  * UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for ids). `__consumer_offsets` is reported
  * internal, as Kafka does, so clients leave it out of pattern subscriptions.
  */
@@ -16,6 +17,7 @@ import type { MetadataResponse } from '../protocol/index.js';
 import { defineApi, type RequestContext } from './api.js';
 import { ErrorCode } from '../error-codes.js';
 import { OFFSETS_TOPIC } from '../groups/offsets-store.js';
+import { policyRefusal } from './19-create-topics.js';
 
 /** Kafka's sentinel for "authorized operations not requested". */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -58,6 +60,11 @@ async function lookup(ctx: RequestContext, name: string | null, topicId: Uint8Ar
   if (existing !== undefined) return describe(ctx.kernel, existing);
   if (!allowCreate) return errorEntry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   try {
+    const refused = await policyRefusal(ctx, name, ctx.config.numPartitions, {}, 'Metadata', false);
+    if (refused !== undefined) {
+      ctx.log.info('topic auto-creation refused by policy', { topic: name, reason: refused.message, client: ctx.clientId });
+      return errorEntry(name, refused.code);
+    }
     const created = await ctx.kernel.createTopic(name, ctx.config.numPartitions, {});
     ctx.log.info('topic auto-created', { topic: name, partitions: created.partitions, client: ctx.clientId });
     return describe(ctx.kernel, created);

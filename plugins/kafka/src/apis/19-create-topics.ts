@@ -12,11 +12,14 @@
  * both counts must be -1 (else INVALID_REQUEST). Those refusals are reported only after
  * the kernel's checks pass, so a bad name or an existing topic is named first, as Kafka
  * orders them. A name given twice in one request gets INVALID_REQUEST, once, and is not
- * created. No create.topic.policy exists, so POLICY_VIOLATION is never answered.
+ * created. A topic that passes those checks is put to the `topic.create.policy` hook
+ * (Kafka's create.topic.policy), also with `validate_only`; a refusal is that topic's
+ * error, POLICY_VIOLATION unless the handler names another code.
  * v1+ carry an error message; v5+ (KIP-525) return the partition count, replication
  * factor and every config with its source; v7 the new topic's id (zero for validate_only,
  * as nothing was created).
  */
+import type { TopicCreateInput } from '@sluice/sdk';
 import type { Decoded } from '../protocol/reader.js';
 import { ApiKey, ZERO_UUID, type CreateTopicsRequest, type CreateTopicsResponse } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
@@ -25,7 +28,7 @@ import { configSourceId } from './32-describe-configs.js';
 
 type Topic = Decoded<CreateTopicsRequest['topics'][number]>;
 type TopicResult = CreateTopicsResponse['topics'][number];
-interface Refusal {
+export interface Refusal {
   readonly code: number;
   readonly message: string;
 }
@@ -73,6 +76,8 @@ async function createOne(ctx: RequestContext, t: Topic, validateOnly: boolean): 
       await ctx.kernel.createTopic(t.name, partitions, configs, { validateOnly: true });
       return failed(t.name, refusal);
     }
+    const refused = await policyRefusal(ctx, t.name, partitions, configs, 'CreateTopics', validateOnly);
+    if (refused !== undefined) return failed(t.name, refused);
     const created = await ctx.kernel.createTopic(t.name, partitions, configs, { validateOnly });
     if (!validateOnly) ctx.log.info('topic created', { topic: t.name, partitions, client: ctx.clientId });
     return {
@@ -90,6 +95,22 @@ async function createOne(ctx: RequestContext, t: Topic, validateOnly: boolean): 
   } catch (err) {
     return failed(t.name, { code: errorCodeOf(err), message: (err as Error).message });
   }
+}
+
+/**
+ * What the `topic.create.policy` handlers say of a topic the client asks for, after the
+ * kernel's own checks (so a bad name or an existing topic is reported as such, not as a
+ * policy matter). With no handler, nothing is checked twice.
+ */
+export async function policyRefusal(ctx: RequestContext, topic: string, partitions: number, configs: Record<string, string>,
+  via: TopicCreateInput['via'], validateOnly: boolean): Promise<Refusal | undefined> {
+  if (!ctx.hooks.hasHandlers('topic.create.policy')) return undefined;
+  await ctx.kernel.createTopic(topic, partitions, configs, { validateOnly: true });
+  const decision = await ctx.hooks.runFirst('topic.create.policy', {
+    connection: ctx.connection, principal: ctx.principal, clientId: ctx.clientId, topic, partitions, configs, via, validateOnly,
+  });
+  if (decision.outcome !== 'reject') return undefined;
+  return { code: decision.errorCode, message: decision.reason ?? `topic ${topic} breaks the create topic policy` };
 }
 
 function plan(ctx: RequestContext, t: Topic): { partitions: number; configs: Record<string, string>; refusal: Refusal | undefined } {
