@@ -14,7 +14,7 @@ import json
 import sys
 import threading
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError, KafkaException
 
 
 def emit(obj):
@@ -54,6 +54,16 @@ def main():
             continue
         value = msg.value().decode("utf-8") if msg.value() is not None else None
         emit({"event": "record", "partition": msg.partition(), "offset": msg.offset(), "value": value})
+    # Commit what was consumed before leaving, synchronously, so a test never depends on
+    # whether close()'s own commit won a race with a rebalance; retried on retriable errors.
+    for _ in range(5):
+        try:
+            consumer.commit(asynchronous=False)
+            break
+        except KafkaException as e:
+            if e.args[0].code() == KafkaError._NO_OFFSET:
+                break
+            emit({"event": "error", "error": "commit: " + str(e)})
     consumer.close()
     emit({"event": "closed"})
 
