@@ -2,45 +2,17 @@
  * `sluice topics`, `produce` and `consume` as an operator runs them: the built CLI as
  * child processes against a real broker process (build first: `tsc -b`).
  */
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startBroker, type BrokerProcess } from './broker-process.js';
+import { startBroker, type BrokerProcess } from './broker-process.js';
+import { runSluice, type CliRun } from './sluice-cli.js';
 
-const MAIN = join(REPO_ROOT, 'kernel/dist/cli/main.js');
-const RUN_TIMEOUT_MS = 30_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let broker: BrokerProcess;
 
-/** Runs `sluice <args>` against the broker, with `input` on stdin; killed after RUN_TIMEOUT_MS. */
-function sluice(args: readonly string[], input = ''): Promise<Run> {
-  const child = spawn(process.execPath, [MAIN, ...args, '--bootstrap-server', broker.bootstrap], {
-    cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  // A command that fails before reading stdin closes it: that is for the test to judge, not a crash.
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sluice ${args.join(' ')} did not exit within ${RUN_TIMEOUT_MS} ms:\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs `sluice <args>` against the broker, with `input` on stdin. */
+function sluice(args: readonly string[], input = ''): Promise<CliRun> {
+  return runSluice(broker.bootstrap, args, input);
 }
 
 async function ok(args: readonly string[], input?: string): Promise<string> {

@@ -8,48 +8,23 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, logLines, startBroker, type BrokerProcess } from './broker-process.js';
+import { logLines, startBroker, type BrokerProcess } from './broker-process.js';
+import { runSluice, type CliRun } from './sluice-cli.js';
 import { PYTHON } from './clients.js';
 
-const MAIN = join(REPO_ROOT, 'kernel/dist/cli/main.js');
 const GROUP_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'clients', 'group_consumer.py');
-const RUN_TIMEOUT_MS = 30_000;
 const WAIT_MS = 45_000;
 const TOPIC = 'orders';
 const GROUP = 'billing';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 let broker: BrokerProcess;
 
-/** Runs `sluice <args>` against the broker, with `input` on stdin; killed after RUN_TIMEOUT_MS. */
-function sluice(args: readonly string[], input = ''): Promise<Run> {
-  const child = spawn(process.execPath, [MAIN, ...args, '--bootstrap-server', broker.bootstrap], {
-    cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sluice ${args.join(' ')} did not exit within ${RUN_TIMEOUT_MS} ms:\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs `sluice <args>` against the broker, with `input` on stdin. */
+function sluice(args: readonly string[], input = ''): Promise<CliRun> {
+  return runSluice(broker.bootstrap, args, input);
 }
 
-async function ok(args: readonly string[], input?: string): Promise<Run> {
+async function ok(args: readonly string[], input?: string): Promise<CliRun> {
   const run = await sluice(args, input);
   expect(run.code, run.stderr).toBe(0);
   return run;

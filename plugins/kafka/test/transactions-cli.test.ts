@@ -2,39 +2,16 @@
  * `sluice transactions` as an operator runs it: the built CLI as child processes against a
  * real broker process, with transactions made by librdkafka (clients/transactions.py).
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, logLines, startBroker, type BrokerProcess } from './broker-process.js';
+import { logLines, startBroker, type BrokerProcess } from './broker-process.js';
+import { runSluice, type CliRun } from './sluice-cli.js';
 import { python } from './clients.js';
 
-const MAIN = join(REPO_ROOT, 'kernel/dist/cli/main.js');
-const RUN_TIMEOUT_MS = 30_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let broker: BrokerProcess;
 
-function sluice(args: readonly string[]): Promise<Run> {
-  const child = spawn(process.execPath, [MAIN, ...args, '--bootstrap-server', broker.bootstrap], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sluice ${args.join(' ')} did not exit within ${RUN_TIMEOUT_MS} ms:\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function sluice(args: readonly string[]): Promise<CliRun> {
+  return runSluice(broker.bootstrap, args);
 }
 
 async function ok(args: readonly string[]): Promise<string> {
