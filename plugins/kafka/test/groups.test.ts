@@ -32,6 +32,9 @@ const LIBRDKAFKA_GROUP_CONFIG = {
   'auto.commit.interval.ms': 200,
   'fetch.wait.max.ms': 50,
   'topic.metadata.refresh.interval.ms': 1000,
+  // librdkafka's reconnect backoff grows to 10 s by default: a member would miss its session
+  // across a broker restart on a loaded machine.
+  'reconnect.backoff.max.ms': 500,
 };
 
 /** Resolves when `ready()` holds, checked whenever `subscribe`'s callback fires. */
@@ -61,6 +64,8 @@ interface ConsumedRecord {
 /** One group_consumer.py process and everything it reported. */
 class LibrdkafkaConsumer {
   readonly records: ConsumedRecord[] = [];
+  /** Error events the client reported, for failure messages. */
+  readonly errors: string[] = [];
   assignment: number[] = [];
   assignments = 0;
   closed = false;
@@ -94,6 +99,7 @@ class LibrdkafkaConsumer {
 
   private onEvent(e: Record<string, unknown>): void {
     if (e.event === 'record') this.records.push({ partition: e.partition as number, offset: e.offset as number, value: e.value as string });
+    else if (e.event === 'error') this.errors.push(String(e.error));
     else if (e.event === 'assigned') {
       // Eager rebalances revoke everything and assign the full set; cooperative ones (KIP-429)
       // assign and revoke increments: a set covers both.
@@ -447,7 +453,8 @@ describe('broker restart', () => {
     await c1.close();
     const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     expect(committed[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(30);
-    const c2 = LibrdkafkaConsumer.start('r2', broker.bootstrap, { topic, group });
+    // A session long enough to span the broker's restart, as a production setting would be.
+    const c2 = LibrdkafkaConsumer.start('r2', broker.bootstrap, { topic, group, config: { 'session.timeout.ms': 20_000 } });
     await c2.until(() => c2.assignment.length === 3, 'r2 owning every partition');
 
     await Promise.all([admin.disconnect(), producer.disconnect()]);
@@ -467,6 +474,6 @@ describe('broker restart', () => {
     expect(c2.records.map((r) => r.value).sort()).toEqual([...second].sort());
     await c2.close();
     const final = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    expect(final[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(39);
+    expect(final[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0), `${JSON.stringify(final)} ${c2.errors.join('; ')}\n${broker.output().slice(-3000)}`).toBe(39);
   });
 });
