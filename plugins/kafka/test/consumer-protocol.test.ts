@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, ProduceAcks, stringSerializers } from '@platformatic/kafka';
-import { ApiKey, encodeRequest, readResponseFrame, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
+import { ApiKey, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
 import { logLines, startBroker, type BrokerProcess } from './broker-process.js';
 import { rawConnect, type RawConnection } from './raw-client.js';
 
@@ -25,14 +25,9 @@ const PARTITIONS = 6;
 let broker: BrokerProcess;
 let admin: Admin;
 let conn: RawConnection;
-let correlation = 0;
 
-async function call<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>) {
-  const id = ++correlation;
-  conn.write(encodeRequest(apiKey, version, id, 'sluice-it-kip848', body));
-  const frame = await conn.next();
-  if (frame === null) throw new Error('connection closed');
-  return readResponseFrame(frame, apiKey, version).body;
+function call<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>) {
+  return conn.request(apiKey, version, body);
 }
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {

@@ -4,20 +4,16 @@
  * Raw requests from our codecs, against a real broker process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKey, encodeRequest, readResponseFrame, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
+import { ApiKey, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
 import { logLines, startBroker, type BrokerProcess } from './broker-process.js';
 import { rawConnect, type RawConnection } from './raw-client.js';
 import { buildBatch } from '../src/records/batch.js';
 
 let broker: BrokerProcess;
 let conn: RawConnection;
-let correlation = 0;
 
-async function call<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>) {
-  conn.write(encodeRequest(apiKey, version, ++correlation, 'sluice-it-fetch-ids', body));
-  const frame = await conn.next();
-  if (frame === null) throw new Error('connection closed');
-  return readResponseFrame(frame, apiKey, version).body;
+function call<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>) {
+  return conn.request(apiKey, version, body);
 }
 
 beforeAll(async () => {

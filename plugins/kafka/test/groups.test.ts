@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
-import { ApiKey, encodeRequest, readResponseFrame, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
+import { ApiKey, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
 import { logLines, startBroker, type BrokerProcess } from './broker-process.js';
 import { PYTHON } from './clients.js';
 import { rawConnect, type RawConnection } from './raw-client.js';
@@ -343,16 +343,9 @@ describe('KafkaJS consumers in one group', () => {
 
 describe('raw requests', () => {
   let conn: RawConnection;
-  let correlation = 0;
 
-  async function call<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>) {
-    const id = ++correlation;
-    conn.write(encodeRequest(apiKey, version, id, 'sluice-it-raw-groups', body));
-    const frame = await conn.next();
-    if (frame === null) throw new Error('the broker closed the connection');
-    const r = readResponseFrame(frame, apiKey, version);
-    expect(r.correlationId).toBe(id);
-    return r.body;
+  function call<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>) {
+    return conn.request(apiKey, version, body);
   }
 
   beforeAll(async () => {

@@ -3,6 +3,8 @@
  * written by hand, responses read whole, and the moment the broker closes the socket.
  */
 import { connect, type Socket } from 'node:net';
+import { encodeRequest, readResponseFrame, type KnownApiKey, type RequestOf, type ResponseOf } from '../src/protocol/index.js';
+import type { Decoded } from '../src/protocol/reader.js';
 
 export interface RawConnection {
   readonly socket: Socket;
@@ -11,6 +13,8 @@ export interface RawConnection {
   /** Resolves when the broker has closed the connection. */
   readonly closed: Promise<void>;
   write(bytes: Buffer): void;
+  /** Sends one request built with our codecs and decodes its answer, checking the correlation id. */
+  request<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>): Promise<Decoded<ResponseOf<K>>>;
   close(): void;
 }
 
@@ -41,16 +45,27 @@ export async function rawConnect(port: number): Promise<RawConnection> {
       else frames.push(frame);
     }
   });
+  const next = (): Promise<Buffer | null> => {
+    const f = frames.shift();
+    if (f !== undefined) return Promise.resolve(f);
+    if (ended) return Promise.resolve(null);
+    return new Promise((ok) => waiting.push(ok));
+  };
+  let correlation = 0;
   return {
     socket,
     closed,
-    next: () => {
-      const f = frames.shift();
-      if (f !== undefined) return Promise.resolve(f);
-      if (ended) return Promise.resolve(null);
-      return new Promise((ok) => waiting.push(ok));
-    },
+    next,
     write: (bytes) => socket.write(bytes),
+    request: async (apiKey, version, body) => {
+      const id = ++correlation;
+      socket.write(encodeRequest(apiKey, version, id, 'sluice-it-raw', body));
+      const frame = await next();
+      if (frame === null) throw new Error('the broker closed the connection');
+      const r = readResponseFrame(frame, apiKey, version);
+      if (r.correlationId !== id) throw new Error(`correlation id ${r.correlationId}, expected ${id}`);
+      return r.body;
+    },
     close: () => socket.destroy(),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKey, encodeRequest, readResponseFrame, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
+import { ApiKey, type KnownApiKey, type RequestOf } from '../src/protocol/index.js';
 import { buildBatch } from '../src/records/batch.js';
 import { encodeKey, encodeValue, partitionForTransactionalId } from '../src/transactions/state-log.js';
 import { TxnState } from '../src/transactions/coordinator.js';
@@ -23,16 +23,9 @@ const E = { NONE: 0, UNKNOWN_TOPIC_OR_PARTITION: 3, INVALID_PRODUCER_EPOCH: 47, 
 
 let broker: BrokerProcess;
 let conn: RawConnection;
-let correlation = 0;
 
-async function call<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>) {
-  const id = ++correlation;
-  conn.write(encodeRequest(apiKey, version, id, 'sluice-it-raw-txn', body));
-  const frame = await conn.next();
-  if (frame === null) throw new Error('the broker closed the connection');
-  const r = readResponseFrame(frame, apiKey, version);
-  expect(r.correlationId).toBe(id);
-  return r.body;
+function call<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>) {
+  return conn.request(apiKey, version, body);
 }
 
 beforeAll(async () => {
