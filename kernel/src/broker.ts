@@ -4,6 +4,7 @@
  * plugins (so frontends stop taking requests), then logs (flush, checkpoints, the
  * clean-shutdown marker).
  */
+import { KafkaError, type BrokerDescription, type ClusterEndpoint } from '@sluice/sdk';
 import type { BrokerInfo, ConfigEntry, Kernel, KernelEventHandler, KernelEventName, LogDirDescription, Logger,
   PartitionDescription, PartitionHandle, TopicConfigs, TopicDescription } from '@sluice/sdk';
 import { systemClock, type Clock } from './clock.js';
@@ -125,6 +126,19 @@ export class Broker implements Kernel {
   allocateProducerId(): Promise<number> {
     return this.logs.allocateProducerId();
   }
+
+  brokers(): readonly BrokerDescription[] {
+    const info = brokerInfo(this.config, this.clusterId);
+    return [{ nodeId: this.config.nodeId, rack: null, fenced: false, listeners: info.advertisedListeners }];
+  }
+
+  controllerId(): number {
+    return this.config.nodeId;
+  }
+
+  readonly cluster: ClusterEndpoint = {
+    handle: (rpc) => Promise.reject(new KafkaError(35, 'UNSUPPORTED_VERSION', `cluster RPC ${rpc}: this node runs alone`)),
+  };
 
   on<N extends KernelEventName>(name: N, handler: KernelEventHandler<N>): () => void {
     return this.events.on(name, handler);

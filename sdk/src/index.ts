@@ -8,6 +8,7 @@
  * authentication, authorization and observers, with deadlines and fallbacks.
  */
 import type { HandlerFor, HookName, HookOptions, HookRunner } from './hooks.js';
+import type { BrokerDescription, ClusterEndpoint, ClusterTransport } from './cluster.js';
 
 /**
  * A position in a partition's log, counted in records. Never a byte position.
@@ -110,6 +111,12 @@ export interface KernelEvents {
   'topic.created': { readonly topic: TopicDescription };
   'topic.deleted': { readonly name: string; readonly topicId: Uint8Array };
   'topic.config.changed': { readonly name: string; readonly configs: TopicConfigs };
+  /**
+   * This node became or stopped being the leader of a partition it replicates (on a single
+   * node: leader of every partition, announced as each opens). Coordinators that keep state
+   * in a partition (groups, transactions) load it on `leader: true` and drop it on false.
+   */
+  'partition.leadership': { readonly topic: string; readonly partition: number; readonly leader: boolean; readonly leaderEpoch: number };
 }
 
 /** @evolving */
@@ -240,6 +247,12 @@ export interface Kernel {
   logDirs(): readonly LogDirDescription[];
   /** A new producer id for an idempotent producer, from blocks recorded in the metadata log. */
   allocateProducerId(): Promise<number>;
+  /** Brokers the metadata image knows, this one included. @experimental */
+  brokers(): readonly BrokerDescription[];
+  /** The active controller's node id, -1 while unknown. @experimental */
+  controllerId(): number;
+  /** Where the `cluster.transport` provider hands the cluster RPCs it receives. @experimental */
+  readonly cluster: ClusterEndpoint;
   on<N extends KernelEventName>(name: N, handler: KernelEventHandler<N>): () => void;
 }
 
@@ -323,7 +336,27 @@ export interface PluginContext {
   on<N extends HookName>(name: N, handler: HandlerFor<N>, options?: HookOptions): () => void;
   /** For frontends: calls the hooks other plugins registered. @evolving */
   readonly hooks: HookRunner;
+  /**
+   * Offers the broker's one implementation of a capability (see `ProviderSpecs`). A second
+   * plugin providing the same capability fails to start. Allowed while plugins start.
+   * @experimental
+   */
+  provide<N extends ProviderName>(name: N, implementation: ProviderSpecs[N]): void;
 }
+
+/**
+ * Capabilities that have exactly one implementation in a broker, by name. The kernel
+ * looks a provider up when it needs the capability; a broker without one runs without it
+ * (a single node needs no `cluster.transport`).
+ * @experimental
+ */
+export interface ProviderSpecs {
+  /** How this node reaches the others: the cluster RPCs (see cluster.ts). */
+  'cluster.transport': ClusterTransport;
+}
+
+/** @experimental */
+export type ProviderName = keyof ProviderSpecs;
 
 /** @evolving */
 export interface SluicePlugin {
@@ -360,4 +393,5 @@ export class KafkaError extends Error {
 }
 
 export * from './cli.js';
+export * from './cluster.js';
 export * from './hooks.js';

@@ -51,6 +51,8 @@ const TOPIC_OF: { readonly [N in HookName]?: (input: HookInput<N>) => string } =
   'produce.intercept': (i) => i.topic,
   'fetch.intercept': (i) => i.topic,
   'topic.create.policy': (i) => i.topic,
+  'topic.delete.policy': (i) => i.topic,
+  'topic.config.policy': (i) => i.topic,
   'produce.failed': (i) => i.topic,
   'fetch.failed': (i) => i.topic,
   'record.committed': (i) => i.topic,
@@ -76,6 +78,8 @@ const FIRST_DEFAULTS: { readonly [N in HookNameOf<'first'>]: Decision<HookOutput
   'connection.authenticate': Decision.accept(ANONYMOUS),
   'request.authorize': Decision.accept(),
   'topic.create.policy': Decision.accept(),
+  'topic.delete.policy': Decision.accept(),
+  'topic.config.policy': Decision.accept(),
 };
 
 const ORDER_RANK = { pre: 0, normal: 1, post: 2 } as const;
@@ -127,6 +131,10 @@ export class HookDriver implements HookRunner {
   }
 
   /** Fixes the order and compiles the chains; hooks fed by kernel events start listening. */
+  isFrozen(): boolean {
+    return this.frozen;
+  }
+
   freeze(): void {
     this.frozen = true;
     this.compile();

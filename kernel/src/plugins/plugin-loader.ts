@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import type { BrokerInfo, Kernel, Logger, PluginContext, SluicePlugin } from '@sluice/sdk';
+import type { BrokerInfo, Kernel, Logger, PluginContext, ProviderName, ProviderSpecs, SluicePlugin } from '@sluice/sdk';
 import type { HookDriver } from './hook-driver.js';
 import { checkManifest } from './manifest.js';
 
@@ -69,6 +69,7 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
 export class PluginHost {
   private readonly started: LoadedPlugin[] = [];
   private readonly abort = new AbortController();
+  private readonly providers = new Map<ProviderName, { readonly pluginId: string; readonly implementation: unknown }>();
 
   constructor(private readonly log: Logger, private readonly hooks: HookDriver) {}
 
@@ -93,13 +94,14 @@ export class PluginHost {
         const ctx: PluginContext = {
           kernel, broker, log, config, signal: this.abort.signal, hooks: this.hooks,
           on: (name, handler, options) => this.hooks.register(id, log, name, handler, options),
+          provide: (name, implementation) => this.provide(id, name, implementation),
         };
         await withDeadline(Promise.resolve(plugin.start(ctx)), PLUGIN_START_TIMEOUT_MS, `plugin ${plugin.manifest.id} start`);
         this.started.push({ specifier, shortName, plugin, from });
         this.log.info('plugin started', { plugin: plugin.manifest.id, version: plugin.manifest.version, from });
       } catch (err) {
         const message = (err as Error).message;
-        if (plugin !== undefined) this.hooks.removePlugin(plugin.manifest.id);
+        if (plugin !== undefined) this.removePlugin(plugin.manifest.id);
         if (plugin?.manifest.required === true) throw new Error(`required plugin ${plugin.manifest.id} failed to start: ${message}`);
         this.log.error('plugin disabled: it failed to load or start', { plugin: specifier, error: message });
       }
@@ -120,9 +122,33 @@ export class PluginHost {
       } catch (err) {
         this.log.error('plugin failed to stop cleanly', { plugin: loaded.plugin.manifest.id, error: (err as Error).message });
       }
-      this.hooks.removePlugin(loaded.plugin.manifest.id);
+      this.removePlugin(loaded.plugin.manifest.id);
     }
     this.started.length = 0;
+  }
+
+  /** The implementation a plugin provides for `name`, if any started plugin does. */
+  provider<N extends ProviderName>(name: N): ProviderSpecs[N] | undefined {
+    return this.providers.get(name)?.implementation as ProviderSpecs[N] | undefined;
+  }
+
+  /** Which plugin provides what, for `sluice plugins list|info`. */
+  providerOwners(): ReadonlyMap<ProviderName, string> {
+    return new Map([...this.providers].map(([name, p]) => [name, p.pluginId]));
+  }
+
+  private provide<N extends ProviderName>(pluginId: string, name: N, implementation: ProviderSpecs[N]): void {
+    if (this.hooks.isFrozen()) throw new Error(`plugin ${pluginId} provided ${name} after plugins started`);
+    const existing = this.providers.get(name);
+    if (existing !== undefined && existing.pluginId !== pluginId) {
+      throw new Error(`${name} is already provided by plugin ${existing.pluginId}; a broker has one ${name}`);
+    }
+    this.providers.set(name, { pluginId, implementation });
+  }
+
+  private removePlugin(pluginId: string): void {
+    this.hooks.removePlugin(pluginId);
+    for (const [name, p] of this.providers) if (p.pluginId === pluginId) this.providers.delete(name);
   }
 }
 

@@ -1,0 +1,332 @@
+/**
+ * The cluster RPCs between Sluice nodes, wire-neutral. The kernel owns the Raft quorum,
+ * the controller and replication but knows no wire protocol; a plugin provides the
+ * `cluster.transport` (the Kafka plugin maps every RPC onto Kafka's own API: Vote,
+ * BeginQuorumEpoch, Fetch, BrokerRegistration, ...) and hands requests it receives to
+ * `Kernel.cluster`. Field names follow the Kafka messages they travel in, so the mapping
+ * is field for field. Error codes are Kafka error codes.
+ * @experimental
+ */
+import type { ListenerAddress } from './index.js';
+
+/** Where a peer node answers cluster RPCs. @experimental */
+export interface PeerAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A Raft vote or pre-vote (KIP-595, KIP-996), Kafka's Vote API. @experimental */
+export interface VoteRequest {
+  readonly clusterId: string;
+  readonly candidateId: number;
+  readonly voterId: number;
+  readonly candidateEpoch: number;
+  readonly lastOffsetEpoch: number;
+  readonly lastOffset: number;
+  readonly preVote: boolean;
+}
+
+/** @experimental */
+export interface VoteResponse {
+  readonly errorCode: number;
+  /** -1 when the voter knows no live leader. */
+  readonly leaderId: number;
+  /** The voter's epoch. */
+  readonly leaderEpoch: number;
+  readonly voteGranted: boolean;
+}
+
+/** A new leader announcing itself, Kafka's BeginQuorumEpoch API. @experimental */
+export interface BeginQuorumEpochRequest {
+  readonly clusterId: string;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly voterId: number;
+}
+
+/** @experimental */
+export interface BeginQuorumEpochResponse {
+  readonly errorCode: number;
+}
+
+/** A voter or observer fetching the metadata log: Fetch of `__cluster_metadata-0` with a replica id. @experimental */
+export interface RaftFetchRequest {
+  readonly clusterId: string;
+  readonly replicaId: number;
+  /** The fetcher's epoch (Fetch's current_leader_epoch). */
+  readonly epoch: number;
+  readonly fetchOffset: number;
+  readonly lastFetchedEpoch: number;
+}
+
+/** @experimental */
+export interface RaftFetchResponse {
+  /** 0, FENCED_LEADER_EPOCH (74) or NOT_LEADER_OR_FOLLOWER (6). */
+  readonly errorCode: number;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly highWatermark: number;
+  /** Set when the fetcher's log diverges: truncate to at most `endOffset` of `epoch`. */
+  readonly divergingEpoch: { readonly epoch: number; readonly endOffset: number } | null;
+  /** RecordBatch v2 bytes, as stored. */
+  readonly records: Uint8Array;
+}
+
+/** Kafka's DescribeQuorum. @experimental */
+export interface DescribeQuorumResponse {
+  readonly errorCode: number;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly highWatermark: number;
+  readonly voters: readonly ReplicaProgress[];
+  readonly observers: readonly ReplicaProgress[];
+}
+
+/** @experimental */
+export interface ReplicaProgress {
+  readonly replicaId: number;
+  readonly logEndOffset: number;
+  /** -1 when unknown. */
+  readonly lastFetchTimestampMs: number;
+  readonly lastCaughtUpTimestampMs: number;
+}
+
+/** Kafka's BrokerRegistration: a broker joins (or rejoins after a restart). @experimental */
+export interface BrokerRegistrationRequest {
+  readonly brokerId: number;
+  readonly clusterId: string;
+  /** 16 random bytes per process start: tells a restart from a duplicate registration. */
+  readonly incarnationId: Uint8Array;
+  readonly listeners: readonly ListenerAddress[];
+  readonly rack: string | null;
+  /** -1 on the first registration. */
+  readonly previousBrokerEpoch: number;
+}
+
+/** @experimental */
+export interface BrokerRegistrationResponse {
+  readonly errorCode: number;
+  readonly brokerEpoch: number;
+}
+
+/** Kafka's BrokerHeartbeat. @experimental */
+export interface BrokerHeartbeatRequest {
+  readonly brokerId: number;
+  readonly brokerEpoch: number;
+  /** The broker's committed metadata offset: the controller unfences it once caught up. */
+  readonly currentMetadataOffset: number;
+  readonly wantFence: boolean;
+  /** Controlled shutdown: move my leaderships away, then tell me to stop. */
+  readonly wantShutDown: boolean;
+}
+
+/** @experimental */
+export interface BrokerHeartbeatResponse {
+  readonly errorCode: number;
+  readonly isCaughtUp: boolean;
+  readonly isFenced: boolean;
+  readonly shouldShutDown: boolean;
+}
+
+/** Kafka's AlterPartition: a partition leader asks the controller to change the ISR. @experimental */
+export interface AlterPartitionRequest {
+  readonly brokerId: number;
+  readonly brokerEpoch: number;
+  readonly topics: ReadonlyArray<{
+    readonly topicId: Uint8Array;
+    readonly partitions: ReadonlyArray<{
+      readonly partitionIndex: number;
+      readonly leaderEpoch: number;
+      readonly newIsr: readonly number[];
+      readonly partitionEpoch: number;
+    }>;
+  }>;
+}
+
+/** @experimental */
+export interface AlterPartitionResponse {
+  readonly errorCode: number;
+  readonly topics: ReadonlyArray<{
+    readonly topicId: Uint8Array;
+    readonly partitions: ReadonlyArray<{
+      readonly partitionIndex: number;
+      readonly errorCode: number;
+      readonly leaderId: number;
+      readonly leaderEpoch: number;
+      readonly isr: readonly number[];
+      readonly partitionEpoch: number;
+    }>;
+  }>;
+}
+
+/** Kafka's AllocateProducerIds: a block of producer ids for one broker. @experimental */
+export interface AllocateProducerIdsRequest {
+  readonly brokerId: number;
+  readonly brokerEpoch: number;
+}
+
+/** @experimental */
+export interface AllocateProducerIdsResponse {
+  readonly errorCode: number;
+  readonly producerIdStart: number;
+  readonly producerIdLen: number;
+}
+
+/** A follower fetching partitions it replicates: Fetch with a replica id. @experimental */
+export interface ReplicaFetchRequest {
+  readonly replicaId: number;
+  readonly brokerEpoch: number;
+  readonly maxWaitMs: number;
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  readonly partitions: ReadonlyArray<{
+    readonly topic: string;
+    readonly topicId: Uint8Array;
+    readonly partition: number;
+    readonly currentLeaderEpoch: number;
+    readonly fetchOffset: number;
+    readonly lastFetchedEpoch: number;
+    readonly logStartOffset: number;
+    readonly partitionMaxBytes: number;
+  }>;
+}
+
+/** @experimental */
+export interface ReplicaFetchResponse {
+  readonly errorCode: number;
+  readonly partitions: ReadonlyArray<{
+    readonly topic: string;
+    readonly partition: number;
+    readonly errorCode: number;
+    readonly highWatermark: number;
+    readonly logStartOffset: number;
+    readonly divergingEpoch: { readonly epoch: number; readonly endOffset: number } | null;
+    readonly records: Uint8Array;
+  }>;
+}
+
+/** Admin requests a broker forwards to the active controller (CreateTopics etc. in Kafka). @experimental */
+export interface CreateTopicsForward {
+  readonly topics: ReadonlyArray<{
+    readonly name: string;
+    readonly numPartitions: number;
+    /** -1: the broker default (`default.replication.factor`). */
+    readonly replicationFactor: number;
+    /** Explicit replica lists per partition; empty when the controller places replicas. */
+    readonly assignments: ReadonlyArray<{ readonly partitionIndex: number; readonly brokerIds: readonly number[] }>;
+    readonly configs: Readonly<Record<string, string>>;
+  }>;
+  readonly validateOnly: boolean;
+}
+
+/** @experimental */
+export interface TopicResults {
+  readonly results: ReadonlyArray<{ readonly name: string; readonly errorCode: number; readonly errorMessage: string | null }>;
+}
+
+/** @experimental */
+export interface DeleteTopicsForward {
+  readonly names: readonly string[];
+}
+
+/** @experimental */
+export interface CreatePartitionsForward {
+  readonly topics: ReadonlyArray<{ readonly name: string; readonly count: number }>;
+  readonly validateOnly: boolean;
+}
+
+/** Topic config changes; a null value removes the override. @experimental */
+export interface AlterConfigsForward {
+  readonly resources: ReadonlyArray<{ readonly name: string; readonly changes: Readonly<Record<string, string | null>> }>;
+  readonly validateOnly: boolean;
+}
+
+/** Kafka's ElectLeaders. @experimental */
+export interface ElectLeadersRequest {
+  /** 0 preferred, 1 unclean. */
+  readonly electionType: number;
+  /** null: every partition. */
+  readonly topicPartitions: ReadonlyArray<{ readonly topic: string; readonly partitions: readonly number[] }> | null;
+}
+
+/** @experimental */
+export interface ElectLeadersResponse {
+  readonly errorCode: number;
+  readonly results: ReadonlyArray<{
+    readonly topic: string;
+    readonly partitions: ReadonlyArray<{ readonly partition: number; readonly errorCode: number; readonly errorMessage: string | null }>;
+  }>;
+}
+
+/**
+ * Every cluster RPC: its request and response. The Kafka API each maps onto is named in
+ * the comment; a transport must carry all of them.
+ * @experimental
+ */
+export interface ClusterRpcs {
+  /** Vote (52). */
+  'raft.vote': { request: VoteRequest; response: VoteResponse };
+  /** BeginQuorumEpoch (53). */
+  'raft.begin-quorum-epoch': { request: BeginQuorumEpochRequest; response: BeginQuorumEpochResponse };
+  /** Fetch (1) of `__cluster_metadata-0`. */
+  'raft.fetch': { request: RaftFetchRequest; response: RaftFetchResponse };
+  /** DescribeQuorum (55). */
+  'raft.describe-quorum': { request: Record<string, never>; response: DescribeQuorumResponse };
+  /** BrokerRegistration (62). */
+  'controller.register-broker': { request: BrokerRegistrationRequest; response: BrokerRegistrationResponse };
+  /** BrokerHeartbeat (63). */
+  'controller.heartbeat': { request: BrokerHeartbeatRequest; response: BrokerHeartbeatResponse };
+  /** AlterPartition (56). */
+  'controller.alter-partition': { request: AlterPartitionRequest; response: AlterPartitionResponse };
+  /** AllocateProducerIds (67). */
+  'controller.allocate-producer-ids': { request: AllocateProducerIdsRequest; response: AllocateProducerIdsResponse };
+  /** CreateTopics (19), sent to the active controller. */
+  'controller.create-topics': { request: CreateTopicsForward; response: TopicResults };
+  /** DeleteTopics (20). */
+  'controller.delete-topics': { request: DeleteTopicsForward; response: TopicResults };
+  /** CreatePartitions (37). */
+  'controller.create-partitions': { request: CreatePartitionsForward; response: TopicResults };
+  /** IncrementalAlterConfigs (44) on topics. */
+  'controller.alter-configs': { request: AlterConfigsForward; response: TopicResults };
+  /** ElectLeaders (43). */
+  'controller.elect-leaders': { request: ElectLeadersRequest; response: ElectLeadersResponse };
+  /** Fetch (1) with a replica id: partition replication. */
+  'replica.fetch': { request: ReplicaFetchRequest; response: ReplicaFetchResponse };
+}
+
+/** @experimental */
+export type ClusterRpcName = keyof ClusterRpcs;
+/** @experimental */
+export type ClusterRpcRequest<K extends ClusterRpcName> = ClusterRpcs[K]['request'];
+/** @experimental */
+export type ClusterRpcResponse<K extends ClusterRpcName> = ClusterRpcs[K]['response'];
+
+/**
+ * Outbound: how the kernel reaches another node. Provided by exactly one plugin as the
+ * `cluster.transport` provider. `call` rejects when the peer cannot be reached or does not
+ * answer within `timeoutMs`; the kernel retries what matters.
+ * @experimental
+ */
+export interface ClusterTransport {
+  call<K extends ClusterRpcName>(peer: PeerAddress, rpc: K, request: ClusterRpcRequest<K>, timeoutMs: number): Promise<ClusterRpcResponse<K>>;
+}
+
+/**
+ * Inbound: the transport hands every cluster RPC it receives to `Kernel.cluster.handle`.
+ * `signal` aborts a long-polling replica fetch when the connection closes.
+ * @experimental
+ */
+export interface ClusterEndpoint {
+  handle<K extends ClusterRpcName>(rpc: K, request: ClusterRpcRequest<K>, signal?: AbortSignal): Promise<ClusterRpcResponse<K>>;
+}
+
+/** A broker as the metadata image knows it. @experimental */
+export interface BrokerDescription {
+  readonly nodeId: number;
+  readonly rack: string | null;
+  /** Fenced brokers lead nothing and are left out of Metadata responses. */
+  readonly fenced: boolean;
+  /** The broker's advertised listeners. */
+  readonly listeners: readonly ListenerAddress[];
+}
