@@ -31,7 +31,8 @@ describe('hook types', () => {
       void hooks.runFirst('record.committed', {} as never);
     };
     expect(typeof check).toBe('function');
-    const first: HookNameOf<'first'>[] = ['connection.authenticate', 'request.authorize', 'topic.create.policy'];
+    const first: HookNameOf<'first'>[] = ['connection.authenticate', 'request.authorize', 'topic.create.policy', 'topic.delete.policy',
+      'topic.config.policy'];
     expect(first.every((n) => HOOK_KINDS[n] === 'first')).toBe(true);
   });
 

@@ -190,15 +190,88 @@ export interface PartitionFailed {
   readonly errorCode: number;
 }
 
-/** After a request was answered (or failed). For metrics and audit. @evolving */
+/**
+ * After a request's response was written to its socket, or after the request failed
+ * (which closes the connection). For metrics and audit. The times split `durationMs` as
+ * Kafka's RequestMetrics do (all in ms, from `performance.now()`):
+ * `requestQueueMs + localMs + responseSendMs = durationMs`. A request whose response was
+ * never written because the connection closed first is not reported. Changed in 0.1.0:
+ * `durationMs` ends when the response is written (it ended when it was encoded), and the
+ * three parts are new.
+ * @evolving
+ */
 export interface RequestCompleted {
   readonly connection: ConnectionDescription;
   readonly apiKey: number;
   readonly apiName: string;
   readonly apiVersion: number;
-  /** From the request decoded to its response encoded (or its failure); time queued behind earlier requests of the connection is included only when a hook made it wait. */
+  /** From the request's frame fully read to its response written (or its failure): Kafka's TotalTimeMs. */
   readonly durationMs: number;
+  /**
+   * From the frame read to the handler starting: decoding, waiting behind earlier requests
+   * of the connection held by hooks, authentication and authorization. Kafka's RequestQueueTimeMs.
+   */
+  readonly requestQueueMs: number;
+  /**
+   * The handler, from its start to the response encoded, including what it awaits
+   * (durability of acks=all appends, long-poll fetches): Kafka's LocalTimeMs plus RemoteTimeMs.
+   */
+  readonly localMs: number;
+  /**
+   * From the response encoded to the socket taking its last byte (the write callback),
+   * including the wait for earlier responses of the connection: Kafka's
+   * ResponseQueueTimeMs plus ResponseSendTimeMs. 0 for a request with no response (acks=0)
+   * or one that failed.
+   */
+  readonly responseSendMs: number;
   readonly failed: boolean;
+}
+
+/**
+ * What a frontend knows that metrics cannot read from the kernel, reported on
+ * `metrics.collect`. Each method may be called any number of times per collection.
+ * @evolving
+ */
+export interface MetricsCollection {
+  /**
+   * Requests parked until something happens, per kind: `Produce`, acks=all produce
+   * requests waiting for durability; `Fetch`, fetches waiting for data (long polls).
+   * Kafka's DelayedOperationPurgatory PurgatorySize.
+   */
+  purgatorySize(operation: 'Produce' | 'Fetch', size: number): void;
+  /** A consumer group's committed offset on a partition (the collector compares it with the high watermark for lag). */
+  committedOffset(group: string, topic: string, partition: number, offset: number): void;
+}
+
+/**
+ * A topic a client asks to delete (DeleteTopics), after it was found. A rejection is
+ * that topic's error code and message. Topics deleted by plugins through the kernel are
+ * not asked.
+ * @evolving
+ */
+export interface TopicDeleteInput {
+  readonly connection: ConnectionDescription;
+  readonly principal: Principal;
+  readonly clientId: string | null;
+  readonly topic: string;
+}
+
+/**
+ * Topic config overrides a client asks to change (AlterConfigs, IncrementalAlterConfigs,
+ * also with `validateOnly`), after the kernel validated them: Kafka's alter.config.policy.
+ * A rejection is that resource's error code and message. Changes made by plugins through
+ * the kernel are not asked.
+ * @evolving
+ */
+export interface TopicConfigInput {
+  readonly connection: ConnectionDescription;
+  readonly principal: Principal;
+  readonly clientId: string | null;
+  readonly topic: string;
+  /** Keys set (string) or removed (null); AlterConfigs' replace semantics already turned into changes. */
+  readonly changes: Readonly<Record<string, string | null>>;
+  readonly via: 'AlterConfigs' | 'IncrementalAlterConfigs';
+  readonly validateOnly: boolean;
 }
 
 /** @evolving */
@@ -221,6 +294,10 @@ export interface HookSpecs {
   'request.completed': HookSpec<'parallel', RequestCompleted>;
   /** A create.topic.policy: the first handler that does not say `next` decides. */
   'topic.create.policy': HookSpec<'first', TopicCreateInput>;
+  /** Asked per topic a client deletes; as `topic.create.policy`. */
+  'topic.delete.policy': HookSpec<'first', TopicDeleteInput>;
+  /** An alter.config.policy for topics; as `topic.create.policy`. */
+  'topic.config.policy': HookSpec<'first', TopicConfigInput>;
   'produce.intercept': HookSpec<'waterfall', ProduceInterceptInput, RecordBatches>;
   'fetch.intercept': HookSpec<'waterfall', FetchInterceptInput, RecordBatches>;
   /** Produce partitions answered with an error code (rejected, invalid, timed out). */
@@ -240,6 +317,11 @@ export interface HookSpecs {
   'broker.started': HookSpec<'sequential', BrokerLifecycle>;
   /** Before any plugin stops; frontends still serve. */
   'broker.stopping': HookSpec<'sequential', BrokerLifecycle>;
+  /**
+   * Called by a metrics plugin each time it collects (a scrape, an export): handlers
+   * report into the input synchronously; what a promise reports later is lost.
+   */
+  'metrics.collect': HookSpec<'parallel', MetricsCollection>;
 }
 
 /** @stable */
@@ -298,6 +380,8 @@ export const HOOK_KINDS: { readonly [N in HookName]: HookSpecs[N]['kind'] } = {
   'request.authorize': 'first',
   'request.completed': 'parallel',
   'topic.create.policy': 'first',
+  'topic.delete.policy': 'first',
+  'topic.config.policy': 'first',
   'produce.intercept': 'waterfall',
   'fetch.intercept': 'waterfall',
   'produce.failed': 'parallel',
@@ -311,6 +395,7 @@ export const HOOK_KINDS: { readonly [N in HookName]: HookSpecs[N]['kind'] } = {
   'broker.starting': 'sequential',
   'broker.started': 'sequential',
   'broker.stopping': 'sequential',
+  'metrics.collect': 'parallel',
 };
 
 /** Deadlines when a registration sets none: tight on the data path, generous for lifecycle. @stable */

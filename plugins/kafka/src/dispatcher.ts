@@ -9,9 +9,10 @@
  * every request to `request.authorize`. No SASL exchange is served yet, so nothing is
  * really authenticated: with no handler every connection is `User:ANONYMOUS` and every
  * request is allowed. A rejection closes the connection (Kafka's per-resource
- * authorization error codes come with ACLs). `request.completed` reports each request's
- * API and duration. When none of these has a handler (and no earlier request of the
- * connection is waiting on a hook), a request takes the direct path: no hook input is
+ * authorization error codes come with ACLs). For `request.completed` a request gets a
+ * RequestTiming, stamped here when its handler starts; the connection reports it once
+ * the response is written. When none of these has a handler (and no earlier request of
+ * the connection is waiting on a hook), a request takes the direct path: no hook input is
  * built and nothing is allocated for hooks.
  */
 import { ANONYMOUS, type Decision, type HookRunner, type MaybePromise, type Principal } from '@sluice/sdk';
@@ -26,8 +27,9 @@ import {
   type ResponseOf,
 } from './protocol/index.js';
 import type { ApiHandler, RequestContext } from './apis/api.js';
-import type { ConnectionInfo, ResponseParts } from './server/connection.js';
+import type { ConnectionInfo, Exchange, ResponseParts } from './server/connection.js';
 import { OrderGate, UNGATED, type OrderSlot } from './server/order-gate.js';
+import { RequestTiming } from './server/request-timing.js';
 
 export const UNSUPPORTED_VERSION = 35;
 
@@ -58,7 +60,7 @@ export class Dispatcher {
     this.hooks = shared.hooks;
   }
 
-  readonly handle = (frame: Buffer, connection: ConnectionInfo): ResponseParts | null | Promise<ResponseParts | null> => {
+  readonly handle = (frame: Buffer, connection: ConnectionInfo, exchange: Exchange): ResponseParts | null | Promise<ResponseParts | null> => {
     const { header, body } = readRequestFrame(frame);
     const apiKey = header.requestApiKey;
     const version = header.requestApiVersion;
@@ -86,7 +88,11 @@ export class Dispatcher {
       };
       return this.invoke(api as ApiHandler<KnownApiKey>, apiKey, request, ctx);
     }
-    return this.hooked(api as ApiHandler<KnownApiKey>, apiKey, request, connection, version, correlationId, header.clientId, authenticate);
+    if (hooks.hasHandlers('request.completed')) {
+      exchange.timing = new RequestTiming(connection, apiKey, api.name, version, exchange.receivedMs);
+    }
+    return this.hooked(api as ApiHandler<KnownApiKey>, apiKey, request, connection, version, correlationId, header.clientId, authenticate,
+      exchange.timing);
   };
 
   private invoke(api: ApiHandler<KnownApiKey>, apiKey: KnownApiKey, request: unknown, ctx: RequestContext): MaybePromise<Response> {
@@ -97,8 +103,7 @@ export class Dispatcher {
 
   /** The path through hooks, in request order per connection even when a hook answers later. */
   private hooked(api: ApiHandler<KnownApiKey>, apiKey: KnownApiKey, request: unknown, connection: ConnectionInfo, version: number,
-    correlationId: number, clientId: string | null, authenticate: boolean): MaybePromise<Response> {
-    const startedMs = performance.now();
+    correlationId: number, clientId: string | null, authenticate: boolean, timing: RequestTiming | null): MaybePromise<Response> {
     let state = this.states.get(connection);
     if (state === undefined) {
       state = { principal: undefined, gate: new OrderGate() };
@@ -120,6 +125,7 @@ export class Dispatcher {
         return then(allowed, (d) => {
           if (d !== undefined) decided(d, `${api.name} authorization`);
           const ctx: RequestContext = { ...this.shared, connection, apiVersion: version, correlationId, clientId, principal: p, order: slot };
+          timing?.started(performance.now());
           try {
             return this.invoke(api, apiKey, request, ctx);
           } finally {
@@ -128,32 +134,7 @@ export class Dispatcher {
         });
       });
     };
-    let response: MaybePromise<Response>;
-    try {
-      response = slot.ready === undefined ? runClosing(run, slot) : slot.ready.then(() => runClosing(run, slot));
-    } catch (err) {
-      this.completed(connection, api, version, startedMs, true);
-      throw err;
-    }
-    if (!this.hooks.hasHandlers('request.completed')) return response;
-    if (response instanceof Promise) {
-      return response.then(
-        (r) => (this.completed(connection, api, version, startedMs, false), r),
-        (err: unknown) => {
-          this.completed(connection, api, version, startedMs, true);
-          throw err;
-        },
-      );
-    }
-    this.completed(connection, api, version, startedMs, false);
-    return response;
-  }
-
-  private completed(connection: ConnectionInfo, api: ApiHandler<KnownApiKey>, apiVersion: number, startedMs: number, failed: boolean): void {
-    if (!this.hooks.hasHandlers('request.completed')) return;
-    this.hooks.runParallel('request.completed', {
-      connection, apiKey: api.apiKey, apiName: api.name, apiVersion, durationMs: performance.now() - startedMs, failed,
-    });
+    return slot.ready === undefined ? runClosing(run, slot) : slot.ready.then(() => runClosing(run, slot));
   }
 }
 

@@ -11,6 +11,7 @@ import { groupConfig } from './groups/config.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { OFFSETS_TOPIC, OffsetsTopic } from './groups/offsets-store.js';
 import { systemTimer } from './groups/timer.js';
+import { Purgatory } from './purgatory.js';
 import { KafkaServer } from './server/server.js';
 import { transactionConfig } from './transactions/config.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
@@ -40,9 +41,15 @@ export default definePlugin({
         if (topic === OFFSETS_TOPIC) groupCoordinator.completeTransaction(partition, producerId, commit);
       });
     transactions.load();
+    const purgatory = new Purgatory();
     const dispatcher = new Dispatcher(allApis, {
       kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal, hooks: ctx.hooks,
-      fetchSessions: new FetchSessions(config.fetchSessionCacheSlots), groups, transactions,
+      fetchSessions: new FetchSessions(config.fetchSessionCacheSlots), groups, transactions, purgatory,
+    });
+    ctx.on('metrics.collect', (m) => {
+      m.purgatorySize('Produce', purgatory.produce);
+      m.purgatorySize('Fetch', purgatory.fetch);
+      groupCoordinator.forEachCommittedOffset((group, topic, partition, offset) => m.committedOffset(group, topic, partition, offset));
     });
     server = new KafkaServer(dispatcher.handle, {
       requestSizeBytesMax: config.requestSizeBytesMax, idleMsMax: config.connectionIdleMsMax,

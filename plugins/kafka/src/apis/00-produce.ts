@@ -118,7 +118,10 @@ export const produceApi = defineApi({
       reportFailed(ctx, responses);
       return response;
     }
+    const durable = acks === 'durable';
+    if (durable) ctx.purgatory.produce++;
     return withTimeout(Promise.all(pending), req.timeoutMs).then((done) => {
+      if (durable) ctx.purgatory.produce--;
       if (!done) {
         for (const t of responses) {
           for (const p of t.partitionResponses) {

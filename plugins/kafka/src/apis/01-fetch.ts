@@ -52,7 +52,12 @@ export const fetchApi = defineApi({
 
     let result = readAll(ctx, wanted, maxBytes, isolation);
     if (result.bytes < req.minBytes && req.maxWaitMs > 0 && !result.failed) {
-      await waitForAnyData(ctx, wanted, req.maxWaitMs, isolation);
+      ctx.purgatory.fetch++;
+      try {
+        await waitForAnyData(ctx, wanted, req.maxWaitMs, isolation);
+      } finally {
+        ctx.purgatory.fetch--;
+      }
       result = readAll(ctx, wanted, maxBytes, isolation);
     }
     if (ctx.hooks.hasHandlers('fetch.intercept')) await interceptFetched(ctx, wanted, result.entries);

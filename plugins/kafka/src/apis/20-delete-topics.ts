@@ -7,6 +7,8 @@
  * TOPIC_DELETION_DISABLED, or INVALID_REQUEST below v3, which predates that code, as Kafka
  * answers. The deletion is complete (metadata committed, files gone) when answered, so
  * `timeout_ms` never runs out. v5+ carry an error message, v6 the topic id.
+ * An existing topic is put to the `topic.delete.policy` hook before it is deleted: a
+ * rejection is that topic's error code and message.
  */
 import { ApiKey, isZeroUuid, uuidEquals, uuidToString, ZERO_UUID, type DeleteTopicsResponse } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
@@ -54,6 +56,15 @@ async function deleteOne(ctx: RequestContext, wanted: { readonly name: string | 
       : { name: null, topicId: wanted.topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: `no topic has id ${uuidToString(wanted.topicId)}` };
   }
   try {
+    if (ctx.hooks.hasHandlers('topic.delete.policy')) {
+      const decision = await ctx.hooks.runFirst('topic.delete.policy', {
+        connection: ctx.connection, principal: ctx.principal, clientId: ctx.clientId, topic: topic.name,
+      });
+      if (decision.outcome === 'reject') {
+        return { name: topic.name, topicId: topic.topicId, errorCode: decision.errorCode,
+          errorMessage: decision.reason ?? `deleting topic ${topic.name} breaks the delete topic policy` };
+      }
+    }
     await ctx.kernel.deleteTopic(topic.name);
     ctx.log.info('topic deleted', { topic: topic.name, client: ctx.clientId });
     return { name: topic.name, topicId: topic.topicId, errorCode: 0, errorMessage: null };

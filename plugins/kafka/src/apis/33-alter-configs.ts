@@ -8,7 +8,10 @@
  * twice gets INVALID_REQUEST, as does a resource named twice (once). BROKER resources get
  * INVALID_REQUEST: dynamic broker configs are not implemented yet, broker properties are
  * read from server.properties at start. A missing topic: UNKNOWN_TOPIC_OR_PARTITION.
+ * Changes the kernel accepts are put to the `topic.config.policy` hook (also with
+ * `validate_only`): a rejection is that resource's error code and message.
  */
+import type { TopicConfigInput } from '@sluice/sdk';
 import { ApiKey, type AlterConfigsResponse } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { defineApi, type RequestContext } from './api.js';
@@ -39,7 +42,7 @@ export const alterConfigsApi = defineApi({
       const changes = new Map<string, string | null>();
       for (const key of Object.keys(ctx.kernel.describeTopic(r.resourceName)?.configs ?? {})) changes.set(key, null);
       for (const c of r.configs) changes.set(c.name, c.value);
-      return applyChanges(ctx, r.resourceName, changes, req.validateOnly);
+      return applyChanges(ctx, r.resourceName, changes, req.validateOnly, 'AlterConfigs');
     });
     return { throttleTimeMs: 0, responses };
   },
@@ -78,9 +81,20 @@ export function topicRefusal(ctx: RequestContext, type: number, name: string): F
 }
 
 export async function applyChanges(ctx: RequestContext, topic: string, changes: ReadonlyMap<string, string | null>,
-  validateOnly: boolean): Promise<Failure | undefined> {
+  validateOnly: boolean, via: TopicConfigInput['via']): Promise<Failure | undefined> {
   try {
-    await ctx.kernel.alterTopicConfigs(topic, Object.fromEntries(changes), { validateOnly });
+    const asked = Object.fromEntries(changes);
+    if (ctx.hooks.hasHandlers('topic.config.policy')) {
+      // The kernel's verdict first, so an invalid value is reported as such, not as a policy matter.
+      await ctx.kernel.alterTopicConfigs(topic, asked, { validateOnly: true });
+      const decision = await ctx.hooks.runFirst('topic.config.policy', {
+        connection: ctx.connection, principal: ctx.principal, clientId: ctx.clientId, topic, changes: asked, via, validateOnly,
+      });
+      if (decision.outcome === 'reject') {
+        return { errorCode: decision.errorCode, errorMessage: decision.reason ?? `changing configs of ${topic} breaks the alter config policy` };
+      }
+    }
+    await ctx.kernel.alterTopicConfigs(topic, asked, { validateOnly });
     if (!validateOnly) ctx.log.info('topic configs altered', { topic, changes: Object.fromEntries(changes), client: ctx.clientId });
     return undefined;
   } catch (err) {

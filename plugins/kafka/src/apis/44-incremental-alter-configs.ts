@@ -9,7 +9,8 @@
  * as a whole (INVALID_CONFIG, nothing changed); `validate_only` stops after the check.
  * A key given twice, a null value for SET, APPEND or SUBTRACT, an unknown operation, or a
  * resource named twice get INVALID_REQUEST. BROKER resources get INVALID_REQUEST, as
- * dynamic broker configs are not implemented yet.
+ * dynamic broker configs are not implemented yet. Accepted changes are put to the
+ * `topic.config.policy` hook, as in AlterConfigs.
  */
 import type { Decoded } from '../protocol/reader.js';
 import { ApiKey, type IncrementalAlterConfigsRequest } from '../protocol/index.js';
@@ -35,7 +36,7 @@ export const incrementalAlterConfigsApi = defineApi({
       const refused = topicRefusal(ctx, r.resourceType, r.resourceName);
       if (refused !== undefined) return refused;
       const changes = changesOf(ctx, r);
-      return changes instanceof Map ? applyChanges(ctx, r.resourceName, changes, req.validateOnly) : changes;
+      return changes instanceof Map ? applyChanges(ctx, r.resourceName, changes, req.validateOnly, 'IncrementalAlterConfigs') : changes;
     });
     return { throttleTimeMs: 0, responses };
   },

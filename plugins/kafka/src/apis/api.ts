@@ -11,6 +11,7 @@ import type { OrderHold } from '../server/order-gate.js';
 import type { FrontendConfig } from '../config.js';
 import type { FetchSessions } from '../fetch-sessions.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { Purgatory } from '../purgatory.js';
 import type { TransactionCoordinator } from '../transactions/coordinator.js';
 
 export interface RequestContext {
@@ -25,6 +26,8 @@ export interface RequestContext {
   readonly fetchSessions: FetchSessions;
   readonly groups: GroupCoordinator;
   readonly transactions: TransactionCoordinator;
+  /** Counts of requests waiting for durability or data, for metrics. */
+  readonly purgatory: Purgatory;
   /** Aborted when the broker stops: long polls end early. */
   readonly signal: AbortSignal;
   /** The hooks other plugins registered (interceptors, observers). */

@@ -609,6 +609,15 @@ export class GroupCoordinator {
     return this.store.append(this.partitionFor(group.groupId), records);
   }
 
+  /** Every group's committed offsets (durable ones: commits in flight are not visible yet), for metrics. */
+  forEachCommittedOffset(visit: (groupId: string, topic: string, partition: number, offset: number) => void): void {
+    for (const group of this.groups.values()) {
+      for (const [topic, byPartition] of group.offsets) {
+        for (const [partition, committed] of byPartition) visit(group.groupId, topic, partition, committed.offset);
+      }
+    }
+  }
+
   /** One pass of offsets.retention.minutes over every group. */
   expireOffsets(): Promise<void> {
     const now = this.timer.now();

@@ -10,10 +10,17 @@
  * requests per connection are being handled, and reading pauses while that many are
  * pending or while more than `writeBufferBytesMax` of responses wait for the socket.
  * A connection idle for `idleMsMax` is closed. Any error closes only this connection.
+ *
+ * Timing: a handler that sets `exchange.timing` hears (through `onTimed`) when its
+ * response was written: the socket's write callback of the response's last chunk. Write
+ * callbacks come in write order, so one callback per connection and a queue of the
+ * timings in flight stand for a closure per response. A request that fails is reported at
+ * once; one whose response never reached the socket because the connection closed is not.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '@sluice/sdk';
 import { FrameReader } from './frame-reader.js';
+import type { RequestTiming } from './request-timing.js';
 
 /** A whole response frame, its 4-byte size prefix included, in one or more chunks. */
 export type ResponseParts = Uint8Array | readonly Uint8Array[];
@@ -29,12 +36,21 @@ export interface ConnectionInfo {
   readonly localAddress: string;
 }
 
+/** One request as the connection tracks it, seen by its handler. */
+export interface Exchange {
+  /** `performance.now()` when the request's frame was fully read. */
+  readonly receivedMs: number;
+  /** Set by a handler that wants the request's times reported. */
+  timing: RequestTiming | null;
+}
+
 /**
  * Handles one request frame (without its size prefix). Returns the response frame (size
  * prefix included) or null when the request gets no response (acks=0).
  * Throwing closes the connection.
  */
-export type RequestHandler = (frame: Buffer, conn: ConnectionInfo) => ResponseParts | null | Promise<ResponseParts | null>;
+export type RequestHandler = (frame: Buffer, conn: ConnectionInfo, exchange: Exchange) =>
+  ResponseParts | null | Promise<ResponseParts | null>;
 
 export interface ConnectionLimits {
   readonly requestSizeBytesMax: number;
@@ -43,7 +59,7 @@ export interface ConnectionLimits {
   readonly writeBufferBytesMax: number;
 }
 
-interface Slot {
+interface Slot extends Exchange {
   done: boolean;
   parts: ResponseParts | null;
 }
@@ -51,6 +67,8 @@ interface Slot {
 export class Connection {
   private readonly reader: FrameReader;
   private readonly queue: Slot[] = [];
+  /** Timings of responses handed to the socket, in write order, until their write callback. */
+  private readonly sending: RequestTiming[] = [];
   private paused = false;
   private closed = false;
   private corked = false;
@@ -62,6 +80,7 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
     private readonly onClose: (conn: Connection, reason: string) => void,
+    private readonly onTimed: (timing: RequestTiming) => void = () => undefined,
   ) {
     this.reader = new FrameReader(limits.requestSizeBytesMax);
     socket.setNoDelay(true);
@@ -86,37 +105,48 @@ export class Connection {
       this.close(`bad frame: ${(err as Error).message}`, 'warn');
       return;
     }
+    const receivedMs = performance.now();
     for (const frame of frames) {
       if (this.closed) return;
-      this.dispatch(frame);
+      this.dispatch(frame, receivedMs);
     }
     this.maybePause();
   }
 
-  private dispatch(frame: Buffer): void {
-    const slot: Slot = { done: false, parts: null };
+  private dispatch(frame: Buffer, receivedMs: number): void {
+    const slot: Slot = { done: false, parts: null, receivedMs, timing: null };
     this.queue.push(slot);
     let result: ResponseParts | null | Promise<ResponseParts | null>;
     try {
-      result = this.handler(frame, this.info);
+      result = this.handler(frame, this.info, slot);
     } catch (err) {
-      this.close(`request failed: ${(err as Error).message}`, 'warn');
+      this.fail(slot, err as Error);
       return;
     }
     if (result instanceof Promise) {
       result.then(
         (parts) => this.complete(slot, parts),
-        (err: Error) => this.close(`request failed: ${err.message}`, 'warn'),
+        (err: Error) => this.fail(slot, err),
       );
     } else {
       this.complete(slot, result);
     }
   }
 
+  private fail(slot: Slot, err: Error): void {
+    if (this.closed) return;
+    if (slot.timing !== null) {
+      slot.timing.failedAt(performance.now());
+      this.onTimed(slot.timing);
+    }
+    this.close(`request failed: ${err.message}`, 'warn');
+  }
+
   private complete(slot: Slot, parts: ResponseParts | null): void {
     if (this.closed) return;
     slot.done = true;
     slot.parts = parts;
+    slot.timing?.ready(performance.now());
     if (this.queue[0] !== slot) return;
     // One group commit releases every produce request it covered in the same turn, each
     // through its own promise chain and so its own call here. Uncorking at once cost a
@@ -130,7 +160,12 @@ export class Connection {
     }
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const next = this.queue.shift()!;
-      if (next.parts !== null) this.write(next.parts);
+      if (next.parts !== null) {
+        this.write(next.parts, next.timing);
+      } else if (next.timing !== null) {
+        next.timing.written(performance.now());
+        this.onTimed(next.timing);
+      }
     }
     this.maybeResume();
   }
@@ -140,13 +175,27 @@ export class Connection {
     this.socket.uncork();
   };
 
-  private write(parts: ResponseParts): void {
-    if (parts instanceof Uint8Array) {
-      this.socket.write(parts);
+  private write(parts: ResponseParts, timing: RequestTiming | null): void {
+    const chunks = parts as readonly Uint8Array[];
+    const last = parts instanceof Uint8Array ? parts : chunks[chunks.length - 1]!;
+    if (!(parts instanceof Uint8Array)) {
+      for (let i = 0; i < chunks.length - 1; i++) this.socket.write(chunks[i]!);
+    }
+    if (timing === null) {
+      this.socket.write(last);
       return;
     }
-    for (const p of parts as readonly Uint8Array[]) this.socket.write(p);
+    this.sending.push(timing);
+    this.socket.write(last, this.written);
   }
+
+  private readonly written = (err?: Error | null): void => {
+    if (this.closed) return;
+    const timing = this.sending.shift()!;
+    if (err !== undefined && err !== null) return;
+    timing.written(performance.now());
+    this.onTimed(timing);
+  };
 
   private maybePause(): void {
     if (this.paused || this.closed) return;
@@ -171,6 +220,7 @@ export class Connection {
       connection: this.info.id, client: `${this.info.remoteAddress}:${this.info.remotePort}`, reason,
     });
     this.queue.length = 0;
+    this.sending.length = 0;
     this.socket.destroy();
     this.onClose(this, reason);
   }

@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Logger } from '@sluice/sdk';
+import type { HookRunner, Logger, RequestCompleted } from '@sluice/sdk';
 import type { RequestHandler } from './connection.js';
+import { RequestTiming } from './request-timing.js';
 import { KafkaServer } from './server.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -10,10 +11,11 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-async function start(handler: RequestHandler, limits: Partial<ConstructorParameters<typeof KafkaServer>[1]> = {}): Promise<number> {
+async function start(handler: RequestHandler, limits: Partial<ConstructorParameters<typeof KafkaServer>[1]> = {},
+  hooks?: HookRunner): Promise<number> {
   const server = new KafkaServer(handler, {
     requestSizeBytesMax: 1024, idleMsMax: 60_000, inFlightRequestsMax: 4, writeBufferBytesMax: 1 << 20, ...limits,
-  }, quiet);
+  }, quiet, hooks);
   servers.push(server);
   const [bound] = await server.listen([{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0, securityProtocol: 'PLAINTEXT' }]);
   return bound!.port;
@@ -126,5 +128,48 @@ describe('KafkaServer', () => {
     expect((await got).frames).toHaveLength(6);
     expect(seen).toBe(6);
     socket.destroy();
+  });
+
+  it('reports a timed request once its response is written, split into queue, local and send time', async () => {
+    const reports: RequestCompleted[] = [];
+    let reported: () => void = () => undefined;
+    const hooks = {
+      hasHandlers: () => false,
+      runParallel: (name: string, input: RequestCompleted) => {
+        if (name === 'request.completed') reports.push(input);
+        if (reports.length === 3) reported();
+      },
+    } as unknown as HookRunner;
+    const releases: Array<() => void> = [];
+    const port = await start((f, info, exchange) => {
+      const body = f.toString();
+      exchange.timing = new RequestTiming(info, 7, body, 1, exchange.receivedMs);
+      exchange.timing.started(performance.now());
+      if (body === 'boom') throw new Error('handler bug');
+      if (body === 'silent') return null;
+      return new Promise((resolve) => releases.push(() => resolve(frame(`${body}-done`))));
+    }, { inFlightRequestsMax: 100 }, hooks);
+    const socket = connect(port, '127.0.0.1');
+    const got = responses(socket, 1);
+    const all = new Promise<void>((resolve) => { reported = resolve; });
+    socket.write(Buffer.concat([frame('slow'), frame('silent')]));
+    await new Promise<void>((resolve) => {
+      const check = (): void => (releases.length > 0 ? resolve() : void setImmediate(check));
+      check();
+    });
+    expect(reports).toEqual([]);
+    releases[0]!();
+    expect((await got).frames).toEqual(['slow-done']);
+    socket.write(frame('boom'));
+    await all;
+    // A response with nothing to write is reported when its turn comes, before the write callback of the one ahead of it.
+    expect(reports.map((r) => [r.apiName, r.failed]).sort()).toEqual([['boom', true], ['silent', false], ['slow', false]]);
+    for (const r of reports) {
+      expect(r.requestQueueMs).toBeGreaterThanOrEqual(0);
+      expect(r.localMs).toBeGreaterThanOrEqual(0);
+      expect(r.responseSendMs).toBeGreaterThanOrEqual(0);
+      expect(r.requestQueueMs + r.localMs + r.responseSendMs).toBeCloseTo(r.durationMs, 6);
+    }
+    expect(reports.find((r) => r.failed)!.responseSendMs).toBe(0);
   });
 });

@@ -2,11 +2,13 @@
  * TCP listeners for the Kafka protocol: one server per configured listener, one
  * Connection per socket. Stopping closes the listeners first, then every connection.
  * `connection.accepted` and `connection.closed` observers hear of each connection; with
- * none registered nothing is built for them.
+ * none registered nothing is built for them. Requests the handler timed are reported on
+ * `request.completed` once their response was written.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { HookRunner, ListenerAddress, Logger } from '@sluice/sdk';
 import { Connection, type ConnectionLimits, type RequestHandler } from './connection.js';
+import type { RequestTiming } from './request-timing.js';
 
 export class KafkaServer {
   private readonly servers: Server[] = [];
@@ -52,10 +54,14 @@ export class KafkaServer {
     }, this.handler, this.limits, this.log, (c, reason) => {
       this.connections.delete(c);
       if (this.hooks?.hasHandlers('connection.closed') === true) this.hooks.runParallel('connection.closed', { connection: c.info, reason });
-    });
+    }, this.timed);
     this.connections.add(conn);
     if (this.hooks?.hasHandlers('connection.accepted') === true) this.hooks.runParallel('connection.accepted', conn.info);
   }
+
+  private readonly timed = (timing: RequestTiming): void => {
+    this.hooks?.runParallel('request.completed', timing);
+  };
 
   async close(): Promise<void> {
     const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
