@@ -61,7 +61,8 @@ it('writes who created, reconfigured and deleted which topic to the audit topic'
   const records = await auditRecords(3);
   expect(records.map(({ timestampMs, ...rest }) => (expect(typeof timestampMs).toBe('number'), rest))).toEqual([
     { event: 'topic.created', topic: 'orders', partitions: 3, principal: 'User:ANONYMOUS', clientId: 'sluice-it-audit' },
-    { event: 'topic.config.changed', topic: 'orders', configs: { 'retention.ms': '60000' }, principal: null, clientId: null },
-    { event: 'topic.deleted', topic: 'orders', principal: null, clientId: null },
+    { event: 'topic.config.changed', topic: 'orders', configs: { 'retention.ms': '60000' }, principal: 'User:ANONYMOUS',
+      clientId: 'sluice-it-audit' },
+    { event: 'topic.deleted', topic: 'orders', principal: 'User:ANONYMOUS', clientId: 'sluice-it-audit' },
   ]);
 });
