@@ -1,9 +1,23 @@
 /**
- * The metadata image: the state that replaying the metadata log produces (topics, their
- * partitions and config overrides). Every change goes through a record first, so the
+ * The metadata image: the state that replaying the metadata log produces (brokers, topics,
+ * their partitions and config overrides). Every change goes through a record first, so the
  * image on any node is a pure function of the log.
  */
-import { RESOURCE_TOPIC, type MetadataRecord } from './records.js';
+import type { ListenerAddress } from '@sluice/sdk';
+import { RESOURCE_TOPIC, securityProtocolName, type MetadataRecord } from './records.js';
+
+/** A registered broker (RegisterBrokerRecord and the fence/unfence/change records after it). */
+export interface BrokerRegistration {
+  readonly id: number;
+  /** Fresh per registration: requests carrying an older epoch come from a previous incarnation. */
+  readonly epoch: number;
+  readonly incarnationId: Uint8Array;
+  readonly listeners: readonly ListenerAddress[];
+  readonly rack: string | null;
+  /** Fenced brokers lead nothing and sit in no ISR. */
+  readonly fenced: boolean;
+  readonly inControlledShutdown: boolean;
+}
 
 export interface PartitionState {
   readonly replicas: readonly number[];
@@ -25,6 +39,7 @@ export function topicIdKey(id: Uint8Array): string {
 }
 
 export class MetadataImage {
+  readonly brokers = new Map<number, BrokerRegistration>();
   readonly topicsByName = new Map<string, TopicImage>();
   readonly topicsById = new Map<string, TopicImage>();
   /** First producer id not yet handed out in a block (ProducerIdsRecord). */
@@ -58,6 +73,43 @@ export class MetadataImage {
       case 'producer-ids':
         this.nextProducerId = Math.max(this.nextProducerId, record.nextProducerId);
         break;
+      case 'register-broker':
+        this.brokers.set(record.brokerId, {
+          id: record.brokerId, epoch: record.brokerEpoch, incarnationId: record.incarnationId,
+          listeners: record.endPoints.map((e) => ({
+            name: e.name, host: e.host, port: e.port, securityProtocol: securityProtocolName(e.securityProtocol),
+          })),
+          rack: record.rack, fenced: record.fenced, inControlledShutdown: record.inControlledShutdown,
+        });
+        break;
+      case 'unregister-broker':
+        if (this.brokers.get(record.brokerId)?.epoch === record.brokerEpoch) this.brokers.delete(record.brokerId);
+        break;
+      case 'fence-broker':
+        this.changeBroker(record.brokerId, record.brokerEpoch, { fenced: true });
+        break;
+      case 'unfence-broker':
+        this.changeBroker(record.brokerId, record.brokerEpoch, { fenced: false, inControlledShutdown: false });
+        break;
+      case 'broker-registration-change':
+        this.changeBroker(record.brokerId, record.brokerEpoch, {
+          ...(record.fenced !== 0 ? { fenced: record.fenced === 1 } : {}),
+          ...(record.inControlledShutdown === 1 ? { inControlledShutdown: true } : {}),
+        });
+        break;
+      case 'partition-change': {
+        const key = topicIdKey(record.topicId);
+        const prev = this.topicsById.get(key)?.partitions.get(record.partitionId);
+        if (prev === undefined) throw new Error(`PartitionChangeRecord for unknown partition ${key}/${record.partitionId}`);
+        this.topicsById.get(key)!.partitions.set(record.partitionId, {
+          replicas: record.replicas ?? prev.replicas,
+          isr: record.isr ?? prev.isr,
+          leader: record.leader ?? prev.leader,
+          leaderEpoch: record.leader === undefined ? prev.leaderEpoch : prev.leaderEpoch + 1,
+          partitionEpoch: prev.partitionEpoch + 1,
+        });
+        break;
+      }
       case 'remove-topic': {
         const key = topicIdKey(record.topicId);
         const topic = this.topicsById.get(key);
@@ -67,5 +119,12 @@ export class MetadataImage {
         break;
       }
     }
+  }
+
+  /** Records for another registration (an older epoch) change nothing: the broker re-registered since. */
+  private changeBroker(id: number, epoch: number, change: Partial<Pick<BrokerRegistration, 'fenced' | 'inControlledShutdown'>>): void {
+    const broker = this.brokers.get(id);
+    if (broker === undefined || broker.epoch !== epoch) return;
+    this.brokers.set(id, { ...broker, ...change });
   }
 }
