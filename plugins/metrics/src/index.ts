@@ -1,14 +1,16 @@
 /**
  * Broker metrics under OpenTelemetry names, served as Prometheus text on
- * `metrics.listeners` (default http://0.0.0.0:9644/metrics). docs/metrics.md maps each
- * to the JMX name Kafka operators know.
+ * `metrics.listeners` (default http://0.0.0.0:9644/metrics) and pushed by OTLP when
+ * `metrics.otlp.endpoint` is set. docs/metrics.md maps each to the JMX name Kafka
+ * operators know.
  *
  * Sources, all through @sluice/sdk: `record.committed` (messages and bytes in),
  * `produce.failed` / `fetch.failed` (partitions answered with an error code),
  * `fetch.intercept` as a pass-through observer (bytes out: no other hook sees what a
- * fetch returns), `request.completed` (per-API count and duration), connection hooks,
- * and the kernel's topics and partitions, read when scraped. Node's heap, event-loop
- * delay and GC stand in for Kafka's JVM metrics.
+ * fetch returns), `request.completed` (per-API count and the latency split), connection
+ * hooks, `metrics.collect` (purgatory sizes and committed offsets, asked of the frontend
+ * at each collection), and the kernel's topics and partitions, read when collected.
+ * Node's heap, event-loop delay and GC stand in for Kafka's JVM metrics.
  *
  * HTTP: the OpenTelemetry Prometheus exporter's own server. It does one thing (GET the
  * text format at one path), so fastify would add a dependency and a second serializer
@@ -16,8 +18,11 @@
  */
 import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { definePlugin, type PluginContext } from '@sluice/sdk';
+import { collectedMetrics } from './collected.js';
+import { OTLP_INTERVAL_MS_DEFAULT, otlpReader } from './otlp.js';
+import { partitionHealth } from './replication.js';
 
 const DEFAULT_LISTENER = 'http://0.0.0.0:9644/metrics';
 /** Bounds in ms for request latency: Kafka's requests span sub-ms metadata to 500 ms+ long polls. */
@@ -43,6 +48,10 @@ export default definePlugin({
       type: 'object',
       properties: {
         listeners: { type: 'string', default: DEFAULT_LISTENER, description: 'Where Prometheus scrapes: http://host:port/path (one listener)' },
+        'otlp.endpoint': {
+          type: 'string', default: '', description: 'OTLP/HTTP metrics URL to push to, e.g. http://collector:4318/v1/metrics (empty: no OTLP export)',
+        },
+        'otlp.interval.ms': { type: 'integer', minimum: 1, default: OTLP_INTERVAL_MS_DEFAULT, description: 'How often OTLP export pushes, in ms' },
       },
       additionalProperties: false,
     },
@@ -50,7 +59,13 @@ export default definePlugin({
   async start(ctx) {
     const listener = parseListener(ctx.config['listeners'] ?? DEFAULT_LISTENER);
     exporter = new PrometheusExporter({ ...listener, preventServerStart: true, withoutScopeInfo: true });
-    provider = new MeterProvider({ readers: [exporter] });
+    const readers: MetricReader[] = [exporter];
+    const otlpEndpoint = ctx.config['otlp.endpoint'] ?? '';
+    if (otlpEndpoint !== '') {
+      readers.push(otlpReader(otlpEndpoint, Number(ctx.config['otlp.interval.ms'] ?? OTLP_INTERVAL_MS_DEFAULT)));
+      ctx.log.info('metrics pushed by OTLP', { endpoint: otlpEndpoint });
+    }
+    provider = new MeterProvider({ readers });
     brokerMetrics(ctx, provider);
     stopNodeMetrics = nodeMetrics(provider);
     await exporter.startServer();
@@ -75,9 +90,13 @@ function brokerMetrics(ctx: PluginContext, provider: MeterProvider): void {
   const failedFetch = meter.createCounter('sluice.broker.topic.fetch.failed', { description: 'Fetch partitions answered with an error, per topic' });
   const requests = meter.createCounter('sluice.request.count', { description: 'Requests handled, per API' });
   const failedRequests = meter.createCounter('sluice.request.failed', { description: 'Requests that closed their connection, per API' });
-  const latency = meter.createHistogram('sluice.request.duration', {
-    unit: 'ms', description: 'Time from request read to response ready, per API', advice: { explicitBucketBoundaries: LATENCY_BOUNDARIES_MS },
+  const latency = (name: string, description: string) => meter.createHistogram(name, {
+    unit: 'ms', description, advice: { explicitBucketBoundaries: LATENCY_BOUNDARIES_MS },
   });
+  const total = latency('sluice.request.duration', 'Time from request read to response written, per API');
+  const queueTime = latency('sluice.request.queue_time', 'Time from request read to its handler starting, per API');
+  const localTime = latency('sluice.request.local_time', 'Time in the handler, waits for durability and data included, per API');
+  const sendTime = latency('sluice.request.response_send_time', 'Time from response ready to written to the socket, per API');
   const connections = meter.createUpDownCounter('sluice.connection.count', { description: 'Open client connections, per listener' });
 
   ctx.on('record.committed', (e) => {
@@ -93,8 +112,11 @@ function brokerMetrics(ctx: PluginContext, provider: MeterProvider): void {
   ctx.on('request.completed', (e) => {
     const attrs = { request: e.apiName };
     requests.add(1, attrs);
-    latency.record(e.durationMs, attrs);
+    total.record(e.durationMs, attrs);
+    queueTime.record(e.requestQueueMs, attrs);
+    localTime.record(e.localMs, attrs);
     if (e.failed) failedRequests.add(1, attrs);
+    else sendTime.record(e.responseSendMs, attrs);
   });
   ctx.on('connection.accepted', (c) => connections.add(1, { listener: c.listener }));
   ctx.on('connection.closed', (e) => connections.add(-1, { listener: e.connection.listener }));
@@ -102,11 +124,20 @@ function brokerMetrics(ctx: PluginContext, provider: MeterProvider): void {
   meter.createObservableGauge('sluice.partition.count', { description: 'Partitions on this broker' }).addCallback((r) => {
     r.observe(ctx.kernel.listTopics().reduce((n, t) => n + t.partitions, 0));
   });
-  // No replication yet: every partition is fully replicated on its single replica.
-  meter.createObservableGauge('sluice.partition.under_replicated', { description: 'Under-replicated partitions (0: no replication yet)' })
-    .addCallback((r) => r.observe(0));
-  meter.createObservableGauge('sluice.partition.offline', { description: 'Offline partitions (0: no replication yet)' })
-    .addCallback((r) => r.observe(0));
+  const underReplicated = meter.createObservableGauge('sluice.partition.under_replicated', {
+    description: 'Partitions this node leads whose ISR is smaller than their replica set',
+  });
+  const offline = meter.createObservableGauge('sluice.partition.offline', { description: 'Partitions without a leader' });
+  meter.addBatchObservableCallback((r) => {
+    const health = partitionHealth(ctx.kernel);
+    r.observe(underReplicated, health.underReplicated);
+    r.observe(offline, health.offline);
+  }, [underReplicated, offline]);
+  // A single node is the active controller of its own cluster; Kafka reports 1 on the
+  // controller and 0 on every other broker.
+  meter.createObservableGauge('sluice.controller.active', { description: 'Active controllers on this node' })
+    .addCallback((r) => r.observe(1));
+  collectedMetrics(ctx, meter);
   meter.createObservableGauge('sluice.log.size', { unit: 'By', description: 'Bytes on disk, per partition' }).addCallback((r) => {
     for (const t of ctx.kernel.listTopics()) {
       for (let p = 0; p < t.partitions; p++) {
