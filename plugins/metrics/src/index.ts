@@ -22,7 +22,7 @@ import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { definePlugin, type PluginContext } from '@sluice/sdk';
 import { collectedMetrics } from './collected.js';
 import { OTLP_INTERVAL_MS_DEFAULT, otlpReader } from './otlp.js';
-import { partitionHealth } from './replication.js';
+import { activeControllerCount, partitionHealth } from './replication.js';
 
 const DEFAULT_LISTENER = 'http://0.0.0.0:9644/metrics';
 /** Bounds in ms for request latency: Kafka's requests span sub-ms metadata to 500 ms+ long polls. */
@@ -133,10 +133,8 @@ function brokerMetrics(ctx: PluginContext, provider: MeterProvider): void {
     r.observe(underReplicated, health.underReplicated);
     r.observe(offline, health.offline);
   }, [underReplicated, offline]);
-  // A single node is the active controller of its own cluster; Kafka reports 1 on the
-  // controller and 0 on every other broker.
-  meter.createObservableGauge('sluice.controller.active', { description: 'Active controllers on this node' })
-    .addCallback((r) => r.observe(1));
+  meter.createObservableGauge('sluice.controller.active', { description: '1 on the active controller, 0 on other nodes' })
+    .addCallback((r) => r.observe(activeControllerCount(ctx.kernel)));
   collectedMetrics(ctx, meter);
   meter.createObservableGauge('sluice.log.size', { unit: 'By', description: 'Bytes on disk, per partition' }).addCallback((r) => {
     for (const t of ctx.kernel.listTopics()) {

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Kernel, PartitionDescription, TopicDescription } from '@sluice/sdk';
-import { partitionHealth } from './replication.js';
+import { activeControllerCount, partitionHealth } from './replication.js';
 
-function kernelWith(nodeId: number, partitions: Record<string, PartitionDescription[]>): Kernel {
+function kernelWith(nodeId: number, partitions: Record<string, PartitionDescription[]>, controllerId = nodeId): Kernel {
   const topics = Object.entries(partitions).map(([name, ps]): TopicDescription =>
     ({ name, topicId: new Uint8Array(16), partitions: ps.length, configs: {} }));
-  return { nodeId, listTopics: () => topics, topicPartitions: (name: string) => partitions[name] ?? [] } as unknown as Kernel;
+  return {
+    nodeId, listTopics: () => topics, topicPartitions: (name: string) => partitions[name] ?? [], controllerId: () => controllerId,
+  } as unknown as Kernel;
 }
 
 const partition = (partition: number, leader: number, replicas: number[], isr: number[]): PartitionDescription =>
@@ -23,5 +25,11 @@ describe('partitionHealth', () => {
       b: [partition(0, 1, [1, 2], [1, 2])],
     });
     expect(partitionHealth(kernel)).toEqual({ underReplicated: 1, offline: 1 });
+  });
+
+  it('counts this node as active controller only when the kernel names it', () => {
+    expect(activeControllerCount(kernelWith(1, {}))).toBe(1);
+    expect(activeControllerCount(kernelWith(1, {}, 2))).toBe(0);
+    expect(activeControllerCount(kernelWith(1, {}, -1))).toBe(0);
   });
 });

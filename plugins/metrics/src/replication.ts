@@ -3,7 +3,9 @@
  * kernel's view of each partition's leader, replicas and ISR: under-replicated partitions
  * are those this node leads whose ISR is smaller than their replica set, offline ones
  * have no leader. A single node leads every partition with a full ISR, so both are 0
- * there; once the kernel describes a cluster the same reading counts it.
+ * there; once the kernel describes a cluster the same reading counts it. Likewise the
+ * active controller count: 1 on the node the kernel names as controller (a single node
+ * names itself), 0 elsewhere.
  */
 import type { Kernel } from '@sluice/sdk';
 
@@ -25,4 +27,9 @@ export function partitionHealth(kernel: Kernel): PartitionHealth {
     }
   }
   return { underReplicated, offline };
+}
+
+/** Kafka's ActiveControllerCount as this node reports it. */
+export function activeControllerCount(kernel: Kernel): number {
+  return kernel.controllerId() === kernel.nodeId ? 1 : 0;
 }
