@@ -60,6 +60,11 @@ export class LeaderState {
     return contacts[majorityOf(this.voters.length) - 1]! + timeoutMs;
   }
 
+  /** What the leader knows of each other voter, for DescribeQuorum. */
+  progress(): Array<{ readonly id: NodeId; readonly endOffset: number; readonly lastFetchMs: number | null }> {
+    return [...this.replicas].map(([id, p]) => ({ id, endOffset: p.endOffset, lastFetchMs: p.lastFetchMs }));
+  }
+
   isVoter(id: NodeId): boolean {
     return id !== this.self && this.replicas.has(id);
   }

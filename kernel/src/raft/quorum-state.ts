@@ -34,7 +34,8 @@ export class QuorumState {
     this.epochValue = stored?.epoch ?? 0;
     this.votedForValue = stored?.votedFor ?? null;
     // After a restart nothing is known of the leader; the vote is kept so it is not cast twice.
-    this.roleValue = new UnattachedState(this.randomElectionDeadline());
+    // A sole voter has nobody to split a vote with, so it campaigns at once, as KRaft's does.
+    this.roleValue = new UnattachedState(voters.length === 1 ? clock.nowMs() : this.randomElectionDeadline());
   }
 
   get epoch(): Epoch {

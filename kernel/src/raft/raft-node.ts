@@ -107,6 +107,12 @@ export class RaftNode {
     return this.hw;
   }
 
+  /** On the leader, each other voter's acknowledged end offset and last fetch; null elsewhere. */
+  voterProgress(): ReturnType<LeaderState['progress']> | null {
+    const role = this.quorum.role;
+    return role.name === 'leader' ? role.progress() : null;
+  }
+
   /** Appends `data` if this node leads; committed once the high watermark passes `offset`. */
   propose(data: Uint8Array): ProposeResult {
     const role = this.quorum.role;

@@ -2,6 +2,8 @@
  * Randomness is injected so that one seed replays a whole simulated cluster. The core only
  * needs integers (election jitter); the simulator also draws probabilities.
  */
+import { randomInt } from 'node:crypto';
+
 export interface Random {
   /** A uniform integer in [0, bound). */
   nextInt(bound: number): number;
@@ -64,3 +66,17 @@ export class SeededRandom implements Random {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+/** crypto.randomInt's range must stay below 2^48. */
+const FLOAT_STEPS = 2 ** 47;
+
+/** Real randomness for a running broker: election jitter must differ between voters. */
+export const systemRandom: Random = {
+  nextInt(bound: number): number {
+    if (!Number.isInteger(bound) || bound <= 0) throw new RangeError(`bound must be a positive integer: ${bound}`);
+    return randomInt(bound);
+  },
+  nextFloat(): number {
+    return randomInt(FLOAT_STEPS) / FLOAT_STEPS;
+  },
+};

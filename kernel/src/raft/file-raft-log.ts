@@ -1,0 +1,233 @@
+/**
+ * The Raft log on disk: a `RaftLog` over a kernel `PartitionLog` (for the metadata quorum,
+ * `__cluster_metadata-0`), in KRaft's layout, so the log is readable as an ordinary partition.
+ *
+ * Byte layout: the partition log's segments of RecordBatch v2, one Raft entry per batch:
+ * - each batch holds exactly one record, so Raft offsets are the partition's offsets, dense
+ *   from 0; the batch's baseOffset is the entry's offset;
+ * - the batch's partitionLeaderEpoch is the entry's Raft epoch;
+ * - a `data` entry is an ordinary batch (producer id -1, uncompressed) whose record value is
+ *   the entry's data and whose key is null;
+ * - a `leader-change` entry is a control batch (attributes bit 5) whose record key is Kafka's
+ *   control key for LEADER_CHANGE (int16 version 0, int16 type 2) and whose value is the
+ *   entry's data, so any reader tells it apart from metadata.
+ * The partition log's `write.caching` must be on: its high watermark then follows the log end,
+ * which is what a Raft log reads up to; Raft keeps its own high watermark.
+ *
+ * Durability and recovery:
+ * - `flush` fdatasyncs every segment that may hold entries past the flushed offset (and the
+ *   directory when segments were created) before it returns: the core counts the flushed
+ *   offset towards commits and acknowledges it in fetches at once, so it cannot be async.
+ * - `truncateTo` cuts the segment files and syncs them and the directory before returning.
+ * - On open the partition log has already cut a torn or corrupt tail (CRC scan after its
+ *   recovery point). What is left is scanned once: the epoch starts are rebuilt from the
+ *   batch headers (the source of truth, not the leader-epoch checkpoint), density is
+ *   asserted, and everything is synced, so the whole log counts as flushed from then on.
+ */
+import { asOffset } from '@sluice/sdk';
+import { assert } from '../errors.js';
+import { buildBatch } from '../log/batch-builder.js';
+import { fsyncDirSync } from '../log/checkpoint-file.js';
+import type { PartitionLog } from '../log/partition-log.js';
+import * as rb from '../log/record-batch.js';
+import { emptyRecordView, readRecord } from '../log/records.js';
+import type { RaftLog } from './raft-log.js';
+import type { Epoch, LogEntry, OffsetAndEpoch } from './types.js';
+
+/** Kafka's control record key for LEADER_CHANGE: version 0, type 2. */
+const LEADER_CHANGE_KEY = new Uint8Array([0, 0, 0, 2]);
+/** Bytes read from the partition log at a time when scanning or reading entries. */
+const READ_CHUNK_BYTES = 256 * 1024;
+const EMPTY = new Uint8Array(0);
+
+interface EpochStart {
+  readonly epoch: Epoch;
+  readonly startOffset: number;
+}
+
+/**
+ * The stored batch of an entry read from disk or decoded from the wire, so the entry is
+ * written and sent again byte for byte (timestamps included) rather than re-encoded.
+ */
+const batchOfEntry = new WeakMap<LogEntry, Buffer>();
+
+export class FileRaftLog implements RaftLog {
+  private readonly epochs: EpochStart[] = [];
+  private flushed = 0;
+  /** Segment count at the last directory sync: a new segment file needs the directory synced. */
+  private syncedSegmentCount = 0;
+
+  constructor(readonly partitionLog: PartitionLog, private readonly nowMs: () => number = Date.now) {
+    assert(partitionLog.logStartOffset === 0, `a Raft log starts at offset 0, ${partitionLog.topic} starts at ${partitionLog.logStartOffset}`);
+    let next = 0;
+    for (const { buf, pos } of this.batchesFrom(0, this.endOffset())) {
+      assert(rb.batchBaseOffset(buf, pos) === next && rb.batchRecordCount(buf, pos) === 1,
+        `${partitionLog.topic}-${partitionLog.partition} is not a Raft log: batch at ${rb.batchBaseOffset(buf, pos)} holds ${rb.batchRecordCount(buf, pos)} records, expected one at ${next}`);
+      this.noteEpoch(rb.batchLeaderEpoch(buf, pos), next);
+      next++;
+    }
+    assert(next === this.endOffset(), `scan ended at ${next}, log end offset is ${this.endOffset()}`);
+    this.syncNow();
+  }
+
+  endOffset(): number {
+    return this.partitionLog.logEndOffset as number;
+  }
+
+  lastEpoch(): Epoch {
+    return this.epochs.at(-1)?.epoch ?? 0;
+  }
+
+  flushedOffset(): number {
+    return this.flushed;
+  }
+
+  entryAt(offset: number): LogEntry | undefined {
+    if (offset < 0 || offset >= this.endOffset()) return undefined;
+    return this.read(offset, 1)[0];
+  }
+
+  read(from: number, maxEntries: number): LogEntry[] {
+    const end = this.endOffset();
+    if (from < 0 || from > end) throw new RangeError(`read from ${from} outside [0, ${end}]`);
+    const entries: LogEntry[] = [];
+    for (const { buf, pos } of this.batchesFrom(from, Math.min(end, from + maxEntries))) entries.push(decodeEntry(buf, pos));
+    return entries;
+  }
+
+  append(entry: LogEntry): void {
+    const end = this.endOffset();
+    if (entry.offset !== end) throw new Error(`append at offset ${entry.offset}, log end offset is ${end}`);
+    const last = this.lastEpoch();
+    if (entry.epoch < last) throw new Error(`append of epoch ${entry.epoch} after epoch ${last}`);
+    this.partitionLog.appendAsFollower(batchOfEntry.get(entry) ?? encodeEntry(entry, this.nowMs()));
+    this.noteEpoch(entry.epoch, entry.offset);
+  }
+
+  /**
+   * Appends batches as the leader sent them (RaftFetchResponse.records): each is checked
+   * by CRC and must hold one record at the next offset. Returns the entries appended.
+   */
+  appendBatches(bytes: Uint8Array): LogEntry[] {
+    const entries = entriesOfBatches(bytes);
+    for (const entry of entries) this.append(entry);
+    return entries;
+  }
+
+  /** The stored batches from `fromOffset`, whole batches up to about `maxBytes` (at least one). */
+  readBatches(fromOffset: number, maxBytes: number): Uint8Array {
+    if (fromOffset >= this.endOffset()) return EMPTY;
+    return this.partitionLog.read(asOffset(fromOffset), maxBytes, 'read_uncommitted').records;
+  }
+
+  truncateTo(offset: number): void {
+    if (offset < 0) throw new RangeError(`truncate to ${offset}`);
+    if (offset >= this.endOffset()) return;
+    this.partitionLog.truncateTo(offset);
+    assert(this.endOffset() === offset, `truncate to ${offset} left the log end at ${this.endOffset()}`);
+    while (this.epochs.length > 0 && this.epochs.at(-1)!.startOffset >= offset) this.epochs.pop();
+    this.flushed = Math.min(this.flushed, offset);
+    // The cut must survive a crash before anything is fetched on top of it.
+    this.syncNow();
+  }
+
+  flush(): void {
+    if (this.flushed === this.endOffset() && this.syncedSegmentCount === this.partitionLog.segmentCount) return;
+    this.syncNow();
+  }
+
+  endOffsetForEpoch(epoch: Epoch): OffsetAndEpoch {
+    for (let i = this.epochs.length - 1; i >= 0; i--) {
+      const start = this.epochs[i]!;
+      if (start.epoch <= epoch) {
+        const end = this.epochs[i + 1]?.startOffset ?? this.endOffset();
+        return { offset: end, epoch: start.epoch };
+      }
+    }
+    return { offset: 0, epoch: 0 };
+  }
+
+  private noteEpoch(epoch: Epoch, offset: number): void {
+    const last = this.lastEpoch();
+    assert(epoch >= last, `epoch ${epoch} at offset ${offset} after epoch ${last}`);
+    if (epoch > last) this.epochs.push({ epoch, startOffset: offset });
+  }
+
+  private syncNow(): void {
+    const target = this.endOffset();
+    const segments = this.partitionLog.segmentList();
+    // Segments wholly below the flushed offset were synced when it passed them.
+    for (let i = 0; i < segments.length; i++) {
+      const nextBase = segments[i + 1]?.baseOffset ?? Number.POSITIVE_INFINITY;
+      if (nextBase > this.flushed) segments[i]!.fdatasyncNow();
+    }
+    fsyncDirSync(this.partitionLog.dir);
+    this.syncedSegmentCount = segments.length;
+    this.flushed = target;
+    // Lets the partition log's own recovery point (and so its checkpoint) catch up.
+    this.partitionLog.flush();
+  }
+
+  /** Every batch with a base offset in [from, to), read in chunks. */
+  private *batchesFrom(from: number, to: number): Generator<{ buf: Buffer; pos: number }> {
+    let offset = from;
+    while (offset < to) {
+      const records = this.partitionLog.read(asOffset(offset), READ_CHUNK_BYTES, 'read_uncommitted').records;
+      const buf = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
+      assert(buf.length > 0, `no batch at offset ${offset} below the log end ${this.endOffset()}`);
+      for (let pos = 0; pos < buf.length && offset < to; pos += rb.batchSize(buf, pos)) {
+        yield { buf, pos };
+        offset = rb.batchLastOffset(buf, pos) + 1;
+      }
+    }
+  }
+}
+
+/** The batch bytes of entries, as the wire carries them (RaftFetchResponse.records). */
+export function batchesOfEntries(entries: readonly LogEntry[], nowMs: number): Uint8Array {
+  if (entries.length === 0) return EMPTY;
+  return Buffer.concat(entries.map((e) => batchOfEntry.get(e) ?? encodeEntry(e, nowMs)));
+}
+
+/**
+ * Entries from batch bytes received from a leader, each checked by CRC and required to hold
+ * one uncompressed record; offsets and epochs are the batches' own.
+ */
+export function entriesOfBatches(bytes: Uint8Array): LogEntry[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const entries: LogEntry[] = [];
+  for (let pos = 0; pos < buf.length;) {
+    const available = buf.length - pos;
+    const size = available >= rb.BATCH_HEADER_BYTES ? rb.batchSize(buf, pos) : 0;
+    if (size < rb.BATCH_HEADER_BYTES || size > available || buf[pos + rb.OFFSET_MAGIC] !== 2 || !rb.batchCrcValid(buf, pos, size)) {
+      throw new Error(`invalid Raft batch at byte ${pos}`);
+    }
+    entries.push(decodeEntry(buf, pos));
+    pos += size;
+  }
+  return entries;
+}
+
+function encodeEntry(entry: LogEntry, nowMs: number): Buffer {
+  const control = entry.kind === 'leader-change';
+  return buildBatch([{ key: control ? LEADER_CHANGE_KEY : null, value: entry.data }], {
+    baseOffset: entry.offset, partitionLeaderEpoch: entry.epoch, control, baseTimestampMs: nowMs,
+  });
+}
+
+function decodeEntry(buf: Buffer, pos: number): LogEntry {
+  const size = rb.batchSize(buf, pos);
+  const offset = rb.batchBaseOffset(buf, pos);
+  if (rb.batchRecordCount(buf, pos) !== 1 || rb.batchCompression(buf, pos) !== 0) {
+    throw new Error(`Raft batch at offset ${offset} must hold one uncompressed record`);
+  }
+  const view = emptyRecordView();
+  readRecord(buf, pos + rb.BATCH_HEADER_BYTES, pos + size, view);
+  // Copied: the entry outlives the read buffer's other contents, and the bytes are small.
+  const data = view.valueLength > 0 ? new Uint8Array(buf.subarray(view.valueStart, view.valueStart + view.valueLength)) : EMPTY;
+  const entry: LogEntry = {
+    epoch: rb.batchLeaderEpoch(buf, pos), offset, kind: rb.batchIsControl(buf, pos) ? 'leader-change' : 'data', data,
+  };
+  batchOfEntry.set(entry, buf.subarray(pos, pos + size));
+  return entry;
+}
