@@ -60,6 +60,11 @@ const CLIENT_VERSIONS: ReadonlyMap<KnownApiKey, readonly [number, number]> = new
   [ApiKey.DescribeTransactions, [0, 0]],
   [ApiKey.DescribeProducers, [0, 0]],
   [ApiKey.WriteTxnMarkers, [0, 1]],
+  // Endpoint types (KIP-919) from v1.
+  [ApiKey.DescribeCluster, [0, 1]],
+  [ApiKey.DescribeQuorum, [0, 2]],
+  // Election types (unclean) from v1.
+  [ApiKey.ElectLeaders, [1, 2]],
 ] as const);
 const API_VERSIONS_VERSION = 3;
 const COORDINATOR_KEY_GROUP = 0;
