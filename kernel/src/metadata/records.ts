@@ -38,6 +38,10 @@ export const NO_LEADER = -1;
 /** Kafka's SecurityProtocol ids, as RegisterBrokerRecord stores them. */
 const SECURITY_PROTOCOL_IDS: Readonly<Record<string, number>> = { PLAINTEXT: 0, SSL: 1, SASL_PLAINTEXT: 2, SASL_SSL: 3 };
 
+export function isSecurityProtocol(name: string): boolean {
+  return Object.hasOwn(SECURITY_PROTOCOL_IDS, name);
+}
+
 export function securityProtocolId(name: string): number {
   const id = SECURITY_PROTOCOL_IDS[name];
   assert(id !== undefined, `known security protocol ${name}`);
