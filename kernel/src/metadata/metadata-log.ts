@@ -1,80 +1,94 @@
 /**
- * The metadata log `__cluster_metadata-0` in the first log directory, as in KRaft: every
- * change to topics and configs is appended here durably before it takes effect, and the
- * image is rebuilt by replaying it at start. On one node the broker is its own
- * controller; the Raft quorum will replicate this same log.
+ * The metadata log `__cluster_metadata-0` (in `metadata.log.dir`, by default the first log
+ * dir), as in KRaft: every change to topics and configs is a Raft entry committed by the
+ * metadata quorum before it takes effect, and the image is built from committed entries.
+ * The Raft log is the partition log itself (FileRaftLog: one batch per entry), the vote is
+ * kept in `quorum-state` beside it.
+ *
+ * This opens the three (partition log, quorum-state store, MetadataQuorum) and starts the
+ * quorum. A sole voter (a single node, the default) has replayed its log into the image when
+ * `open` returns, so the caller can open the partitions the image names at once.
  */
 import { join } from 'node:path';
-import { asOffset, type Logger } from '@sluice/sdk';
+import type { ClusterTransport, Logger, PeerAddress } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
+import { MetadataQuorum } from '../cluster/metadata-quorum.js';
 import { toLogConfig } from '../config/topic-config.js';
-import { buildBatch } from '../log/batch-builder.js';
 import { PartitionLog } from '../log/partition-log.js';
-import * as rb from '../log/record-batch.js';
-import { emptyRecordView, readRecord } from '../log/records.js';
-import { MetadataImage } from './metadata-image.js';
-import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from './records.js';
+import { FileQuorumStateStore } from '../raft/file-quorum-state-store.js';
+import { FileRaftLog } from '../raft/file-raft-log.js';
+import { DEFAULT_RAFT_CONFIG, type RaftConfig } from '../raft/raft-config.js';
+import type { MetadataImage } from './metadata-image.js';
+import type { MetadataRecord } from './records.js';
 
 export const METADATA_TOPIC = '__cluster_metadata';
-const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** Where this node stands in the metadata quorum (from the `controller.quorum.*` settings). */
+export interface MetadataQuorumSettings {
+  readonly nodeId: number;
+  /** `controller.quorum.voters`; empty: this node is the only voter. */
+  readonly voters: readonly PeerAddress[];
+  readonly clusterId: string;
+  /** Called on every send: the plugin providing `cluster.transport` starts after the kernel. */
+  readonly transport: () => ClusterTransport | undefined;
+  readonly raft: RaftConfig;
+  readonly requestTimeoutMs: number;
+}
 
 export interface MetadataLogOptions {
+  /** `metadata.log.dir`: the directory holding `__cluster_metadata-0`. */
   readonly logDir: string;
   readonly clock: Clock;
   readonly log: Logger;
   readonly recoveryPoint: number;
   readonly cleanShutdown: boolean;
+  /** Omitted: this node alone, as node 0 (the id is only written to `quorum-state`). */
+  readonly quorum?: MetadataQuorumSettings;
 }
 
-export class MetadataLog {
-  readonly image = new MetadataImage();
+const SOLE_VOTER: MetadataQuorumSettings = {
+  nodeId: 0, voters: [], clusterId: '', transport: () => undefined, raft: DEFAULT_RAFT_CONFIG, requestTimeoutMs: 2000,
+};
 
-  private constructor(readonly partitionLog: PartitionLog, private readonly clock: Clock) {}
+export class MetadataLog {
+  private constructor(readonly partitionLog: PartitionLog, readonly quorum: MetadataQuorum) {}
 
   static open(opts: MetadataLogOptions): MetadataLog {
+    const dir = join(opts.logDir, `${METADATA_TOPIC}-0`);
     const partitionLog = PartitionLog.open({
-      dir: join(opts.logDir, `${METADATA_TOPIC}-0`), topic: METADATA_TOPIC, partition: 0,
-      // Metadata is kept whole: snapshots and cleaning of this log come with the Raft quorum.
-      config: toLogConfig({}, { 'retention.ms': '-1', 'segment.bytes': String(16 * 1024 * 1024) }),
+      dir, topic: METADATA_TOPIC, partition: 0,
+      // Kept whole (snapshots come later); write caching so that Raft reads up to the log
+      // end: Raft flushes and keeps its own high watermark.
+      config: toLogConfig({}, { 'retention.ms': '-1', 'segment.bytes': String(16 * 1024 * 1024), 'write.caching': 'true' }),
       clock: opts.clock, log: opts.log, recoveryPoint: opts.recoveryPoint, logStartOffset: 0,
       cleanShutdown: opts.cleanShutdown,
     });
-    const metadata = new MetadataLog(partitionLog, opts.clock);
-    metadata.replay();
-    return metadata;
+    const settings = opts.quorum ?? SOLE_VOTER;
+    const quorum = new MetadataQuorum({
+      nodeId: settings.nodeId, voters: settings.voters, clusterId: settings.clusterId,
+      log: new FileRaftLog(partitionLog, () => opts.clock.nowMs()), store: new FileQuorumStateStore(dir),
+      config: settings.raft, transport: settings.transport, requestTimeoutMs: settings.requestTimeoutMs,
+      logger: opts.log,
+    });
+    quorum.start();
+    return new MetadataLog(partitionLog, quorum);
   }
 
-  private replay(): void {
-    const view = emptyRecordView();
-    let offset = this.partitionLog.logStartOffset as number;
-    while (offset < this.partitionLog.highWatermark) {
-      const { records } = this.partitionLog.read(asOffset(offset), READ_CHUNK_BYTES, 'read_uncommitted');
-      const buf = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
-      if (buf.length === 0) break;
-      for (let pos = 0; pos < buf.length; pos += rb.batchSize(buf, pos)) {
-        const size = rb.batchSize(buf, pos);
-        const base = rb.batchBaseOffset(buf, pos);
-        let at = pos + rb.BATCH_HEADER_BYTES;
-        for (let i = 0; i < rb.batchRecordCount(buf, pos); i++) {
-          at = readRecord(buf, at, pos + size, view);
-          if (base + view.offsetDelta < offset || view.valueLength < 0) continue;
-          const record = decodeMetadataRecord(buf.subarray(view.valueStart, view.valueStart + view.valueLength));
-          if (record !== undefined) this.image.apply(record);
-        }
-        offset = rb.batchLastOffset(buf, pos) + 1;
-      }
-    }
+  get image(): MetadataImage {
+    return this.quorum.image;
   }
 
-  /** Appends the records as one batch, waits until it is durable, then applies them. */
+  /**
+   * Commits the records as one entry and applies them. A sole voter may still be electing
+   * itself right after open: it waits for that, since nobody else can become controller.
+   */
   async commit(records: readonly MetadataRecord[]): Promise<void> {
-    const batch = buildBatch(records.map((r) => ({ key: null, value: encodeMetadataRecord(r) })),
-      { baseTimestampMs: this.clock.nowMs() });
-    await this.partitionLog.append(batch, 'durable');
-    for (const r of records) this.image.apply(r);
+    if (this.quorum.isSoleVoter() && !this.quorum.isActiveController()) await this.quorum.whenCaughtUp();
+    await this.quorum.commit(records);
   }
 
-  close(): Promise<void> {
-    return this.partitionLog.close();
+  async close(): Promise<void> {
+    this.quorum.close();
+    await this.partitionLog.close();
   }
 }

@@ -1,0 +1,132 @@
+/**
+ * MetadataQuorum on three voters in one process (file logs, in-memory transport) and on a
+ * sole voter through MetadataLog: commits reach every image, only the active controller
+ * commits, leadership moves on failure, and a sole voter has its image back at open.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { ManualClock } from '../clock.js';
+import { PartitionLog } from '../log/partition-log.js';
+import { MetadataLog } from '../metadata/metadata-log.js';
+import type { MetadataRecord } from '../metadata/records.js';
+import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
+import { MemoryTransport, TEST_RAFT_CONFIG, TEST_VOTERS, waitFor } from '../../test/raft-cluster.js';
+import { FileQuorumStateStore } from '../raft/file-quorum-state-store.js';
+import { FileRaftLog } from '../raft/file-raft-log.js';
+import { MetadataQuorum } from './metadata-quorum.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function newDir(): string {
+  const d = tempDir('sluice-metadata-quorum-');
+  cleanups.push(() => d.cleanup());
+  return d.path;
+}
+
+interface Voter {
+  readonly quorum: MetadataQuorum;
+  readonly events: string[];
+  stop(): Promise<void>;
+}
+
+function startVoter(nodeId: number, dir: string, transport: MemoryTransport): Voter {
+  const partitionLog = PartitionLog.open({
+    dir, topic: '__cluster_metadata', partition: 0, config: logConfig({ 'write.caching': 'true' }),
+    clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false,
+  });
+  const quorum = new MetadataQuorum({
+    nodeId, voters: TEST_VOTERS, clusterId: 'c1', log: new FileRaftLog(partitionLog), store: new FileQuorumStateStore(dir),
+    config: TEST_RAFT_CONFIG, transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
+  });
+  const events: string[] = [];
+  quorum.onCommitted((records, offset) => events.push(`commit ${offset}: ${records.map((r) => r.type).join(',')}`));
+  quorum.onLeadershipChange((active, epoch) => events.push(`${active ? 'active' : 'inactive'} in ${epoch}`));
+  transport.register(nodeId, (rpc, req) => quorum.handle(rpc as 'raft.fetch', req as never));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    transport.unregister(nodeId);
+    quorum.close();
+    await partitionLog.close();
+  };
+  cleanups.push(stop);
+  quorum.start();
+  return { quorum, events, stop };
+}
+
+function topic(name: string): MetadataRecord {
+  return { type: 'topic', name, topicId: randomBytes(16) };
+}
+
+function activeOf(voters: readonly Voter[]): Voter | undefined {
+  const active = voters.filter((v) => v.quorum.isActiveController());
+  return active.length === 1 ? active[0] : undefined;
+}
+
+describe('MetadataQuorum', () => {
+  it('commits on the active controller into every image and moves control on failure', async () => {
+    const transport = new MemoryTransport();
+    const voters = TEST_VOTERS.map((v) => startVoter(v.nodeId, newDir(), transport));
+    await Promise.all(voters.map((v) => v.quorum.whenCaughtUp()));
+    await waitFor('one active controller', () => activeOf(voters) !== undefined);
+    const first = activeOf(voters)!;
+    const epoch = first.quorum.describeQuorum().leaderEpoch;
+    expect(first.events).toContain(`active in ${epoch}`);
+
+    const other = voters.find((v) => v !== first)!;
+    await expect(other.quorum.commit([topic('nope')])).rejects.toMatchObject({ code: 41 });
+    await first.quorum.commit([topic('a'), topic('b')]);
+    expect([...first.quorum.image.topicsByName.keys()]).toEqual(['a', 'b']);
+    await waitFor('a and b in every image', () => voters.every((v) => v.quorum.image.topicsByName.size === 2));
+    expect(other.events.filter((e) => e.startsWith('commit'))).toEqual([`commit ${first.quorum.highWatermark() - 1}: topic,topic`]);
+    expect(other.quorum.activeControllerId()).toBe(TEST_VOTERS[voters.indexOf(first)]!.nodeId);
+
+    const described = first.quorum.describeQuorum();
+    expect(described.errorCode).toBe(0);
+    expect(described.voters.map((v) => v.replicaId).sort()).toEqual([1, 2, 3]);
+    expect(other.quorum.describeQuorum().errorCode).toBe(6);
+
+    await first.stop();
+    const rest = voters.filter((v) => v !== first);
+    await waitFor('a new active controller', () => activeOf(rest) !== undefined);
+    const second = activeOf(rest)!;
+    expect([...second.quorum.image.topicsByName.keys()]).toEqual(['a', 'b']);
+    await second.quorum.commit([topic('c')]);
+    await waitFor('c on both', () => rest.every((v) => v.quorum.image.topicsByName.has('c')));
+  });
+
+  it('rejects commits waiting when leadership is lost', async () => {
+    const transport = new MemoryTransport();
+    const voters = TEST_VOTERS.map((v) => startVoter(v.nodeId, newDir(), transport));
+    await waitFor('one active controller', () => activeOf(voters) !== undefined);
+    const active = activeOf(voters)!;
+    // Nobody can acknowledge: the entry cannot commit, and check-quorum makes the leader resign.
+    for (const v of voters) if (v !== active) await v.stop();
+    await expect(active.quorum.commit([topic('lost')])).rejects.toMatchObject({ code: 41 });
+    expect(active.quorum.isActiveController()).toBe(false);
+    expect(active.events.at(-1)).toMatch(/^inactive in /);
+  });
+
+  it('gives a sole voter its image back at open, before anything is awaited', async () => {
+    const dir = newDir();
+    const open = (): MetadataLog => MetadataLog.open({
+      logDir: dir, clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, cleanShutdown: false,
+    });
+    let metadata = open();
+    await metadata.commit([topic('kept')]);
+    await metadata.commit([{ type: 'config', resourceType: 2, resourceName: 'kept', name: 'retention.ms', value: '5' }]);
+    await metadata.close();
+    metadata = open();
+    expect(metadata.image.topicsByName.get('kept')?.configs.get('retention.ms')).toBe('5');
+    await metadata.commit([topic('more')]);
+    expect([...metadata.image.topicsByName.keys()]).toEqual(['kept', 'more']);
+    await metadata.close();
+    const stored = new FileQuorumStateStore(join(dir, '__cluster_metadata-0')).stored();
+    expect(stored).toMatchObject({ epoch: 2, votedFor: 0, leaderId: 0 });
+  });
+});

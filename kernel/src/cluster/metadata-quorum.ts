@@ -1,0 +1,279 @@
+/**
+ * The metadata log `__cluster_metadata-0` run by Raft (KRaft's quorum): the active
+ * controller (the Raft leader) commits metadata records as entries, and every node applies
+ * committed entries, in offset order, to its `MetadataImage`. Nothing changes the image
+ * except a committed entry, so the image is a pure function of the committed log.
+ *
+ * - The active controller is the leader once its own leader-change entry is applied: from
+ *   then on its image holds everything committed before its epoch, so decisions made on it
+ *   are not made on stale state. `onLeadershipChange(true, epoch)` fires at that point;
+ *   `(false, epoch)` when the node stops leading.
+ * - `commit(records)` appends one entry (the records, framed: metadata-entry.ts) and
+ *   resolves once it is committed and applied here; it rejects with NOT_CONTROLLER when this
+ *   node is not the active controller or loses leadership first (the entry may then still
+ *   commit under the next leader, as in Kafka: callers retry idempotently or check the image).
+ * - A sole voter replays its whole local log into the image in the constructor: it commits
+ *   only what it flushed, and whatever survived on disk is committed by its next leader
+ *   entry anyway. Raft then reports those entries again from offset 0; they are skipped.
+ *   Several voters start from an empty image and fill it as commits arrive.
+ */
+import {
+  KafkaError, type ClusterRpcRequest, type ClusterRpcResponse, type ClusterTransport, type DescribeQuorumResponse,
+  type Logger, type PeerAddress,
+} from '@sluice/sdk';
+import type { Clock } from '../clock.js';
+import { MetadataImage } from '../metadata/metadata-image.js';
+import { decodeMetadataEntry, encodeMetadataEntry } from '../metadata/metadata-entry.js';
+import type { MetadataRecord } from '../metadata/records.js';
+import type { RaftConfig } from '../raft/raft-config.js';
+import type { RaftLog } from '../raft/raft-log.js';
+import type { QuorumStateStore } from '../raft/quorum-state-store.js';
+import type { Random } from '../raft/random.js';
+import type { LogEntry } from '../raft/types.js';
+import { RaftDriver, raftClock, type RaftRpcName } from './raft-driver.js';
+
+const NOT_CONTROLLER = 41;
+const NOT_LEADER_OR_FOLLOWER = 6;
+/** Entries replayed per read when a sole voter rebuilds its image at open. */
+const REPLAY_ENTRIES_MAX = 500;
+
+export type MetadataQuorumRpc = RaftRpcName | 'raft.describe-quorum';
+
+export interface MetadataQuorumOptions {
+  readonly nodeId: number;
+  /** `controller.quorum.voters`; empty: this node is the only voter. */
+  readonly voters: readonly PeerAddress[];
+  readonly clusterId: string;
+  readonly log: RaftLog;
+  /** A store that also records the leader (FileQuorumStateStore) gets `noteLeader` calls. */
+  readonly store: QuorumStateStore & { noteLeader?(epoch: number, leaderId: number | null): void };
+  readonly config: RaftConfig;
+  readonly transport: () => ClusterTransport | undefined;
+  readonly requestTimeoutMs: number;
+  /** Raft's timers and DescribeQuorum's timestamps; default `raftClock`. */
+  readonly clock?: Clock;
+  readonly logger: Logger;
+  readonly random?: Random;
+}
+
+interface PendingCommit {
+  readonly epoch: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+export type CommittedListener = (records: readonly MetadataRecord[], offset: number) => void;
+export type LeadershipListener = (active: boolean, epoch: number) => void;
+
+export class MetadataQuorum {
+  readonly image = new MetadataImage();
+  private readonly driver: RaftDriver;
+  private readonly soleVoter: boolean;
+  /** Next offset to apply to the image. */
+  private applied = 0;
+  private readonly pending = new Map<number, PendingCommit>();
+  private activeEpoch: number | null = null;
+  private readonly committedListeners: CommittedListener[] = [];
+  private readonly leadershipListeners: LeadershipListener[] = [];
+  /** Listener calls wait until the core's step is over, so a listener may commit at once. */
+  private readonly notifications: Array<() => void> = [];
+  private notifying = false;
+  private caughtUpTarget: number | null = null;
+  private caughtUp = false;
+  private caughtUpWaiters: Array<() => void> = [];
+  private closed = false;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: MetadataQuorumOptions) {
+    this.clock = opts.clock ?? raftClock;
+    const voters = opts.voters.length === 0 ? [{ nodeId: opts.nodeId, host: '', port: 0 }] : opts.voters;
+    if (!voters.some((v) => v.nodeId === opts.nodeId)) {
+      throw new Error(`node ${opts.nodeId} is not among the voters ${voters.map((v) => v.nodeId).join(',')}`);
+    }
+    this.soleVoter = voters.length === 1;
+    if (this.soleVoter) this.replayLocalLog();
+    this.driver = new RaftDriver({
+      nodeId: opts.nodeId, voters, clusterId: opts.clusterId, log: opts.log, store: opts.store, config: opts.config,
+      transport: opts.transport, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger, clock: this.clock,
+      random: opts.random,
+      listener: { onCommit: (entries) => this.onCommit(entries) },
+      onStep: () => this.afterStep(),
+    });
+  }
+
+  start(): void {
+    this.driver.start();
+  }
+
+  onCommitted(listener: CommittedListener): void {
+    this.committedListeners.push(listener);
+  }
+
+  onLeadershipChange(listener: LeadershipListener): void {
+    this.leadershipListeners.push(listener);
+  }
+
+  isActiveController(): boolean {
+    return this.activeEpoch !== null;
+  }
+
+  /** The leader this node knows of (itself included), or null while there is none. */
+  activeControllerId(): number | null {
+    return this.driver.node.leaderId();
+  }
+
+  /**
+   * The committed offset (exclusive) applied here. A sole voter's replayed entries count:
+   * its Raft high watermark restarts at 0 and only passes them with its next leader entry.
+   */
+  highWatermark(): number {
+    return Math.max(this.driver.node.highWatermark(), this.applied);
+  }
+
+  /** The offset after the last entry applied to the image. */
+  appliedOffset(): number {
+    return this.applied;
+  }
+
+  isSoleVoter(): boolean {
+    return this.soleVoter;
+  }
+
+  /**
+   * Resolves once this node has applied everything committed as of when it first learned
+   * the leader's high watermark; on the leader, once its own leader-change entry is applied.
+   */
+  whenCaughtUp(): Promise<void> {
+    if (this.caughtUp) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+  }
+
+  /** Appends the records as one entry; resolves once it is committed and applied here. */
+  commit(records: readonly MetadataRecord[]): Promise<void> {
+    const epoch = this.activeEpoch;
+    if (epoch === null || this.closed) return Promise.reject(this.notController());
+    const result = this.driver.propose(encodeMetadataEntry(records));
+    if (!result.accepted) return Promise.reject(this.notController());
+    return new Promise((resolve, reject) => this.pending.set(result.offset, { epoch: result.epoch, resolve, reject }));
+  }
+
+  describeQuorum(): DescribeQuorumResponse {
+    const node = this.driver.node;
+    const progress = node.voterProgress();
+    if (progress === null) {
+      return { errorCode: NOT_LEADER_OR_FOLLOWER, leaderId: node.leaderId() ?? -1, leaderEpoch: node.epoch(), highWatermark: -1, voters: [], observers: [] };
+    }
+    const now = this.clock.nowMs();
+    return {
+      errorCode: 0, leaderId: node.id, leaderEpoch: node.epoch(), highWatermark: node.highWatermark(),
+      voters: [
+        { replicaId: node.id, logEndOffset: this.opts.log.endOffset(), lastFetchTimestampMs: now, lastCaughtUpTimestampMs: now },
+        ...progress.map((p) => ({
+          replicaId: p.id, logEndOffset: p.endOffset, lastFetchTimestampMs: p.lastFetchMs ?? -1,
+          lastCaughtUpTimestampMs: p.endOffset >= node.highWatermark() ? (p.lastFetchMs ?? -1) : -1,
+        })),
+      ],
+      observers: [],
+    };
+  }
+
+  /** The raft.* cluster RPCs addressed to this node. */
+  async handle<K extends MetadataQuorumRpc>(rpc: K, request: ClusterRpcRequest<K>): Promise<ClusterRpcResponse<K>> {
+    if (rpc === 'raft.describe-quorum') return this.describeQuorum() as ClusterRpcResponse<K>;
+    return this.driver.handle(rpc as RaftRpcName, request as ClusterRpcRequest<RaftRpcName>) as Promise<ClusterRpcResponse<K>>;
+  }
+
+  /** Stops Raft; commits still waiting are rejected. The log is closed by its owner. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.driver.stop();
+    this.dropPending();
+  }
+
+  private replayLocalLog(): void {
+    const end = this.opts.log.endOffset();
+    while (this.applied < end) {
+      const entries = this.opts.log.read(this.applied, REPLAY_ENTRIES_MAX);
+      for (const entry of entries) {
+        if (entry.kind === 'data') for (const r of decodeMetadataEntry(entry.data)) this.image.apply(r);
+      }
+      this.applied += entries.length;
+    }
+  }
+
+  private onCommit(entries: readonly LogEntry[]): void {
+    const node = this.driver.node;
+    for (const entry of entries) {
+      if (entry.offset < this.applied) continue;
+      if (entry.offset !== this.applied) throw new Error(`commit of offset ${entry.offset} while ${this.applied} is next to apply`);
+      if (entry.kind === 'data') {
+        const records = decodeMetadataEntry(entry.data);
+        for (const r of records) this.image.apply(r);
+        const offset = entry.offset;
+        this.notify(() => { for (const l of this.committedListeners) l(records, offset); });
+      } else if (node.role() === 'leader' && entry.epoch === node.epoch() && this.activeEpoch === null) {
+        const epoch = entry.epoch;
+        this.activeEpoch = epoch;
+        this.opts.logger.info('metadata quorum: this node is the active controller', { epoch });
+        this.notify(() => { for (const l of this.leadershipListeners) l(true, epoch); });
+      }
+      this.applied = entry.offset + 1;
+      const waiting = this.pending.get(entry.offset);
+      if (waiting !== undefined) {
+        this.pending.delete(entry.offset);
+        // Another leader's entry took the offset: ours was truncated away.
+        if (waiting.epoch === entry.epoch) waiting.resolve();
+        else waiting.reject(this.notController());
+      }
+    }
+  }
+
+  private afterStep(): void {
+    const node = this.driver.node;
+    if (this.activeEpoch !== null && (node.role() !== 'leader' || node.epoch() !== this.activeEpoch)) {
+      const epoch = this.activeEpoch;
+      this.activeEpoch = null;
+      this.opts.logger.info('metadata quorum: no longer the active controller', { epoch, newEpoch: node.epoch() });
+      this.dropPending();
+      this.notify(() => { for (const l of this.leadershipListeners) l(false, epoch); });
+    }
+    this.opts.store.noteLeader?.(node.epoch(), node.leaderId());
+    if (!this.caughtUp) {
+      if (this.caughtUpTarget === null && node.role() === 'follower' && this.driver.leaderHighWatermark() > 0) {
+        this.caughtUpTarget = this.driver.leaderHighWatermark();
+      }
+      if (this.activeEpoch !== null || (this.caughtUpTarget !== null && this.applied >= this.caughtUpTarget)) {
+        this.caughtUp = true;
+        for (const w of this.caughtUpWaiters.splice(0)) w();
+      }
+    }
+    this.drainNotifications();
+  }
+
+  private notify(call: () => void): void {
+    this.notifications.push(call);
+  }
+
+  private drainNotifications(): void {
+    if (this.notifying) return;
+    this.notifying = true;
+    try {
+      for (let call = this.notifications.shift(); call !== undefined; call = this.notifications.shift()) call();
+    } finally {
+      this.notifying = false;
+    }
+  }
+
+  private dropPending(): void {
+    const err = this.notController();
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  private notController(): KafkaError {
+    const leader = this.driver.node.leaderId();
+    return new KafkaError(NOT_CONTROLLER, 'NOT_CONTROLLER',
+      `node ${this.opts.nodeId} is not the active controller${leader === null ? '; no leader is known' : `; node ${leader} leads`}`);
+  }
+}

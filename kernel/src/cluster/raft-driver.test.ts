@@ -1,0 +1,100 @@
+/**
+ * Three RaftDrivers in one process on real time, file-backed logs in temp dirs, joined by
+ * an in-memory ClusterTransport: election, replication, failover and catch-up. Small
+ * timeouts; every wait is on a condition with a bounded deadline.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
+import { PartitionLog } from '../log/partition-log.js';
+import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
+import { FileQuorumStateStore } from '../raft/file-quorum-state-store.js';
+import { FileRaftLog } from '../raft/file-raft-log.js';
+import { MemoryTransport, TEST_RAFT_CONFIG, TEST_VOTERS as VOTERS, waitFor } from '../../test/raft-cluster.js';
+import { RaftDriver, type RaftRpcName } from './raft-driver.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface TestNode {
+  readonly driver: RaftDriver;
+  readonly log: FileRaftLog;
+  readonly committed: string[];
+  stop(): Promise<void>;
+}
+
+function startNode(id: number, dir: string, transport: MemoryTransport): TestNode {
+  const partitionLog = PartitionLog.open({
+    dir, topic: '__cluster_metadata', partition: 0, config: logConfig({ 'write.caching': 'true' }),
+    clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false,
+  });
+  const log = new FileRaftLog(partitionLog);
+  const committed: string[] = [];
+  const driver = new RaftDriver({
+    nodeId: id, voters: VOTERS, clusterId: 'c1', log, store: new FileQuorumStateStore(dir), config: TEST_RAFT_CONFIG,
+    transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
+    listener: { onCommit: (entries) => { for (const e of entries) if (e.kind === 'data') committed.push(Buffer.from(e.data).toString()); } },
+  });
+  transport.register(id, (rpc, req) => driver.handle(rpc as RaftRpcName, req as never));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    transport.unregister(id);
+    driver.stop();
+    await partitionLog.close();
+  };
+  cleanups.push(stop);
+  driver.start();
+  return { driver, log, committed, stop };
+}
+
+function leaderOf(nodes: readonly TestNode[]): TestNode | undefined {
+  const leaders = nodes.filter((n) => n.driver.node.role() === 'leader');
+  if (leaders.length !== 1) return undefined;
+  const leader = leaders[0]!;
+  const agreed = nodes.every((n) => n.driver.node.leaderId() === leader.driver.node.id && n.driver.node.epoch() === leader.driver.node.epoch());
+  return agreed ? leader : undefined;
+}
+
+describe('RaftDriver', () => {
+  it('elects, replicates, fails over without losing commits, and catches a restarted node up', async () => {
+    const transport = new MemoryTransport();
+    const dirs = VOTERS.map(() => tempDir('sluice-raft-driver-'));
+    cleanups.push(() => { for (const d of dirs) d.cleanup(); });
+    const nodes = VOTERS.map((v, i) => startNode(v.nodeId, dirs[i]!.path, transport));
+
+    await waitFor('a leader all three follow', () => leaderOf(nodes) !== undefined);
+    const first = leaderOf(nodes)!;
+    for (const word of ['a', 'b', 'c']) expect(first.driver.propose(Buffer.from(word)).accepted).toBe(true);
+    const follower = nodes.find((n) => n !== first)!;
+    expect(follower.driver.propose(Buffer.from('x'))).toEqual({ accepted: false, leaderId: first.driver.node.id });
+    await waitFor('a, b, c committed everywhere', () => nodes.every((n) => n.committed.join() === 'a,b,c'));
+
+    await first.stop();
+    const rest = nodes.filter((n) => n !== first);
+    await waitFor('a new leader of the other two', () => leaderOf(rest) !== undefined);
+    const second = leaderOf(rest)!;
+    expect(second.driver.node.epoch()).toBeGreaterThan(first.driver.node.epoch());
+    expect(second.driver.propose(Buffer.from('d')).accepted).toBe(true);
+    await waitFor('d committed on the two', () => rest.every((n) => n.committed.join() === 'a,b,c,d'));
+
+    const firstIndex = nodes.indexOf(first);
+    const restarted = startNode(first.driver.node.id, dirs[firstIndex]!.path, transport);
+    await waitFor('the restarted node to commit everything', () => restarted.committed.join() === 'a,b,c,d');
+    await waitFor('the restarted node to follow', () => leaderOf([...rest, restarted]) !== undefined);
+    expect(restarted.log.endOffset()).toBe(second.log.endOffset());
+  });
+
+  it('answers requests from outside the cluster with errors the core never sees', async () => {
+    const dir = tempDir('sluice-raft-driver-');
+    cleanups.push(() => dir.cleanup());
+    const node = startNode(1, dir.path, new MemoryTransport());
+    const vote = { candidateId: 2, voterId: 1, candidateEpoch: 5, lastOffsetEpoch: 9, lastOffset: 100, preVote: false };
+    expect(await node.driver.handle('raft.vote', { ...vote, clusterId: 'other' })).toMatchObject({ errorCode: 104, voteGranted: false });
+    expect(await node.driver.handle('raft.vote', { ...vote, clusterId: 'c1', candidateId: 7 })).toMatchObject({ errorCode: 94 });
+    expect(node.driver.node.epoch()).toBeLessThan(5);
+    expect(await node.driver.handle('raft.vote', { ...vote, clusterId: 'c1' })).toMatchObject({ errorCode: 0, voteGranted: true, leaderEpoch: 5 });
+  });
+});
