@@ -14,7 +14,7 @@ export class MemoryControllerQuorum implements ControllerQuorum {
   readonly entries: Array<readonly MetadataRecord[]> = [];
   private active: boolean;
   private epoch = 1;
-  private readonly committedListeners = new Set<(records: readonly MetadataRecord[], endOffset: number) => void>();
+  private readonly committedListeners = new Set<(records: readonly MetadataRecord[], offset: number) => void>();
   private readonly leadershipListeners = new Set<(active: boolean, epoch: number) => void>();
 
   constructor(readonly nodeId: number, opts: { active?: boolean } = {}) {
@@ -23,17 +23,18 @@ export class MemoryControllerQuorum implements ControllerQuorum {
 
   async commit(records: readonly MetadataRecord[]): Promise<void> {
     if (!this.active) throw controllerError('NOT_CONTROLLER', `node ${this.nodeId} is not the active controller`);
+    const offset = this.entries.length;
     this.entries.push(records);
     for (const r of records) this.image.apply(r);
-    for (const l of this.committedListeners) l(records, this.entries.length);
+    for (const l of this.committedListeners) l(records, offset);
   }
 
   isActiveController(): boolean {
     return this.active;
   }
 
-  activeControllerId(): number {
-    return this.active ? this.nodeId : -1;
+  activeControllerId(): number | null {
+    return this.active ? this.nodeId : null;
   }
 
   highWatermark(): number {
@@ -48,13 +49,11 @@ export class MemoryControllerQuorum implements ControllerQuorum {
     for (const l of this.leadershipListeners) l(active, this.epoch);
   }
 
-  onCommitted(listener: (records: readonly MetadataRecord[], endOffset: number) => void): () => void {
+  onCommitted(listener: (records: readonly MetadataRecord[], offset: number) => void): void {
     this.committedListeners.add(listener);
-    return () => this.committedListeners.delete(listener);
   }
 
-  onLeadershipChange(listener: (active: boolean, epoch: number) => void): () => void {
+  onLeadershipChange(listener: (active: boolean, epoch: number) => void): void {
     this.leadershipListeners.add(listener);
-    return () => this.leadershipListeners.delete(listener);
   }
 }

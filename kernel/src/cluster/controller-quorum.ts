@@ -1,7 +1,6 @@
 /**
- * What the controller and the broker lifecycle need of the metadata quorum: the narrow
- * part of `MetadataQuorum` (metadata-quorum.ts), so they can be driven by an in-memory
- * quorum in tests.
+ * What the controller needs of the metadata quorum: the narrow part of `MetadataQuorum`
+ * (metadata-quorum.ts satisfies it as is), so an in-memory quorum drives it in tests.
  */
 import type { MetadataImage } from '../metadata/metadata-image.js';
 import type { MetadataRecord } from '../metadata/records.js';
@@ -15,16 +14,15 @@ export interface ControllerQuorum {
    */
   commit(records: readonly MetadataRecord[]): Promise<void>;
   isActiveController(): boolean;
-  /** -1 when no leader is known. */
-  activeControllerId(): number;
+  /** null when no leader is known. */
+  activeControllerId(): number | null;
   /** The committed metadata offset (exclusive end), as brokers report it in heartbeats. */
   highWatermark(): number;
   /**
-   * Every committed entry in log order, including those replayed at start. `endOffset` is
-   * the entry's offset + 1: the high watermark once it is committed, so a broker whose
-   * heartbeat reports (as currentMetadataOffset, its high watermark) at least `endOffset`
-   * has applied it.
+   * Every committed entry in log order, with its offset: a broker whose heartbeat reports
+   * (as currentMetadataOffset, its high watermark) more than `offset` has applied it.
+   * Entries a sole voter replays at open need not be reported.
    */
-  onCommitted(listener: (records: readonly MetadataRecord[], endOffset: number) => void): () => void;
-  onLeadershipChange(listener: (active: boolean, epoch: number) => void): () => void;
+  onCommitted(listener: (records: readonly MetadataRecord[], offset: number) => void): void;
+  onLeadershipChange(listener: (active: boolean, epoch: number) => void): void;
 }

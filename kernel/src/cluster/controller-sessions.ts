@@ -2,8 +2,8 @@
  * What the active controller keeps outside the image about registered brokers: when each
  * last heartbeated (sessions are the controller's own, as in Kafka: a new controller grants
  * every broker a fresh session), and the metadata offsets a broker must reach to be caught
- * up with its registration or controlled shutdown (end offsets: the high watermark a
- * broker reports once it has applied the entry).
+ * up with its registration or controlled shutdown (end offsets: the entry's offset + 1,
+ * the high watermark a broker reports once it has applied the entry).
  */
 import type { MetadataRecord } from '../metadata/records.js';
 
@@ -17,7 +17,8 @@ export class BrokerSessions {
   constructor(private readonly sessionTimeoutMs: number) {}
 
   /** Follows committed entries (onCommitted). */
-  observe(records: readonly MetadataRecord[], endOffset: number): void {
+  observe(records: readonly MetadataRecord[], offset: number): void {
+    const endOffset = offset + 1;
     for (const r of records) {
       if (r.type === 'register-broker') {
         this.registrationOffsets.set(r.brokerId, endOffset);

@@ -16,7 +16,7 @@ function harness(overrides: Partial<QuorumControllerOptions> = {}) {
     error: (m: string, f?: Record<string, unknown>) => { throw new Error(`${m}: ${String(f?.['err'])}`); },
   };
   const controller = new QuorumController({
-    clusterId: 'cluster-1', quorum, clock: scheduler.clock, scheduler, random: new SeededRandom(7), log, brokerProps: {},
+    nodeId: 0, clusterId: 'cluster-1', quorum, clock: scheduler.clock, scheduler, random: new SeededRandom(7), log, brokerProps: {},
     numPartitions: 1, defaultReplicationFactor: 1, offsetsTopicReplicationFactor: 3, transactionStateLogReplicationFactor: 3,
     deleteTopicEnable: true, brokerSessionTimeoutMs: SESSION_MS, uncleanLeaderElectionEnable: false,
     autoLeaderRebalanceEnable: false, leaderImbalanceCheckIntervalMs: 300_000, leaderImbalancePerBrokerPercentage: 10,
@@ -75,6 +75,16 @@ describe('QuorumController: brokers', () => {
     expect(await h.heartbeat(1, { brokerEpoch: first })).toMatchObject({ errorCode: 77 }); // STALE_BROKER_EPOCH
     expect(await h.heartbeat(5)).toMatchObject({ errorCode: 102 }); // BROKER_ID_NOT_REGISTERED
     expect((await h.controller.registerBroker({ ...h.registration(2), clusterId: 'other' })).errorCode).toBe(104);
+  });
+
+  it('a restart is told from a duplicate by the previous epoch, or by being this very node', async () => {
+    const h = harness({ nodeId: 1 });
+    await h.join([1, 2]);
+    const epoch2 = h.image.brokers.get(2)!.epoch;
+    expect((await h.controller.registerBroker(h.registration(2, null, 60))).errorCode).toBe(101);
+    expect((await h.controller.registerBroker({ ...h.registration(2, null, 60), previousBrokerEpoch: epoch2 })).errorCode).toBe(0);
+    expect((await h.controller.registerBroker(h.registration(1, null, 61))).errorCode).toBe(0);
+    expect(h.image.brokers.get(1)!.fenced).toBe(true);
   });
 
   it('a restarted broker that was still unfenced leaves the ISRs and leaderships when it registers again', async () => {

@@ -41,6 +41,8 @@ const INCARNATION_ID_BYTES = 16;
 export type ControllerRpcName = Extract<ClusterRpcName, `controller.${string}`>;
 
 export interface QuorumControllerOptions extends TopicSettings {
+  /** This node: a registration under its own id with a new incarnation is this process restarted. */
+  readonly nodeId: number;
   readonly clusterId: string;
   readonly quorum: ControllerQuorum;
   readonly clock: Clock;
@@ -63,7 +65,6 @@ export interface QuorumControllerOptions extends TopicSettings {
 export class QuorumController {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly sessions: BrokerSessions;
-  private readonly unsubscribe: Array<() => void> = [];
   private cancelSessionCheck: (() => void) | undefined;
   private cancelRebalance: (() => void) | undefined;
   private closed = false;
@@ -78,10 +79,12 @@ export class QuorumController {
    */
   start(): void {
     const { quorum } = this.opts;
-    this.unsubscribe.push(quorum.onCommitted((records, offset) => this.sessions.observe(records, offset)));
-    this.unsubscribe.push(quorum.onLeadershipChange((active) => {
-      if (active) this.activate();
-    }));
+    quorum.onCommitted((records, offset) => {
+      if (!this.closed) this.sessions.observe(records, offset);
+    });
+    quorum.onLeadershipChange((active) => {
+      if (active && !this.closed) this.activate();
+    });
     if (quorum.isActiveController()) this.activate();
     this.scheduleSessionCheck();
     if (this.opts.autoLeaderRebalanceEnable) this.scheduleRebalance();
@@ -90,7 +93,6 @@ export class QuorumController {
   /** Stops the timers; operations in flight finish, new ones are answered NOT_CONTROLLER. */
   close(): void {
     this.closed = true;
-    for (const u of this.unsubscribe.splice(0)) u();
     this.cancelSessionCheck?.();
     this.cancelRebalance?.();
   }
@@ -128,7 +130,10 @@ export class QuorumController {
         this.sessions.touch(req.brokerId, now);
         return { errorCode: 0, brokerEpoch: existing.epoch };
       }
-      if (existing !== undefined && !existing.fenced && this.sessions.hasValidSession(req.brokerId, now)) {
+      // Another live process with this id, unless it is provably the previous incarnation: this
+      // very node (combined mode restarts both) or a broker naming its last epoch (KIP-966).
+      const restarted = existing !== undefined && (req.brokerId === this.opts.nodeId || req.previousBrokerEpoch === existing.epoch);
+      if (existing !== undefined && !existing.fenced && !restarted && this.sessions.hasValidSession(req.brokerId, now)) {
         return fail(ControllerErrorCode.DUPLICATE_BROKER_REGISTRATION);
       }
       // A fresh epoch per registration: the metadata offset the record lands at or after, like Kafka's.
