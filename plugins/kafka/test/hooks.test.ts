@@ -2,13 +2,14 @@
  * Hooks in a real broker process (`plugins=kafka,<test plugin>`), driven by KafkaJS
  * (produce) and @platformatic/kafka (fetch by offset): produce interceptors that
  * transform, reject, throw and hang; the order of pipelined produce requests behind an
- * asynchronous interceptor; a fetch interceptor; connection and request observers.
+ * asynchronous interceptor; a fetch interceptor; delete and config policies (KafkaJS
+ * admin); connection and request observers.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import { Consumer } from '@platformatic/kafka';
 import { logLines, startBroker, type BrokerProcess } from './broker-process.js';
 
@@ -36,6 +37,11 @@ export default {
     }, { timeoutMs: 1000, filter: { topics: ['hk-slow'] } });
     ctx.on('fetch.intercept', (b) => b.withRecords(b.records().map((r) => ({ ...r, value: Buffer.from('***') }))),
       { filter: { topics: ['hk-redacted'] } });
+    ctx.on('topic.delete.policy', (i) => ({ outcome: 'reject', errorCode: 44, reason: 'topic ' + i.topic + ' is kept' }),
+      { filter: { topics: ['hk-kept'] } });
+    ctx.on('topic.config.policy', (i) => i.changes['retention.ms'] === '1'
+      ? { outcome: 'reject', errorCode: 44, reason: i.via + ': retention too short for ' + i.topic }
+      : { outcome: 'next' });
     ctx.on('connection.accepted', () => { accepted++; });
     ctx.on('request.completed', () => { completed++; });
     ctx.on('broker.stopping', () => { appendFileSync(stats, JSON.stringify({ accepted, completed }) + '\\n'); });
@@ -127,6 +133,27 @@ describe.sequential('hooks in the Kafka frontend', () => {
   it('a fetch interceptor changes what consumers see, not what is stored', async () => {
     await producer.send({ topic: 'hk-redacted', acks: -1, messages: [{ value: 'secret-1' }, { value: 'secret-2' }] });
     expect(await values('hk-redacted', 2)).toEqual(['***', '***']);
+  });
+
+  it('delete and config policies refuse what they reject with POLICY_VIOLATION, and let the rest through', async () => {
+    const admin = new Kafka({ clientId: 'sluice-it-hooks', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    await admin.connect();
+    const errorType = (work: Promise<unknown>): Promise<string | undefined> =>
+      work.then(() => undefined, (err: unknown) => (err as { type?: string }).type ?? (err as Error).message);
+    const retention = (value: string, validateOnly = false): Promise<unknown> => admin.alterConfigs({
+      validateOnly, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'hk-kept', configEntries: [{ name: 'retention.ms', value }] }],
+    });
+    try {
+      await admin.createTopics({ topics: [{ topic: 'hk-kept' }, { topic: 'hk-gone' }] });
+      expect(await errorType(admin.deleteTopics({ topics: ['hk-kept'] }))).toBe('POLICY_VIOLATION');
+      expect(await errorType(retention('1'))).toBe('POLICY_VIOLATION');
+      expect(await errorType(retention('1', true))).toBe('POLICY_VIOLATION');
+      expect(await errorType(retention('60000'))).toBeUndefined();
+      await admin.deleteTopics({ topics: ['hk-gone'] });
+      expect((await admin.listTopics()).filter((t) => t.startsWith('hk-kept') || t === 'hk-gone')).toEqual(['hk-kept']);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('connection and request observers were called', async () => {
