@@ -4,12 +4,16 @@
  * broker synonyms of topic-config.ts and share its rules.
  */
 import path from 'node:path';
+import type { PeerAddress } from '@sluice/sdk';
 import { ConfigError, parseConfigValue, type ConfigDef, type ConfigType, type ConfigValue } from './config-def.js';
 import { TOPIC_CONFIG_DEFS, toLogConfig, type LogConfig } from './topic-config.js';
 
 const LONG_MAX = '9223372036854775807';
 const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
 const DEFAULT_PROTOCOL_MAP = SECURITY_PROTOCOLS.map((p) => `${p}:${p}`).join(',');
+/** `id@host:port`, an IPv6 host in brackets. */
+const VOTER_RE = /^(\d+)@(\[[^\]]+\]|[^:@[\]]+):(\d+)$/;
+const HOST_PORT_RE = /^(\[[^\]]+\]|[^:@[\]]+):(\d+)$/;
 
 const BROKER_DEFS: readonly ConfigDef[] = [
   {
@@ -38,12 +42,19 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     doc: 'Security protocol of each listener name, as NAME:PROTOCOL.',
   },
   {
-    name: 'controller.listener.names', type: 'list', default: '',
-    doc: 'Listener names the controller uses.',
+    name: 'controller.listener.names', type: 'list', default: 'CONTROLLER',
+    doc: 'Listener names the controller answers the quorum and broker RPCs on.',
   },
   {
     name: 'controller.quorum.voters', type: 'list', default: '',
-    doc: 'The controller quorum, as id@host:port.',
+    doc: 'The voters of the metadata quorum, as id@host:port (an IPv6 host in brackets); each voter is reached at its address. Empty: this node is the only voter.',
+    check: (voters) => {
+      const list = voters as readonly string[];
+      const bad = list.find((v) => !VOTER_RE.test(v) || Number(VOTER_RE.exec(v)![3]) > 65535);
+      if (bad !== undefined) return `"${bad}" is not id@host:port`;
+      const ids = list.map((v) => VOTER_RE.exec(v)![1]);
+      return new Set(ids).size === ids.length ? undefined : 'a node id is listed twice';
+    },
   },
   {
     name: 'log.dirs', type: 'list', default: null,
@@ -205,6 +216,38 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     name: 'plugins', type: 'list', default: 'kafka',
     doc: 'Plugins to load, in order: built-in names (kafka), package names or paths. Keys under <plugin>. configure a plugin.',
   },
+  {
+    name: 'controller.quorum.bootstrap.servers', type: 'list', default: '',
+    doc: 'Accepted as in Kafka (host:port entries) but not used for discovery: the voter set is static and comes from controller.quorum.voters, which must then be set too.',
+    check: (servers) => {
+      const bad = (servers as readonly string[]).find((s) => !HOST_PORT_RE.test(s));
+      return bad === undefined ? undefined : `"${bad}" is not host:port`;
+    },
+  },
+  {
+    name: 'controller.quorum.election.timeout.ms', type: 'int', default: '1000', min: 1,
+    doc: 'A voter that knows no leader campaigns after a random wait between this and twice this.',
+  },
+  {
+    name: 'controller.quorum.fetch.timeout.ms', type: 'int', default: '2000', min: 1,
+    doc: 'A follower that has not fetched from the leader for this long starts an election; a leader not fetched from by a majority for 1.5 times this resigns.',
+  },
+  {
+    name: 'controller.quorum.election.backoff.max.ms', type: 'int', default: '1000', min: 0,
+    doc: 'Accepted as in Kafka; has no effect: after a lost election a voter waits a new random election timeout, and pre-vote keeps failed rounds from disturbing the quorum.',
+  },
+  {
+    name: 'controller.quorum.request.timeout.ms', type: 'int', default: '2000', min: 1,
+    doc: 'How long a quorum RPC (vote, begin-quorum-epoch, fetch) may take before it is given up; Raft resends on its own timers.',
+  },
+  {
+    name: 'controller.quorum.append.linger.ms', type: 'int', default: '25', min: 0,
+    doc: 'How long the quorum leader gathers appends to the metadata log before one fsync; entries commit only once flushed.',
+  },
+  {
+    name: 'metadata.log.dir', type: 'string', default: null,
+    doc: 'Directory of the metadata log __cluster_metadata-0 and its quorum-state; by default the first of log.dirs.',
+  },
 ];
 
 /**
@@ -265,6 +308,14 @@ export interface BrokerConfig {
   readonly listenerSecurityProtocols: Readonly<Record<string, string>>;
   readonly controllerListenerNames: readonly string[];
   readonly controllerQuorumVoters: readonly string[];
+  /** `controller.quorum.voters` parsed; empty: this node is the only voter. */
+  readonly quorumVoters: readonly PeerAddress[];
+  readonly quorumElectionTimeoutMs: number;
+  readonly quorumFetchTimeoutMs: number;
+  readonly quorumRequestTimeoutMs: number;
+  readonly quorumAppendLingerMs: number;
+  /** Absolute path: `metadata.log.dir`, or the first of the log dirs. */
+  readonly metadataLogDir: string;
   /** Absolute paths. */
   readonly logDirs: readonly string[];
   readonly numPartitions: number;
@@ -410,16 +461,39 @@ export function loadBrokerConfig(
   }
   const logDirs = dirs.map((d) => path.resolve(process.cwd(), d));
   if (new Set(logDirs).size !== logDirs.length) throw new ConfigError('log.dirs', 'a directory is listed twice');
+  const metadataLogDir = given.has('metadata.log.dir') ? path.resolve(process.cwd(), value('metadata.log.dir') as string) : logDirs[0]!;
+
+  const quorumVoters: PeerAddress[] = list('controller.quorum.voters').map((v) => {
+    const m = VOTER_RE.exec(v)!;
+    return { nodeId: Number(m[1]), host: m[2]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[3]) };
+  });
+  const roles = list('process.roles');
+  if (roles.includes('controller') && quorumVoters.length > 0 && !quorumVoters.some((v) => v.nodeId === num('node.id'))) {
+    throw new ConfigError('controller.quorum.voters', `node.id ${num('node.id')} is a controller but not among the voters`);
+  }
+  if (quorumVoters.length === 0 && !roles.includes('controller')) {
+    throw new ConfigError('controller.quorum.voters', 'a node without the controller role needs the voters to reach');
+  }
+  if (quorumVoters.length === 0 && list('controller.quorum.bootstrap.servers').length > 0) {
+    throw new ConfigError('controller.quorum.voters', 'required with controller.quorum.bootstrap.servers: the voter set is static');
+  }
+
 
   return {
     props: Object.freeze({ ...props }),
     nodeId: num('node.id'),
-    processRoles: list('process.roles'),
+    processRoles: roles,
     listeners,
     advertisedListeners,
     listenerSecurityProtocols: protocols,
     controllerListenerNames,
     controllerQuorumVoters: list('controller.quorum.voters'),
+    quorumVoters,
+    quorumElectionTimeoutMs: num('controller.quorum.election.timeout.ms'),
+    quorumFetchTimeoutMs: num('controller.quorum.fetch.timeout.ms'),
+    quorumRequestTimeoutMs: num('controller.quorum.request.timeout.ms'),
+    quorumAppendLingerMs: num('controller.quorum.append.linger.ms'),
+    metadataLogDir,
     logDirs,
     numPartitions: num('num.partitions'),
     defaultReplicationFactor: num('default.replication.factor'),

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { ClusterTransport, Logger, PeerAddress } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
 import { MetadataQuorum } from '../cluster/metadata-quorum.js';
+import type { BrokerConfig } from '../config/broker-config.js';
 import { toLogConfig } from '../config/topic-config.js';
 import { PartitionLog } from '../log/partition-log.js';
 import { FileQuorumStateStore } from '../raft/file-quorum-state-store.js';
@@ -44,6 +45,14 @@ export interface MetadataLogOptions {
   readonly cleanShutdown: boolean;
   /** Omitted: this node alone, as node 0 (the id is only written to `quorum-state`). */
   readonly quorum?: MetadataQuorumSettings;
+}
+
+/** The Raft core's timing from the `controller.quorum.*` settings; the rest keeps the core's defaults. */
+export function raftConfigOf(config: Pick<BrokerConfig, 'quorumElectionTimeoutMs' | 'quorumFetchTimeoutMs' | 'quorumAppendLingerMs'>): RaftConfig {
+  return {
+    ...DEFAULT_RAFT_CONFIG, electionTimeoutMs: config.quorumElectionTimeoutMs, fetchTimeoutMs: config.quorumFetchTimeoutMs,
+    appendLingerMs: config.quorumAppendLingerMs,
+  };
 }
 
 const SOLE_VOTER: MetadataQuorumSettings = {
