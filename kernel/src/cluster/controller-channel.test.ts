@@ -1,6 +1,6 @@
 import { KafkaError, type ClusterTransport, type PeerAddress } from '@sluice/sdk';
 import { describe, expect, it } from 'vitest';
-import { ControllerChannel, parseQuorumVoters } from './controller-channel.js';
+import { ControllerChannel } from './controller-channel.js';
 import { VirtualScheduler } from './scheduler.js';
 
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -94,12 +94,5 @@ describe('ControllerChannel', () => {
     expect(b.scheduler.clock.nowMs() - 1_700_000_000_000).toBe(5000);
     expect(down.calls.length).toBeGreaterThan(2);
     expect(new Set(down.calls).size).toBeGreaterThan(1);
-  });
-
-  it('parses controller.quorum.voters', () => {
-    expect(parseQuorumVoters(['1@a:9093', '2@[::1]:9094'])).toEqual([
-      { nodeId: 1, host: 'a', port: 9093 }, { nodeId: 2, host: '::1', port: 9094 },
-    ]);
-    expect(() => parseQuorumVoters(['a:9093'])).toThrow(/id@host:port/);
   });
 });

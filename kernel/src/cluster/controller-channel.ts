@@ -22,7 +22,7 @@ export const CONTROLLER_RETRY_BACKOFF_MAX_MS = 1000;
 
 export interface ControllerChannelOptions {
   readonly nodeId: number;
-  /** controller.quorum.voters; empty on a single node, whose only voter is itself. */
+  /** BrokerConfig.quorumVoters (controller.quorum.voters); empty on a single node, whose only voter is itself. */
   readonly voters: readonly PeerAddress[];
   /** The quorum's view of the active controller (null: unknown). */
   readonly activeControllerId: () => number | null;
@@ -100,13 +100,4 @@ function isNotController(response: unknown): boolean {
   if (r.errorCode === ControllerErrorCode.NOT_CONTROLLER) return true;
   return r.results !== undefined && r.errorCode === undefined && r.results.length > 0
     && r.results.every((x) => x.errorCode === ControllerErrorCode.NOT_CONTROLLER);
-}
-
-/** `controller.quorum.voters` entries (`id@host:port`, IPv6 hosts in brackets) as peer addresses. */
-export function parseQuorumVoters(entries: readonly string[]): PeerAddress[] {
-  return entries.map((entry) => {
-    const m = /^(\d+)@(\[[^\]]+\]|[^:@]+):(\d+)$/.exec(entry.trim());
-    if (m === null) throw new Error(`controller.quorum.voters: "${entry}" is not id@host:port`);
-    return { nodeId: Number(m[1]), host: m[2]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[3]) };
-  });
 }
