@@ -14,6 +14,8 @@
  * the response is written. When none of these has a handler (and no earlier request of
  * the connection is waiting on a hook), a request takes the direct path: no hook input is
  * built and nothing is allocated for hooks.
+ * Requests from another node's cluster transport (its client id) go to the handlers in
+ * `peerApis` where one exists for the API: admin requests forwarded to the controller.
  */
 import { ANONYMOUS, type Decision, type HookRunner, type MaybePromise, type Principal } from '@sluice/sdk';
 import {
@@ -27,6 +29,7 @@ import {
   type ResponseOf,
 } from './protocol/index.js';
 import type { ApiHandler, RequestContext } from './apis/api.js';
+import { CLUSTER_CLIENT_ID } from './cluster/controller-wire.js';
 import type { ConnectionInfo, Exchange, ResponseParts } from './server/connection.js';
 import { OrderGate, UNGATED, type OrderSlot } from './server/order-gate.js';
 import { RequestTiming } from './server/request-timing.js';
@@ -49,14 +52,17 @@ function then<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<R>)
 
 export class Dispatcher {
   private readonly byKey: Array<ApiHandler | undefined> = [];
+  /** Handlers for requests sent by another node's cluster transport, where they differ (cluster/forwarded-apis.ts). */
+  private readonly fromPeers: Array<ApiHandler | undefined> = [];
   private readonly states = new WeakMap<ConnectionInfo, ConnectionState>();
   private readonly hooks: HookRunner;
 
-  constructor(apis: readonly ApiHandler[], private readonly shared: SharedContext) {
+  constructor(apis: readonly ApiHandler[], private readonly shared: SharedContext, peerApis: readonly ApiHandler[] = []) {
     for (const api of apis) {
       if (this.byKey[api.apiKey] !== undefined) throw new Error(`two handlers for API key ${api.apiKey}`);
       this.byKey[api.apiKey] = api;
     }
+    for (const api of peerApis) this.fromPeers[api.apiKey] = api;
     this.hooks = shared.hooks;
   }
 
@@ -65,7 +71,7 @@ export class Dispatcher {
     const apiKey = header.requestApiKey;
     const version = header.requestApiVersion;
     const correlationId = header.correlationId;
-    const api = this.byKey[apiKey];
+    const api = (header.clientId === CLUSTER_CLIENT_ID ? this.fromPeers[apiKey] : undefined) ?? this.byKey[apiKey];
     if (apiKey === ApiKey.ApiVersions && api !== undefined && version > api.maxVersion) {
       return encodeResponse(ApiKey.ApiVersions, 0, correlationId, {
         errorCode: UNSUPPORTED_VERSION,

@@ -1,10 +1,14 @@
 /**
  * The Kafka wire frontend as a Sluice plugin: serves the Kafka protocol on the broker's
- * `listeners` (PLAINTEXT for now) on top of the kernel, through @sluice/sdk only.
+ * `listeners` (PLAINTEXT for now) on top of the kernel, through @sluice/sdk only. It is
+ * also the `cluster.transport` provider: the kernel's RPCs to other nodes travel as Kafka
+ * APIs (cluster/), and the ones other nodes send arrive here like any request.
  */
 import { definePlugin } from '@sluice/sdk';
 import { allApis } from './apis/index.js';
 import { frontendConfig } from './config.js';
+import { forwardedApis } from './cluster/forwarded-apis.js';
+import { KafkaClusterTransport } from './cluster/transport.js';
 import { Dispatcher } from './dispatcher.js';
 import { FetchSessions } from './fetch-sessions.js';
 import { groupConfig } from './groups/config.js';
@@ -25,10 +29,13 @@ const CONNECTION_WRITE_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 let server: KafkaServer | undefined;
 let groups: GroupCoordinator | undefined;
 let transactions: TransactionCoordinator | undefined;
+let transport: KafkaClusterTransport | undefined;
 
 export default definePlugin({
   manifest: { id: 'kafka', version: '0.1.0', required: true },
   async start(ctx) {
+    transport = new KafkaClusterTransport(ctx.log);
+    ctx.provide('cluster.transport', transport);
     const config = frontendConfig(ctx.broker);
     const groupsConfig = groupConfig(ctx.broker);
     // Group state comes only from __consumer_offsets, loaded before clients can reach it.
@@ -45,7 +52,7 @@ export default definePlugin({
     const dispatcher = new Dispatcher(allApis, {
       kernel: ctx.kernel, broker: ctx.broker, config, log: ctx.log, signal: ctx.signal, hooks: ctx.hooks,
       fetchSessions: new FetchSessions(config.fetchSessionCacheSlots), groups, transactions, purgatory,
-    });
+    }, forwardedApis);
     ctx.on('metrics.collect', (m) => {
       m.purgatorySize('Produce', purgatory.produce);
       m.purgatorySize('Fetch', purgatory.fetch);
@@ -66,7 +73,9 @@ export default definePlugin({
     groups?.stop();
     transactions?.stop();
     await server?.close();
+    transport?.close();
     server = undefined;
+    transport = undefined;
     groups = undefined;
     transactions = undefined;
   },

@@ -14,6 +14,8 @@
  * the bytes. With no interceptor the stored bytes go out untouched.
  * Isolation: read_committed reads up to the last stable offset, waits for it to move, and
  * carries the aborted transactions overlapping the records returned.
+ * A fetch with a replica id comes from another node (Raft or a follower): see
+ * cluster/serve-fetch.ts.
  */
 import type { IsolationLevel, PartitionHandle, RecordBatches, WaterfallResult } from '@sluice/sdk';
 import { asOffset } from '@sluice/sdk';
@@ -21,6 +23,7 @@ import { ApiKey, uuidToString, ZERO_UUID, type FetchRequest, type FetchResponse 
 import type { Decoded } from '../protocol/reader.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { FINAL_EPOCH, INITIAL_EPOCH, partitionKey, type FetchSession, type SessionPartition } from '../fetch-sessions.js';
+import { isReplicaFetch, serveReplicaFetch } from '../cluster/serve-fetch.js';
 import { defineApi, type RequestContext } from './api.js';
 
 type PartitionData = FetchResponse['responses'][number]['partitions'][number];
@@ -43,6 +46,7 @@ export const fetchApi = defineApi({
   maxVersion: 17,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    if (isReplicaFetch(req, v)) return serveReplicaFetch(req, ctx);
     const ids = v >= TOPIC_IDS_VERSION ? nameTopicIds(req, ctx) : undefined;
     const isolation: IsolationLevel = req.isolationLevel === 1 ? 'read_committed' : 'read_uncommitted';
     const resolved = resolveSession(req, ctx);

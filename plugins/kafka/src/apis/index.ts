@@ -29,12 +29,20 @@ import { alterConfigsApi } from './33-alter-configs.js';
 import { describeLogDirsApi } from './35-describe-log-dirs.js';
 import { createPartitionsApi } from './37-create-partitions.js';
 import { deleteGroupsApi } from './42-delete-groups.js';
+import { electLeadersApi } from './43-elect-leaders.js';
 import { incrementalAlterConfigsApi } from './44-incremental-alter-configs.js';
 import { offsetDeleteApi } from './47-offset-delete.js';
+import { voteApi } from './52-vote.js';
+import { beginQuorumEpochApi } from './53-begin-quorum-epoch.js';
+import { describeQuorumApi } from './55-describe-quorum.js';
+import { alterPartitionApi } from './56-alter-partition.js';
 import { describeClusterApi } from './60-describe-cluster.js';
 import { describeProducersApi } from './61-describe-producers.js';
+import { brokerRegistrationApi } from './62-broker-registration.js';
+import { brokerHeartbeatApi } from './63-broker-heartbeat.js';
 import { describeTransactionsApi } from './65-describe-transactions.js';
 import { listTransactionsApi } from './66-list-transactions.js';
+import { allocateProducerIdsApi } from './67-allocate-producer-ids.js';
 import { consumerGroupHeartbeatApi } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeApi } from './69-consumer-group-describe.js';
 
@@ -67,12 +75,20 @@ const served: ApiHandler[] = [
   describeLogDirsApi as ApiHandler,
   createPartitionsApi as ApiHandler,
   deleteGroupsApi as ApiHandler,
+  electLeadersApi as ApiHandler,
   incrementalAlterConfigsApi as ApiHandler,
   offsetDeleteApi as ApiHandler,
+  voteApi as ApiHandler,
+  beginQuorumEpochApi as ApiHandler,
+  describeQuorumApi as ApiHandler,
+  alterPartitionApi as ApiHandler,
   describeClusterApi as ApiHandler,
   describeProducersApi as ApiHandler,
+  brokerRegistrationApi as ApiHandler,
+  brokerHeartbeatApi as ApiHandler,
   describeTransactionsApi as ApiHandler,
   listTransactionsApi as ApiHandler,
+  allocateProducerIdsApi as ApiHandler,
   consumerGroupHeartbeatApi as ApiHandler,
   consumerGroupDescribeApi as ApiHandler,
 ];

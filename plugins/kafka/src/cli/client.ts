@@ -13,13 +13,14 @@
  * itself never runs.
  *
  * Scope: PLAINTEXT, no SASL or TLS yet; requests pipelined on one connection per broker
- * (Kafka answers in order); produce and fetch go to each partition's leader.
+ * (Kafka answers in order, see client/connection.ts); produce and fetch go to each
+ * partition's leader.
  */
-import { connect, type Socket } from 'node:net';
 import {
-  ApiKey, encodeRequest, readResponseFrame, ZERO_UUID,
+  ApiKey, ZERO_UUID,
   type Decoded, type KnownApiKey, type MetadataResponse, type RequestOf, type ResponseOf,
 } from '../protocol/index.js';
+import { KafkaConnection } from '../client/connection.js';
 import { errorName } from './error-names.js';
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
@@ -98,61 +99,33 @@ function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-interface Pending {
-  readonly correlationId: number;
-  readonly apiKey: KnownApiKey;
-  readonly version: number;
-  readonly resolve: (body: unknown) => void;
-  readonly reject: (e: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
-/** One connection: frames out, frames in, matched to requests in order. */
+/** A connection to one broker with the versions both sides serve, negotiated when it opens. */
 class Connection {
-  private readonly pending: Pending[] = [];
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private nextCorrelationId = 1;
-  private failure: Error | undefined;
-  private versions = new Map<number, readonly [number, number]>();
-
   private constructor(
     readonly address: string,
-    private readonly socket: Socket,
-  ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (e) => this.fail(new Error(`connection to ${address} failed: ${e.message}`)));
-    socket.on('close', () => this.fail(new Error(`connection to ${address} closed by the broker`)));
-  }
+    private readonly wire: KafkaConnection,
+    private readonly versions: ReadonlyMap<number, readonly [number, number]>,
+  ) {}
 
   static async open(address: string): Promise<Connection> {
     const { host, port } = parseHostPort(address);
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host, port, noDelay: true });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new Error(`cannot connect to ${address}: no answer within ${CONNECT_TIMEOUT_MS} ms`));
-      }, CONNECT_TIMEOUT_MS);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        resolve(s);
-      });
-      s.once('error', (e) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot connect to ${address}: ${e.message}`));
-      });
+    const wire = await KafkaConnection.open(host, port, {
+      clientId: CLIENT_ID, connectTimeoutMs: CONNECT_TIMEOUT_MS, responseBytesMax: RESPONSE_BYTES_MAX,
     });
-    const connection = new Connection(address, socket);
-    const answer = await connection.send(ApiKey.ApiVersions, API_VERSIONS_VERSION, {
-      clientSoftwareName: CLIENT_ID, clientSoftwareVersion: '0.1.0',
-    });
+    let answer;
+    try {
+      answer = await wire.send(ApiKey.ApiVersions, API_VERSIONS_VERSION, {
+        clientSoftwareName: CLIENT_ID, clientSoftwareVersion: '0.1.0',
+      }, REQUEST_TIMEOUT_MS);
+    } catch (e) {
+      wire.close();
+      throw e;
+    }
     if (answer.errorCode !== 0) {
-      connection.close();
+      wire.close();
       throw new KafkaResponseError(answer.errorCode, `ApiVersions to ${address}`);
     }
-    connection.versions = new Map(answer.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion] as const]));
-    return connection;
+    return new Connection(address, wire, new Map(answer.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion] as const])));
   }
 
   /** The highest version of `apiKey` both sides serve. */
@@ -169,82 +142,16 @@ class Connection {
   }
 
   send<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Decoded<ResponseOf<K>>> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    const correlationId = this.nextCorrelationId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(new Error(`no answer from ${this.address} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.pending.push({ correlationId, apiKey, version, resolve: resolve as (b: unknown) => void, reject, timer });
-      this.socket.write(encodeRequest(apiKey, version, correlationId, CLIENT_ID, body));
-    });
+    return this.wire.send(apiKey, version, body, timeoutMs);
   }
 
   /** For requests the broker does not answer (Produce with acks=0): resolves once written. */
   sendUnanswered<K extends KnownApiKey>(apiKey: K, version: number, body: RequestOf<K>): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    const frame = encodeRequest(apiKey, version, this.nextCorrelationId++, CLIENT_ID, body);
-    return new Promise((resolve, reject) => {
-      this.socket.write(frame, (e) => (e ? reject(new Error(`connection to ${this.address} failed: ${e.message}`)) : resolve()));
-    });
+    return this.wire.sendUnanswered(apiKey, version, body);
   }
 
   close(): void {
-    this.fail(new Error(`connection to ${this.address} closed`));
-  }
-
-  private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= 4) {
-      if (this.chunks[0]!.length < 4) this.merge();
-      const size = this.chunks[0]!.readInt32BE(0);
-      if (size < 0 || size > RESPONSE_BYTES_MAX) {
-        this.fail(new Error(`${this.address} sent a response frame of ${size} bytes`));
-        return;
-      }
-      if (this.buffered < 4 + size) return;
-      this.merge();
-      const all = this.chunks[0]!;
-      this.chunks = all.length > 4 + size ? [all.subarray(4 + size)] : [];
-      this.buffered = all.length - 4 - size;
-      this.deliver(all.subarray(4, 4 + size));
-    }
-  }
-
-  private merge(): void {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
-  }
-
-  private deliver(frame: Buffer): void {
-    const next = this.pending.shift();
-    if (next === undefined) {
-      this.fail(new Error(`${this.address} sent a response to no request`));
-      return;
-    }
-    clearTimeout(next.timer);
-    try {
-      const { correlationId, body } = readResponseFrame(frame, next.apiKey, next.version);
-      if (correlationId !== next.correlationId) {
-        throw new Error(`expected correlation id ${next.correlationId}, got ${correlationId}`);
-      }
-      next.resolve(body);
-    } catch (e) {
-      const error = new Error(`${this.address} sent a response that does not decode: ${(e as Error).message}`);
-      next.reject(error);
-      this.fail(error);
-    }
-  }
-
-  private fail(error: Error): void {
-    if (this.failure !== undefined) return;
-    this.failure = error;
-    this.socket.destroy();
-    for (const p of this.pending.splice(0)) {
-      clearTimeout(p.timer);
-      p.reject(error);
-    }
+    this.wire.close();
   }
 }
 

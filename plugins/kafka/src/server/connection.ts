@@ -34,6 +34,8 @@ export interface ConnectionInfo {
   readonly remotePort: number;
   /** The address the client reached us on: what Metadata advertises when the listener's host is empty. */
   readonly localAddress: string;
+  /** Aborted when the connection closes: ends work done only for this client (a replica's long poll). */
+  readonly closed: AbortSignal;
 }
 
 /** One request as the connection tracks it, seen by its handler. */

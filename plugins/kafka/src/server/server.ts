@@ -48,11 +48,13 @@ export class KafkaServer {
   }
 
   private accept(listener: string, socket: Socket): void {
+    const closing = new AbortController();
     const conn = new Connection(socket, {
       protocol: 'kafka', id: this.nextConnectionId++, listener, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
-      localAddress: socket.localAddress ?? '',
+      localAddress: socket.localAddress ?? '', closed: closing.signal,
     }, this.handler, this.limits, this.log, (c, reason) => {
       this.connections.delete(c);
+      closing.abort();
       if (this.hooks?.hasHandlers('connection.closed') === true) this.hooks.runParallel('connection.closed', { connection: c.info, reason });
     }, this.timed);
     this.connections.add(conn);

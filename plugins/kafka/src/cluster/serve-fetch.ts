@@ -1,0 +1,26 @@
+/**
+ * Fetch requests from other nodes: one with a replica id (>= 0) is a follower's, not a
+ * consumer's. Fetching `__cluster_metadata` partition 0 it is a Raft fetch (`raft.fetch`),
+ * anything else partition replication (`replica.fetch`). Either long poll is ended when the
+ * fetcher's connection closes or the broker stops.
+ */
+import { uuidToString, type Decoded, type FetchRequest, type FetchResponse } from '../protocol/index.js';
+import type { RequestContext } from '../apis/api.js';
+import { fetchReplicaId, isRaftFetch, raftWires } from './raft-wire.js';
+import { replicaFetchWire } from './replica-wire.js';
+import { serveRpc } from './serve-rpc.js';
+
+export function isReplicaFetch(req: Decoded<FetchRequest>, version: number): boolean {
+  return fetchReplicaId(req, version) >= 0;
+}
+
+export function serveReplicaFetch(req: Decoded<FetchRequest>, ctx: RequestContext): Promise<FetchResponse> {
+  const signal = AbortSignal.any([ctx.signal, ctx.connection.closed]);
+  if (isRaftFetch(req, ctx.apiVersion)) return serveRpc('raft.fetch', raftWires['raft.fetch'], req, ctx, signal);
+  let names: Map<string, string> | undefined;
+  const topicName = (id: Uint8Array): string | undefined => {
+    names ??= new Map(ctx.kernel.listTopics().map((t) => [uuidToString(t.topicId), t.name]));
+    return names.get(uuidToString(id));
+  };
+  return serveRpc('replica.fetch', replicaFetchWire(topicName), req, ctx, signal);
+}

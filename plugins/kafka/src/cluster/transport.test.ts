@@ -1,0 +1,299 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  KafkaError, type ClusterRpcName, type ClusterRpcRequest, type ClusterRpcResponse, type HookRunner, type Kernel, type Logger,
+  type PeerAddress, type TopicDescription,
+} from '@sluice/sdk';
+import { allApis } from '../apis/index.js';
+import { Dispatcher, type SharedContext } from '../dispatcher.js';
+import { FetchSessions } from '../fetch-sessions.js';
+import { KafkaServer } from '../server/server.js';
+import { forwardedApis } from './forwarded-apis.js';
+import { KafkaClusterTransport } from './transport.js';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const noHooks = { hasHandlers: () => false } as unknown as HookRunner;
+
+interface Received {
+  readonly rpc: ClusterRpcName;
+  readonly request: unknown;
+  readonly signal: AbortSignal | undefined;
+}
+
+type Answer = (rpc: ClusterRpcName, request: unknown, signal: AbortSignal | undefined) => Promise<unknown>;
+
+const TOPIC_A: TopicDescription = { name: 'orders', topicId: Uint8Array.from({ length: 16 }, (_, i) => i + 1), partitions: 2, configs: {} };
+const TOPIC_B: TopicDescription = { name: 'payments', topicId: Uint8Array.from({ length: 16 }, (_, i) => 100 + i), partitions: 1, configs: {} };
+
+/** A node serving the Kafka plugin's real dispatcher and server, whose kernel.cluster.handle is `answer`. */
+class FakePeer {
+  readonly received: Received[] = [];
+  answer: Answer = () => Promise.reject(new Error('no answer set'));
+  private server: KafkaServer | undefined;
+  port = 0;
+
+  async start(port = 0): Promise<this> {
+    const kernel = {
+      nodeId: 2,
+      clusterId: 'cluster-1',
+      listTopics: () => [TOPIC_A, TOPIC_B],
+      cluster: {
+        handle: (rpc: ClusterRpcName, request: unknown, signal?: AbortSignal) => {
+          this.received.push({ rpc, request, signal });
+          return this.answer(rpc, request, signal);
+        },
+      },
+    } as unknown as Kernel;
+    const shared = {
+      kernel, broker: { nodeId: 2, clusterId: 'cluster-1', listeners: [], advertisedListeners: [], props: {} }, log: quiet,
+      signal: new AbortController().signal, hooks: noHooks, fetchSessions: new FetchSessions(10),
+    } as unknown as SharedContext;
+    const dispatcher = new Dispatcher(allApis, shared, forwardedApis);
+    this.server = new KafkaServer(dispatcher.handle, {
+      requestSizeBytesMax: 1 << 20, idleMsMax: 60_000, inFlightRequestsMax: 16, writeBufferBytesMax: 1 << 20,
+    }, quiet);
+    const [bound] = await this.server.listen([{ name: 'PLAINTEXT', host: '127.0.0.1', port, securityProtocol: 'PLAINTEXT' }]);
+    this.port = bound!.port;
+    return this;
+  }
+
+  get address(): PeerAddress {
+    return { nodeId: 2, host: '127.0.0.1', port: this.port };
+  }
+
+  get connectionCount(): number {
+    return this.server?.connectionCount ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+    this.server = undefined;
+  }
+}
+
+const peers: FakePeer[] = [];
+const transports: KafkaClusterTransport[] = [];
+afterEach(async () => {
+  for (const t of transports.splice(0)) t.close();
+  for (const p of peers.splice(0)) await p.stop();
+});
+
+async function setup(): Promise<{ peer: FakePeer; transport: KafkaClusterTransport }> {
+  const peer = await new FakePeer().start();
+  peers.push(peer);
+  const transport = new KafkaClusterTransport(quiet);
+  transports.push(transport);
+  return { peer, transport };
+}
+
+const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
+
+/** Every RPC with a request and an answer whose fields all differ from the wire defaults. */
+const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; response: ClusterRpcResponse<K> }> } = {
+  'raft.vote': [
+    {
+      request: { clusterId: 'cluster-1', candidateId: 1, voterId: 2, candidateEpoch: 7, lastOffsetEpoch: 6, lastOffset: 1234, preVote: false },
+      response: { errorCode: 0, leaderId: -1, leaderEpoch: 7, voteGranted: true },
+    },
+    {
+      request: { clusterId: 'cluster-1', candidateId: 3, voterId: 2, candidateEpoch: 8, lastOffsetEpoch: 7, lastOffset: 99, preVote: true },
+      response: { errorCode: 74, leaderId: 1, leaderEpoch: 9, voteGranted: false },
+    },
+  ],
+  'raft.begin-quorum-epoch': [{
+    request: { clusterId: 'cluster-1', leaderId: 1, leaderEpoch: 7, voterId: 2 },
+    response: { errorCode: 0 },
+  }],
+  'raft.fetch': [
+    {
+      request: { clusterId: 'cluster-1', replicaId: 3, epoch: 7, fetchOffset: 500, lastFetchedEpoch: 6 },
+      response: { errorCode: 0, leaderId: 1, leaderEpoch: 7, highWatermark: 480, divergingEpoch: null, records: bytes(0, 0, 0, 0, 0, 0, 1, 244, 9, 9, 9) },
+    },
+    {
+      request: { clusterId: 'cluster-1', replicaId: 3, epoch: 7, fetchOffset: 500, lastFetchedEpoch: 5 },
+      response: { errorCode: 0, leaderId: 1, leaderEpoch: 7, highWatermark: 480, divergingEpoch: { epoch: 5, endOffset: 450 }, records: bytes() },
+    },
+    {
+      request: { clusterId: 'cluster-1', replicaId: 3, epoch: 6, fetchOffset: 0, lastFetchedEpoch: -1 },
+      response: { errorCode: 74, leaderId: 1, leaderEpoch: 7, highWatermark: 480, divergingEpoch: null, records: bytes() },
+    },
+  ],
+  'raft.describe-quorum': [{
+    request: {},
+    response: {
+      errorCode: 0, leaderId: 1, leaderEpoch: 7, highWatermark: 480,
+      voters: [
+        { replicaId: 1, logEndOffset: 500, lastFetchTimestampMs: -1, lastCaughtUpTimestampMs: -1 },
+        { replicaId: 2, logEndOffset: 490, lastFetchTimestampMs: 1_700_000_000_123, lastCaughtUpTimestampMs: 1_700_000_000_100 },
+      ],
+      observers: [{ replicaId: 4, logEndOffset: 10, lastFetchTimestampMs: 1_700_000_000_001, lastCaughtUpTimestampMs: -1 }],
+    },
+  }],
+  'controller.register-broker': [{
+    request: {
+      brokerId: 3, clusterId: 'cluster-1', incarnationId: bytes(...Array.from({ length: 16 }, (_, i) => 200 - i)),
+      listeners: [
+        { name: 'PLAINTEXT', host: 'node3.example', port: 9092, securityProtocol: 'PLAINTEXT' },
+        { name: 'INTERNAL', host: '10.0.0.3', port: 19092, securityProtocol: 'SASL_SSL' },
+      ],
+      rack: 'rack-b', previousBrokerEpoch: 41,
+    },
+    response: { errorCode: 0, brokerEpoch: 57 },
+  }],
+  'controller.heartbeat': [{
+    request: { brokerId: 3, brokerEpoch: 57, currentMetadataOffset: 480, wantFence: false, wantShutDown: true },
+    response: { errorCode: 0, isCaughtUp: true, isFenced: false, shouldShutDown: true },
+  }],
+  'controller.alter-partition': [{
+    request: {
+      brokerId: 1, brokerEpoch: 12,
+      topics: [{ topicId: TOPIC_A.topicId, partitions: [{ partitionIndex: 1, leaderEpoch: 4, newIsr: [1, 3], partitionEpoch: 9 }] }],
+    },
+    response: {
+      errorCode: 0,
+      topics: [{ topicId: TOPIC_A.topicId, partitions: [{ partitionIndex: 1, errorCode: 0, leaderId: 1, leaderEpoch: 4, isr: [1, 3], partitionEpoch: 10 }] }],
+    },
+  }],
+  'controller.allocate-producer-ids': [{
+    request: { brokerId: 3, brokerEpoch: 57 },
+    response: { errorCode: 0, producerIdStart: 5000, producerIdLen: 1000 },
+  }],
+  'controller.create-topics': [{
+    request: {
+      topics: [
+        { name: 'orders', numPartitions: 6, replicationFactor: 3, assignments: [], configs: { 'retention.ms': '60000', 'cleanup.policy': 'compact' } },
+        { name: 'placed', numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [2, 3] }], configs: {} },
+      ],
+      validateOnly: true,
+    },
+    response: { results: [{ name: 'orders', errorCode: 0, errorMessage: null }, { name: 'placed', errorCode: 36, errorMessage: 'exists' }] },
+  }],
+  'controller.delete-topics': [{
+    request: { names: ['orders', 'gone'] },
+    response: { results: [{ name: 'orders', errorCode: 0, errorMessage: null }, { name: 'gone', errorCode: 3, errorMessage: 'no such topic' }] },
+  }],
+  'controller.create-partitions': [{
+    request: { topics: [{ name: 'orders', count: 12 }], validateOnly: false },
+    response: { results: [{ name: 'orders', errorCode: 37, errorMessage: 'fewer than now' }] },
+  }],
+  'controller.alter-configs': [{
+    request: { resources: [{ name: 'orders', changes: { 'retention.ms': '1000', 'segment.bytes': null } }], validateOnly: false },
+    response: { results: [{ name: 'orders', errorCode: 0, errorMessage: null }] },
+  }],
+  'controller.elect-leaders': [
+    {
+      request: { electionType: 1, topicPartitions: [{ topic: 'orders', partitions: [0, 1] }] },
+      response: {
+        errorCode: 0,
+        results: [{ topic: 'orders', partitions: [{ partition: 0, errorCode: 0, errorMessage: null }, { partition: 1, errorCode: 83, errorMessage: 'no eligible' }] }],
+      },
+    },
+    { request: { electionType: 0, topicPartitions: null }, response: { errorCode: 0, results: [] } },
+  ],
+  'replica.fetch': [{
+    request: {
+      replicaId: 3, brokerEpoch: 57, maxWaitMs: 500, minBytes: 1, maxBytes: 1 << 20,
+      partitions: [
+        { topic: 'orders', topicId: TOPIC_A.topicId, partition: 0, currentLeaderEpoch: 4, fetchOffset: 10, lastFetchedEpoch: 3, logStartOffset: 0, partitionMaxBytes: 65536 },
+        { topic: 'orders', topicId: TOPIC_A.topicId, partition: 1, currentLeaderEpoch: 4, fetchOffset: 77, lastFetchedEpoch: 4, logStartOffset: 5, partitionMaxBytes: 1024 },
+        { topic: 'payments', topicId: TOPIC_B.topicId, partition: 0, currentLeaderEpoch: 2, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 65536 },
+      ],
+    },
+    response: {
+      errorCode: 0,
+      partitions: [
+        { topic: 'orders', partition: 0, errorCode: 0, highWatermark: 12, logStartOffset: 0, divergingEpoch: null, records: bytes(1, 2, 3, 4, 5) },
+        { topic: 'orders', partition: 1, errorCode: 0, highWatermark: 80, logStartOffset: 5, divergingEpoch: { epoch: 3, endOffset: 70 }, records: bytes() },
+        { topic: 'payments', partition: 0, errorCode: 74, highWatermark: -1, logStartOffset: -1, divergingEpoch: null, records: bytes() },
+      ],
+    },
+  }],
+};
+
+/** Plain arrays for byte fields, so Buffer and Uint8Array compare by content. */
+function plain(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { bytes: [...value] };
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
+
+describe('KafkaClusterTransport', () => {
+  for (const [rpc, cases] of Object.entries(CASES) as Array<[ClusterRpcName, Array<{ request: unknown; response: unknown }>]>) {
+    it(`carries ${rpc} field for field, both ways`, async () => {
+      const { peer, transport } = await setup();
+      for (const c of cases) {
+        peer.received.length = 0;
+        peer.answer = () => Promise.resolve(c.response);
+        const got = await transport.call(peer.address, rpc, c.request as never, 5_000);
+        expect(peer.received.map((r) => ({ rpc: r.rpc, request: plain(r.request) }))).toEqual([{ rpc, request: plain(c.request) }]);
+        expect(plain(got)).toEqual(plain(c.response));
+      }
+    });
+  }
+
+  it('hands fetches a signal that aborts when the fetcher disconnects', async () => {
+    const { peer, transport } = await setup();
+    peer.answer = (_rpc, _req, signal) => new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    const call = transport.call(peer.address, 'replica.fetch', CASES['replica.fetch'][0]!.request, 5_000);
+    const [first] = await untilReceived(peer, 1);
+    expect(first!.signal?.aborted).toBe(false);
+    transport.close();
+    await expect(call).rejects.toThrow(/closed/);
+    await new Promise<void>((resolve) => first!.signal!.addEventListener('abort', () => resolve(), { once: true }));
+    expect(first!.signal!.aborted).toBe(true);
+  });
+
+  it('answers a KafkaError from the kernel with its code', async () => {
+    const { peer, transport } = await setup();
+    peer.answer = () => Promise.reject(new KafkaError(41, 'NOT_CONTROLLER', 'not the active controller'));
+    expect(await transport.call(peer.address, 'controller.heartbeat', CASES['controller.heartbeat'][0]!.request, 5_000))
+      .toEqual({ errorCode: 41, isCaughtUp: false, isFenced: true, shouldShutDown: false });
+    expect(await transport.call(peer.address, 'raft.fetch', CASES['raft.fetch'][0]!.request, 5_000))
+      .toMatchObject({ errorCode: 41, leaderId: -1, divergingEpoch: null });
+    expect(await transport.call(peer.address, 'controller.delete-topics', { names: ['a', 'b'] }, 5_000)).toEqual({
+      results: [{ name: 'a', errorCode: 41, errorMessage: null }, { name: 'b', errorCode: 41, errorMessage: null }],
+    });
+  });
+
+  it('rejects a call not answered in time and keeps the connection for the next', async () => {
+    const { peer, transport } = await setup();
+    let release: (() => void) | undefined;
+    peer.answer = (rpc) => rpc === 'raft.vote'
+      ? new Promise((resolve) => { release = () => resolve(CASES['raft.vote'][0]!.response); })
+      : Promise.resolve(CASES['raft.begin-quorum-epoch'][0]!.response);
+    await expect(transport.call(peer.address, 'raft.vote', CASES['raft.vote'][0]!.request, 50)).rejects.toThrow(/no answer .* within 50 ms/);
+    // Kafka answers in order: the next call's answer comes after the abandoned one, on the same connection.
+    const next = transport.call(peer.address, 'raft.begin-quorum-epoch', CASES['raft.begin-quorum-epoch'][0]!.request, 5_000);
+    await untilReceived(peer, 2);
+    release!();
+    expect(await next).toEqual({ errorCode: 0 });
+    expect(peer.connectionCount).toBe(1);
+  });
+
+  it('reconnects after the peer restarts', async () => {
+    const { peer, transport } = await setup();
+    peer.answer = () => Promise.resolve(CASES['controller.allocate-producer-ids'][0]!.response);
+    const request = CASES['controller.allocate-producer-ids'][0]!.request;
+    expect(await transport.call(peer.address, 'controller.allocate-producer-ids', request, 5_000)).toMatchObject({ producerIdStart: 5000 });
+    const port = peer.port;
+    await peer.stop();
+    await expect(transport.call(peer.address, 'controller.allocate-producer-ids', request, 5_000)).rejects.toThrow();
+    await expect(transport.call(peer.address, 'controller.allocate-producer-ids', request, 5_000)).rejects.toThrow();
+    await peer.start(port);
+    // Within the call's timeout: waits out the reconnect backoff, then connects.
+    expect(await transport.call(peer.address, 'controller.allocate-producer-ids', request, 5_000)).toMatchObject({ producerIdStart: 5000 });
+    expect(peer.connectionCount).toBe(1);
+  });
+
+  it('rejects calls after close', async () => {
+    const { peer, transport } = await setup();
+    transport.close();
+    await expect(transport.call(peer.address, 'controller.allocate-producer-ids', { brokerId: 1, brokerEpoch: 1 }, 1_000)).rejects.toThrow(/closed/);
+  });
+});
+
+async function untilReceived(peer: FakePeer, count: number): Promise<Received[]> {
+  // The peer's handler is reached through the socket: yield to I/O until it has been.
+  while (peer.received.length < count) await new Promise((resolve) => setImmediate(resolve));
+  return peer.received;
+}
