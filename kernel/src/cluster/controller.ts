@@ -74,8 +74,10 @@ export class QuorumController {
   }
 
   /**
-   * Follows the quorum and starts the periodic checks. Call before the quorum replays its
-   * log, so the controller sees where each broker's registration was committed.
+   * Follows the quorum and starts the periodic checks. Call before the quorum starts
+   * (MetadataQuorum.start), so the controller sees where each broker's registration was
+   * committed; registrations it did not see (a sole voter's replay) must catch up to the
+   * high watermark at activation instead.
    */
   start(): void {
     const { quorum } = this.opts;
