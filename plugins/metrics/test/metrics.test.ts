@@ -2,13 +2,12 @@
  * The metrics plugin in a real broker (`plugins=kafka,metrics`): kcat (librdkafka)
  * produces N records and reads them back, then /metrics is scraped and the per-topic
  * counters, request counts and latency histograms, gauges and Node metrics are checked;
- * KafkaJS sets a group's offset behind the end for lag; a raw long-poll fetch waits in
- * the fetch purgatory; an in-test HTTP server receives the OTLP export.
+ * raw requests commit a group's offset behind the end for lag and leave a long-poll
+ * fetch waiting in the fetch purgatory; an in-test HTTP server receives the OTLP export.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../kafka/src/protocol/index.js';
 import { buildBatch } from '../../kafka/src/records/batch.js';
@@ -112,18 +111,26 @@ describe.sequential('metrics plugin', () => {
   });
 
   it('reports a consumer group\'s committed offset and its lag behind the high watermark', async () => {
-    const kafka = new Kafka({ clientId: 'metrics-lag', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
-    const producer = kafka.producer();
-    const admin = kafka.admin();
-    await producer.connect();
-    await admin.connect();
+    const conn = await rawConnect(broker.port);
     try {
-      await admin.createTopics({ topics: [{ topic: 'm-lag', numPartitions: 2 }] });
-      await producer.send({ topic: 'm-lag', acks: -1, messages: Array.from({ length: N }, (_, i) => ({ partition: 0, value: `v${i}` })) });
-      await admin.setOffsets({ groupId: 'm-lagging', topic: 'm-lag', partitions: [{ partition: 0, offset: '10' }, { partition: 1, offset: '0' }] });
+      await conn.request(ApiKey.CreateTopics, 7, {
+        topics: [{ name: 'm-lag', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false,
+      });
+      const records = Array.from({ length: N }, (_, i) => ({ key: null, value: Buffer.from(`v${i}`) }));
+      const produced = await conn.request(ApiKey.Produce, 9, {
+        transactionalId: null, acks: -1, timeoutMs: 10_000,
+        topicData: [{ name: 'm-lag', partitionData: [{ index: 0, records: buildBatch(records, 1000) }] }],
+      });
+      expect(produced.responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
+      // As an admin tool commits for a group with no members (kafka-consumer-groups --reset-offsets).
+      const committed = await conn.request(ApiKey.OffsetCommit, 7, {
+        groupId: 'm-lagging', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null,
+        topics: [{ name: 'm-lag', partitions: [0, 1].map((partitionIndex) =>
+          ({ partitionIndex, committedOffset: partitionIndex === 0 ? 10 : 0, committedLeaderEpoch: -1, committedMetadata: null })) }],
+      });
+      expect(committed.topics[0]!.partitions.map((p) => p.errorCode)).toEqual([0, 0]);
     } finally {
-      await producer.disconnect();
-      await admin.disconnect();
+      conn.close();
     }
     const text = await (await fetch(url)).text();
     const labels = ['group="m-lagging"', 'topic="m-lag"'];
