@@ -1,14 +1,20 @@
 /**
  * FindCoordinator (key 10), v0-6.
  *
- * Group keys (key type 0) are coordinated by this node once the group's partition of
- * `__consumer_offsets` is loaded (COORDINATOR_NOT_AVAILABLE before, which clients retry).
- * Transaction keys (1) are coordinated by this node once `__transaction_state` is loaded;
- * share groups (2) and unknown key types get INVALID_REQUEST. v4+ asks for many
- * keys at once (KIP-699) and is answered per key.
+ * As in Kafka, the coordinator of a group (key type 0) is the leader of its partition of
+ * `__consumer_offsets`, and of a transactional id (1) the leader of its partition of
+ * `__transaction_state`, read from the metadata; it is answered at its advertised listener
+ * named like the one the client came in on (this node's as Metadata answers it).
+ * COORDINATOR_NOT_AVAILABLE, which clients retry, while the partition has no leader or the
+ * topic does not exist yet (its creation is asked for then). The leader may still be
+ * loading the partition: its group and transaction APIs answer COORDINATOR_LOAD_IN_PROGRESS.
+ * Share groups (2) and unknown key types get INVALID_REQUEST. v4+ asks for many keys at
+ * once (KIP-699) and is answered per key.
  */
 import { ApiKey } from '../protocol/index.js';
 import { GroupError } from '../groups/errors.js';
+import { createOffsetsTopic, OFFSETS_TOPIC } from '../groups/offsets-store.js';
+import { createTransactionStateTopic, TRANSACTION_STATE_TOPIC } from '../transactions/state-log.js';
 import { advertisedAddress } from './03-metadata.js';
 import { defineApi, type RequestContext } from './api.js';
 
@@ -27,15 +33,27 @@ interface Found {
 
 function find(ctx: RequestContext, key: string, keyType: number): Found {
   const fail = (errorCode: number, errorMessage: string): Found => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
-  if (keyType === KEY_TYPE_TRANSACTION) {
-    if (!ctx.transactions.coordinates()) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, 'the transaction coordinator is not available');
-  } else if (keyType !== KEY_TYPE_GROUP) {
-    return fail(GroupError.INVALID_REQUEST, `key type ${keyType} is not supported`);
-  } else if (!ctx.groups.coordinates(key)) {
-    return fail(GroupError.COORDINATOR_NOT_AVAILABLE, 'the group coordinator is not available');
+  if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) return fail(GroupError.INVALID_REQUEST, `key type ${keyType} is not supported`);
+  const group = keyType === KEY_TYPE_GROUP;
+  const topic = group ? OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
+  const partitions = ctx.kernel.topicPartitions(topic);
+  if (partitions.length === 0) {
+    const created = group
+      ? createOffsetsTopic(ctx.kernel, ctx.groups.config, ctx.log)
+      : createTransactionStateTopic(ctx.kernel, ctx.transactions.config, ctx.log);
+    created.catch((err: unknown) => ctx.log.warn('creating a coordinator topic failed', { topic, error: String(err) }));
+    return fail(GroupError.COORDINATOR_NOT_AVAILABLE, `${topic} does not exist yet`);
   }
-  const { host, port } = advertisedAddress(ctx);
-  return { key, nodeId: ctx.broker.nodeId, host, port, errorCode: GroupError.NONE, errorMessage: null };
+  const partition = group ? ctx.groups.partitionFor(key) : ctx.transactions.partitionFor(key);
+  const leader = partitions.find((p) => p.partition === partition)?.leader ?? -1;
+  if (leader < 0) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, `${topic}-${partition} has no leader`);
+  if (leader === ctx.broker.nodeId) {
+    const { host, port } = advertisedAddress(ctx);
+    return { key, nodeId: leader, host, port, errorCode: GroupError.NONE, errorMessage: null };
+  }
+  const listener = ctx.kernel.brokers().find((b) => b.nodeId === leader && !b.fenced)?.listeners.find((l) => l.name === ctx.connection.listener);
+  if (listener === undefined) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, `broker ${leader} has no listener ${ctx.connection.listener}`);
+  return { key, nodeId: leader, host: listener.host, port: listener.port, errorCode: GroupError.NONE, errorMessage: null };
 }
 
 export const findCoordinatorApi = defineApi({

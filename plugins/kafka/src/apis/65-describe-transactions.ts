@@ -1,6 +1,7 @@
 /**
  * DescribeTransactions (key 65), v0: state, timeout, start time, producer id and epoch and
- * partitions of each named transactional id; TRANSACTIONAL_ID_NOT_FOUND for unknown ones.
+ * partitions of each named transactional id; TRANSACTIONAL_ID_NOT_FOUND for unknown ones,
+ * NOT_COORDINATOR for ids another node coordinates.
  */
 import { ApiKey } from '../protocol/index.js';
 import { TXN_STATE_NAMES, TxnError } from '../transactions/coordinator.js';
@@ -15,10 +16,11 @@ export const describeTransactionsApi = defineApi({
     return {
       throttleTimeMs: 0,
       transactionStates: req.transactionalIds.map((id) => {
-        const txn = ctx.transactions.coordinates() ? ctx.transactions.get(id) : undefined;
+        const status = ctx.transactions.status(id);
+        const txn = status === TxnError.NONE ? ctx.transactions.get(id) : undefined;
         if (txn === undefined) {
           return {
-            errorCode: ctx.transactions.coordinates() ? TxnError.TRANSACTIONAL_ID_NOT_FOUND : TxnError.COORDINATOR_NOT_AVAILABLE,
+            errorCode: status !== TxnError.NONE ? status : TxnError.TRANSACTIONAL_ID_NOT_FOUND,
             transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [],
           };
         }

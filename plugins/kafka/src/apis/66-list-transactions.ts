@@ -13,8 +13,9 @@ export const listTransactionsApi = defineApi({
   minVersion: 0,
   maxVersion: 1,
   handle(req, ctx) {
-    if (!ctx.transactions.coordinates()) {
-      return { throttleTimeMs: 0, errorCode: TxnError.COORDINATOR_NOT_AVAILABLE, unknownStateFilters: [], transactionStates: [] };
+    const status = ctx.transactions.listingStatus();
+    if (status !== TxnError.NONE) {
+      return { throttleTimeMs: 0, errorCode: status, unknownStateFilters: [], transactionStates: [] };
     }
     const known = new Set(Object.keys(TxnState));
     const states = new Set(req.stateFilters);

@@ -14,6 +14,7 @@ import type { ConsumerHeartbeat, ConsumerHeartbeatResult, TopicCatalog } from '.
 import { GroupCoordinator, type CommitRequest } from './coordinator.js';
 import { GroupError as E } from './errors.js';
 import type { GroupLog } from './offsets-store.js';
+import type { PartitionLeadership } from './partition-leadership.js';
 import { decodeRecord, type StorageRecord } from './storage-records.js';
 import type { Timer } from './timer.js';
 
@@ -44,6 +45,12 @@ class FakeTimer implements Timer {
 }
 
 class MemoryLog implements GroupLog {
+  /** This node leads every partition, as a single node does. */
+  readonly leadership: PartitionLeadership = {
+    led: () => Array.from({ length: this.partitions }, (_, partition) => ({ partition, leader: true, leaderEpoch: 0 })),
+    subscribe: () => () => {},
+    caughtUp: () => undefined,
+  };
   readonly batches: Buffer[][];
   constructor(readonly partitions: number) {
     this.batches = Array.from({ length: partitions }, () => []);

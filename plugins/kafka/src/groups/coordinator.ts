@@ -4,9 +4,13 @@
  * durably, and expires offsets by `offsets.retention.minutes`.
  *
  * Placement: a group belongs to one partition of `__consumer_offsets`, and this node
- * coordinates the groups of the partitions it has loaded. On a single node that is all of
- * them, loaded before the listeners open; the per-partition bookkeeping is what lets
- * partitions be loaded and unloaded one at a time once leadership can move.
+ * coordinates the groups of the partitions it leads, as Kafka does. When it becomes leader
+ * of one, it waits for the high watermark to reach the log end (records acknowledged under
+ * the previous leader), replays the partition and serves its groups; meanwhile their
+ * requests get COORDINATOR_LOAD_IN_PROGRESS. When it stops leading, the partition's groups
+ * are dropped, what waits on them is answered NOT_COORDINATOR, and so are the requests for
+ * partitions it does not lead. On a single node every partition is led, and loaded before
+ * the listeners open (its high watermark is at its log end at start).
  */
 import type { Logger } from '@sluice/sdk';
 import { ProtocolError } from '../protocol/index.js';
@@ -20,7 +24,8 @@ import { GroupError } from './errors.js';
 import { ClassicGroup, type GroupEnv, type GroupState, type JoinRequest, type MemberIdentity, type MemberSummary, type SyncRequest } from './group.js';
 import type { JoinResult, SyncResult } from './member.js';
 import type { GroupOffsets, GroupType } from './offsets.js';
-import { partitionForGroup, type GroupLog } from './offsets-store.js';
+import { OFFSETS_TOPIC, partitionForGroup, type GroupLog } from './offsets-store.js';
+import { LedPartitions } from './partition-leadership.js';
 import type { TransactionalProducer } from '../records/batch.js';
 import { decodeRecord, groupMetadataRecord, offsetCommitRecord, type CommittedOffset, type StorageRecord } from './storage-records.js';
 import type { GroupMetadataValue } from '../protocol/index.js';
@@ -91,11 +96,19 @@ interface TxnOffset {
 /** Which API asks: Kafka lets the offset and describe APIs name the empty group id. */
 type GroupIdUse = 'membership' | 'offsets';
 
+/**
+ * Kafka's mapping of a failed group metadata write onto a JoinGroup / SyncGroup / heartbeat
+ * answer: what the log maps to INVALID_COMMIT_OFFSET_SIZE for a commit is a server error here.
+ */
+function metadataWriteError(code: number): number {
+  return code === GroupError.INVALID_COMMIT_OFFSET_SIZE ? GroupError.UNKNOWN_SERVER_ERROR : code;
+}
+
 export class GroupCoordinator {
   private readonly groups = new Map<string, AnyGroup>();
   /** Offsets partition -> producer id -> its transactional offsets there, oldest first. */
   private readonly txnOffsets = new Map<number, Map<number, TxnOffset[]>>();
-  private readonly loadedPartitions = new Set<number>();
+  private readonly led: LedPartitions;
   private readonly env: GroupEnv;
   private readonly consumerEnv: ConsumerGroupEnv;
   private cancelRetention: (() => void) | null = null;
@@ -110,25 +123,43 @@ export class GroupCoordinator {
   ) {
     this.env = {
       timer, config, log,
-      persist: (group, value) => this.store.append(this.partitionFor(group.groupId), [groupMetadataRecord(group.groupId, value)]),
+      persist: (group, value) => this.store.append(this.partitionFor(group.groupId), [groupMetadataRecord(group.groupId, value)]).then(metadataWriteError),
     };
     this.consumerEnv = {
       timer, config, log, topics,
-      persist: (group, records) => this.store.append(this.partitionFor(group.groupId), records),
+      persist: (group, records) => this.store.append(this.partitionFor(group.groupId), records).then(metadataWriteError),
     };
+    this.led = new LedPartitions(store.leadership, {
+      load: (partition) => this.replayPartition(partition),
+      unload: (partition) => this.unloadPartition(partition),
+    }, log, OFFSETS_TOPIC);
   }
 
   partitionFor(groupId: string): number {
     return partitionForGroup(groupId, this.store.partitions);
   }
 
-  /** Rebuilds every group of every partition from the log, then starts the retention checks. */
+  /**
+   * Starts coordinating: follows the leadership of the offsets partitions, loads those this
+   * node leads now (at once when their high watermark is at their log end, as on a single
+   * node at start, so no client sees them loading), and starts the retention checks.
+   */
   loadAll(): void {
-    for (let p = 0; p < this.store.partitions; p++) this.loadPartition(p);
+    this.led.start();
     this.scheduleRetention();
   }
 
-  private loadPartition(partition: number): void {
+  /** Leadership lost: the partition's groups go, and what waits on them is answered NOT_COORDINATOR. */
+  private unloadPartition(partition: number): void {
+    this.txnOffsets.delete(partition);
+    for (const [groupId, group] of this.groups) {
+      if (this.partitionFor(groupId) !== partition) continue;
+      group.stop(GroupError.NOT_COORDINATOR);
+      this.groups.delete(groupId);
+    }
+  }
+
+  private replayPartition(partition: number): void {
     const metadata = new Map<string, GroupMetadataValue | null>();
     const offsets = new Map<string, Map<string, CommittedOffset | null>>();
     const consumerGroups = new Map<string, ConsumerGroupSnapshot>();
@@ -199,13 +230,13 @@ export class GroupCoordinator {
       this.groups.set(groupId, group);
     }
     if (openTxns.size > 0) this.txnOffsets.set(partition, openTxns);
-    this.loadedPartitions.add(partition);
     if (skipped > 0) this.log.warn('offsets topic records skipped on load (not classic or consumer group records)', { partition, skipped });
     if (groupIds.size > 0) this.log.info('groups loaded', { partition, groups: groupIds.size });
   }
 
   stop(): void {
     this.stopped = true;
+    this.led.stop();
     this.cancelRetention?.();
     this.cancelRetention = null;
     for (const g of this.groups.values()) g.stop(GroupError.NOT_COORDINATOR);
@@ -215,13 +246,10 @@ export class GroupCoordinator {
   groupStatus(groupId: string | null, use: GroupIdUse): number {
     if (groupId === null || (groupId === '' && use === 'membership')) return GroupError.INVALID_GROUP_ID;
     if (this.stopped) return GroupError.COORDINATOR_NOT_AVAILABLE;
-    if (!this.loadedPartitions.has(this.partitionFor(groupId))) return GroupError.COORDINATOR_LOAD_IN_PROGRESS;
+    const entry = this.led.get(this.partitionFor(groupId));
+    if (entry === undefined) return GroupError.NOT_COORDINATOR;
+    if (entry.state === 'loading') return GroupError.COORDINATOR_LOAD_IN_PROGRESS;
     return GroupError.NONE;
-  }
-
-  /** FindCoordinator: whether this node coordinates the group (it does once its partition is loaded). */
-  coordinates(groupId: string): boolean {
-    return !this.stopped && this.loadedPartitions.has(this.partitionFor(groupId));
   }
 
   // ---- membership ----
@@ -465,10 +493,13 @@ export class GroupCoordinator {
     });
     if (writes.length === 0) return errors;
     const offsetsPartition = this.partitionFor(groupId);
+    const leadership = this.led.get(offsetsPartition);
     const records = writes.map(({ t }) => offsetCommitRecord(groupId, t.topic, t.partition, t.value));
     return this.store.append(offsetsPartition, records, producer).then((error) => {
       for (const w of writes) errors[w.index] = error;
       if (error !== GroupError.NONE) return errors;
+      // Leadership moved while the write was in flight: the next load replays it from the log.
+      if (this.led.get(offsetsPartition) !== leadership) return errors;
       let byProducer = this.txnOffsets.get(offsetsPartition);
       if (byProducer === undefined) this.txnOffsets.set(offsetsPartition, (byProducer = new Map()));
       const list = byProducer.get(producer.producerId) ?? [];
@@ -484,6 +515,8 @@ export class GroupCoordinator {
 
   /** A COMMIT or ABORT marker of `producerId` is durable in `offsetsPartition`: its offsets there apply or go. */
   completeTransaction(offsetsPartition: number, producerId: number, commit: boolean): void {
+    // Not loaded here: the marker is in the log, and a load replays it.
+    if (this.led.get(offsetsPartition)?.state !== 'loaded') return;
     const list = this.txnOffsets.get(offsetsPartition)?.get(producerId);
     if (list === undefined) return;
     this.txnOffsets.get(offsetsPartition)!.delete(producerId);
@@ -547,12 +580,14 @@ export class GroupCoordinator {
     };
   }
 
+  /** The groups of the partitions loaded here; COORDINATOR_LOAD_IN_PROGRESS (with them) while any partition loads, as Kafka. */
   listGroups(): { errorCode: number; groups: GroupListing[] } {
     if (this.stopped) return { errorCode: GroupError.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    const loading = this.led.anyLoading();
     const groups = [...this.groups.values()]
       .filter((g) => g.state !== 'Dead')
       .map((g) => ({ groupId: g.groupId, protocolType: g.type === 'consumer' ? 'consumer' : (g.protocolType ?? ''), state: g.state, type: g.type }));
-    return { errorCode: GroupError.NONE, groups };
+    return { errorCode: loading ? GroupError.COORDINATOR_LOAD_IN_PROGRESS : GroupError.NONE, groups };
   }
 
   /** Error per group, in order; an Empty group's offsets and metadata are tombstoned first. */

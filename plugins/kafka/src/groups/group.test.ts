@@ -11,6 +11,7 @@ import { GroupError as E } from './errors.js';
 import type { JoinRequest, SyncRequest } from './group.js';
 import type { JoinResult, SyncResult } from './member.js';
 import { javaStringHashCode, partitionForGroup, type GroupLog } from './offsets-store.js';
+import type { PartitionLeadership } from './partition-leadership.js';
 import { decodeRecord, groupMetadataRecord, offsetCommitRecord, type StorageRecord } from './storage-records.js';
 import type { Timer } from './timer.js';
 
@@ -47,6 +48,12 @@ class FakeTimer implements Timer {
 }
 
 class MemoryLog implements GroupLog {
+  /** This node leads every partition, as a single node does. */
+  readonly leadership: PartitionLeadership = {
+    led: () => Array.from({ length: this.partitions }, (_, partition) => ({ partition, leader: true, leaderEpoch: 0 })),
+    subscribe: () => () => {},
+    caughtUp: () => undefined,
+  };
   readonly batches: Buffer[][];
   failNext = 0;
 

@@ -1,15 +1,19 @@
 /**
  * `__consumer_offsets`: where the coordinator keeps committed offsets and group metadata,
- * and the only source it rebuilds its state from. Created at start when missing, with
+ * and the only source it rebuilds its state from. Created at start when missing (and on
+ * FindCoordinator when that failed, e.g. while a cluster has no controller yet), with
  * Kafka's settings (compacted, `offsets.topic.num.partitions` partitions,
- * `offsets.topic.segment.bytes` segments). A group lives in partition
+ * `offsets.topic.segment.bytes` segments; the controller picks the replication factor from
+ * `offsets.topic.replication.factor`). A group lives in partition
  * abs(javaHashCode(groupId)) % partitions, as in Kafka, so the placement agrees with
- * Kafka's for tools that compute it.
+ * Kafka's for tools that compute it. Each partition is replayed by this node while it
+ * leads that partition (partition-leadership.ts), from its log start to its high watermark.
  */
-import { asOffset, type Kernel, type Logger } from '@sluice/sdk';
+import { asOffset, type Kernel, type Logger, type TopicDescription } from '@sluice/sdk';
 import { batchesEnd, buildBatch, readEntries, type TransactionalProducer } from '../records/batch.js';
 import type { GroupConfig } from './config.js';
 import { GroupError } from './errors.js';
+import { KernelLeadership, type PartitionLeadership } from './partition-leadership.js';
 import type { StorageRecord } from './storage-records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
@@ -42,6 +46,8 @@ export interface TxnMarker {
 /** What the coordinator needs of its log; the unit tests give it one in memory. */
 export interface GroupLog {
   readonly partitions: number;
+  /** Which partitions this node leads, and so coordinates the groups of. */
+  readonly leadership: PartitionLeadership;
   /**
    * Appends the records as one batch (transactional for `producer`); resolves once durable
    * with 0, or the error code to answer.
@@ -72,36 +78,62 @@ function coordinatorErrorOf(err: unknown): number {
   }
 }
 
+/** Creates the offsets topic; concurrent calls for one kernel share one attempt. */
+export function createOffsetsTopic(kernel: Kernel, config: GroupConfig, log: Logger): Promise<TopicDescription> {
+  let pending = creating.get(kernel);
+  if (pending === undefined) {
+    pending = kernel.createTopic(OFFSETS_TOPIC, config.offsetsTopicPartitions, {
+      'cleanup.policy': 'compact',
+      'segment.bytes': String(config.offsetsTopicSegmentBytes),
+      // Stored as written: the coordinator reads only uncompressed batches back.
+      'compression.type': 'producer',
+    }).then((topic) => {
+      log.info('created the offsets topic', { topic: OFFSETS_TOPIC, partitions: topic.partitions });
+      return topic;
+    }).finally(() => creating.delete(kernel));
+    creating.set(kernel, pending);
+  }
+  return pending;
+}
+const creating = new WeakMap<Kernel, Promise<TopicDescription>>();
+
 export class OffsetsTopic implements GroupLog {
+  readonly leadership: PartitionLeadership;
+
   private constructor(
     private readonly kernel: Kernel,
     private readonly log: Logger,
-    readonly partitions: number,
-  ) {}
+    private readonly configuredPartitions: number,
+  ) {
+    this.leadership = new KernelLeadership(kernel, OFFSETS_TOPIC);
+  }
 
-  /** Opens the topic, creating it when missing. An existing topic keeps its partition count. */
+  /**
+   * Opens the topic, creating it when missing. An existing topic keeps its partition count.
+   * A failed creation is logged, not thrown: a node of a cluster starting before its
+   * controller is elected cannot create it yet, and FindCoordinator asks again.
+   */
   static async open(kernel: Kernel, config: GroupConfig, log: Logger): Promise<OffsetsTopic> {
     let topic = kernel.describeTopic(OFFSETS_TOPIC);
     if (topic === undefined) {
       try {
-        topic = await kernel.createTopic(OFFSETS_TOPIC, config.offsetsTopicPartitions, {
-          'cleanup.policy': 'compact',
-          'segment.bytes': String(config.offsetsTopicSegmentBytes),
-          // Stored as written: the coordinator reads only uncompressed batches back.
-          'compression.type': 'producer',
-        });
-        log.info('created the offsets topic', { topic: OFFSETS_TOPIC, partitions: topic.partitions });
+        topic = await createOffsetsTopic(kernel, config, log);
       } catch (err) {
         topic = kernel.describeTopic(OFFSETS_TOPIC);
-        if (topic === undefined) throw err;
+        if (topic === undefined) log.warn('the offsets topic could not be created yet', { topic: OFFSETS_TOPIC, error: String(err) });
       }
     }
-    if (topic.partitions !== config.offsetsTopicPartitions) {
+    if (topic !== undefined && topic.partitions !== config.offsetsTopicPartitions) {
       log.warn('offsets.topic.num.partitions differs from the existing offsets topic, which keeps its partitions', {
         configured: config.offsetsTopicPartitions, partitions: topic.partitions,
       });
     }
-    return new OffsetsTopic(kernel, log, topic.partitions);
+    return new OffsetsTopic(kernel, log, config.offsetsTopicPartitions);
+  }
+
+  /** The topic's partition count once it exists (metadata may reach this node after it starts), else the configured one. */
+  get partitions(): number {
+    return this.kernel.describeTopic(OFFSETS_TOPIC)?.partitions ?? this.configuredPartitions;
   }
 
   append(partition: number, records: readonly StorageRecord[], producer?: TransactionalProducer): Promise<number> {

@@ -10,6 +10,7 @@ import { DEFAULT_GROUP_CONFIG, type GroupConfig } from './config.js';
 import { GroupCoordinator } from './coordinator.js';
 import { GroupError as E } from './errors.js';
 import type { GroupLog, TransactionalStorageRecord, TxnMarker } from './offsets-store.js';
+import type { PartitionLeadership } from './partition-leadership.js';
 import type { StorageRecord } from './storage-records.js';
 import type { Timer } from './timer.js';
 
@@ -19,6 +20,12 @@ const CONFIG: GroupConfig = { ...DEFAULT_GROUP_CONFIG, offsetsTopicPartitions: 1
 
 /** `__consumer_offsets` as bytes, with markers written as the kernel writes them. */
 class MemoryLog implements GroupLog {
+  /** This node leads every partition, as a single node does. */
+  readonly leadership: PartitionLeadership = {
+    led: () => Array.from({ length: this.partitions }, (_, partition) => ({ partition, leader: true, leaderEpoch: 0 })),
+    subscribe: () => () => {},
+    caughtUp: () => undefined,
+  };
   readonly partitions = 1;
   readonly batches: Buffer[] = [];
 

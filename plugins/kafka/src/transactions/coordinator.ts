@@ -1,7 +1,10 @@
 /**
  * The transaction coordinator: for each transactional id, its producer id and epoch, the
  * state of its transaction and the partitions in it, kept in `__transaction_state`
- * (state-log.ts) and rebuilt from it at start.
+ * (state-log.ts). As in Kafka, this node coordinates the ids of the state partitions it
+ * leads: it replays a partition when it becomes its leader (requests for its ids get
+ * COORDINATOR_LOAD_IN_PROGRESS meanwhile) and drops its ids when it stops leading; ids of
+ * partitions it does not lead get NOT_COORDINATOR.
  *
  * States and moves (Kafka's):
  *   Empty / CompleteCommit / CompleteAbort --AddPartitionsToTxn--> Ongoing
@@ -22,12 +25,16 @@ import { KafkaError, type Kernel, type Logger } from '@sluice/sdk';
 import type { TransactionLogValue } from '../protocol/index.js';
 import type { Timer } from '../groups/timer.js';
 import type { TransactionConfig } from './config.js';
-import { decodeEntry, type TransactionStateLog } from './state-log.js';
+import { LedPartitions } from '../groups/partition-leadership.js';
+import { decodeEntry, TRANSACTION_STATE_TOPIC, type TransactionLog } from './state-log.js';
 
 export const TxnError = {
   NONE: 0,
+  UNKNOWN_SERVER_ERROR: -1,
   UNKNOWN_TOPIC_OR_PARTITION: 3,
+  COORDINATOR_LOAD_IN_PROGRESS: 14,
   COORDINATOR_NOT_AVAILABLE: 15,
+  NOT_COORDINATOR: 16,
   INVALID_PRODUCER_EPOCH: 47,
   INVALID_TXN_STATE: 48,
   INVALID_PRODUCER_ID_MAPPING: 49,
@@ -73,6 +80,27 @@ export interface InitResult {
   readonly producerEpoch: number;
 }
 
+/**
+ * Kafka's mapping of a failed state write (TransactionStateManager.appendTransactionToLog)
+ * onto what the client is told; anything else is reported as COORDINATOR_NOT_AVAILABLE,
+ * which clients retry.
+ */
+export function stateWriteError(err: unknown): number {
+  if (!KafkaError.is(err)) return TxnError.COORDINATOR_NOT_AVAILABLE;
+  switch (err.codeName) {
+    case 'NOT_COORDINATOR':
+    case 'NOT_LEADER_OR_FOLLOWER':
+    case 'KAFKA_STORAGE_ERROR':
+      return TxnError.NOT_COORDINATOR;
+    case 'MESSAGE_TOO_LARGE':
+    case 'RECORD_LIST_TOO_LARGE':
+      return TxnError.UNKNOWN_SERVER_ERROR;
+    default:
+      // UNKNOWN_TOPIC_OR_PARTITION, NOT_ENOUGH_REPLICAS(_AFTER_APPEND), REQUEST_TIMED_OUT among them.
+      return TxnError.COORDINATOR_NOT_AVAILABLE;
+  }
+}
+
 function contains(partitions: Map<string, Set<number>>, topic: string, partition: number): boolean {
   return partitions.get(topic)?.has(partition) === true;
 }
@@ -81,54 +109,91 @@ export class TransactionCoordinator {
   private readonly txns = new Map<string, TxnMetadata>();
   private readonly chains = new Map<string, Promise<unknown>>();
   private cancelCheck: (() => void) | null = null;
-  private loaded = false;
+  private readonly led: LedPartitions;
   private stopped = false;
 
   constructor(
     private readonly kernel: Kernel,
-    private readonly stateLog: TransactionStateLog,
+    private readonly stateLog: TransactionLog,
     readonly config: TransactionConfig,
     private readonly timer: Timer,
     private readonly log: Logger,
     private readonly onMarker: MarkerListener,
-  ) {}
+  ) {
+    this.led = new LedPartitions(stateLog.leadership, {
+      load: (partition) => this.loadPartition(partition),
+      unload: (partition) => this.unloadPartition(partition),
+    }, log, TRANSACTION_STATE_TOPIC);
+  }
 
-  /** Rebuilds every transactional id from `__transaction_state`, finishes Prepare states, starts the timeout checks. */
+  /**
+   * Starts coordinating: follows the leadership of the state partitions, loads those this
+   * node leads now (at once when their high watermark is at their log end, as on a single
+   * node at start), and starts the timeout checks.
+   */
   load(): void {
-    for (const r of this.stateLog.replay()) {
+    this.led.start();
+    this.scheduleTimeoutCheck();
+  }
+
+  /** Rebuilds the partition's transactional ids, then finishes the transactions it finds in a Prepare state. */
+  private loadPartition(partition: number): void {
+    const loaded = new Map<string, TxnMetadata>();
+    for (const r of this.stateLog.replay(partition)) {
       const e = decodeEntry(r.key, r.value);
       if (e === undefined) continue;
       if (e.value === null) {
-        this.txns.delete(e.transactionalId);
+        loaded.delete(e.transactionalId);
         continue;
       }
       const v = e.value;
       const partitions = new Map<string, Set<number>>();
       for (const t of v.transactionPartitions ?? []) partitions.set(t.topic, new Set(t.partitionIds));
-      this.txns.set(e.transactionalId, {
+      loaded.set(e.transactionalId, {
         transactionalId: e.transactionalId, producerId: v.producerId, producerEpoch: v.producerEpoch, lastProducerEpoch: -1,
         timeoutMs: v.transactionTimeoutMs, state: v.transactionStatus as TxnStateId, partitions,
         startMs: v.transactionStartTimestampMs, lastUpdateMs: v.transactionLastUpdateTimestampMs,
       });
     }
-    this.loaded = true;
-    for (const txn of this.txns.values()) {
+    for (const [id, txn] of loaded) this.txns.set(id, txn);
+    if (loaded.size > 0) this.log.info('transactional ids loaded', { partition, transactionalIds: loaded.size });
+    for (const txn of loaded.values()) {
       if (txn.state === TxnState.PrepareCommit || txn.state === TxnState.PrepareAbort) {
         void this.serial(txn.transactionalId, () => this.completeTransaction(txn))
-          .catch((err: unknown) => this.log.warn('completing a transaction at start failed', { transactionalId: txn.transactionalId, error: String(err) }));
+          .catch((err: unknown) => this.log.warn('completing a transaction after loading failed', { transactionalId: txn.transactionalId, error: String(err) }));
       }
     }
-    this.scheduleTimeoutCheck();
+  }
+
+  /** Leadership lost: the partition's ids go; operations still running on them fail as their writes are refused. */
+  private unloadPartition(partition: number): void {
+    for (const id of [...this.txns.keys()]) if (this.stateLog.partitionFor(id) === partition) this.txns.delete(id);
   }
 
   stop(): void {
     this.stopped = true;
+    this.led.stop();
     this.cancelCheck?.();
     this.cancelCheck = null;
   }
 
-  coordinates(): boolean {
-    return this.loaded && !this.stopped;
+  /** 0 when this node coordinates the id now, else what to answer: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, ... */
+  status(transactionalId: string): number {
+    if (this.stopped) return TxnError.COORDINATOR_NOT_AVAILABLE;
+    const entry = this.led.get(this.stateLog.partitionFor(transactionalId));
+    if (entry === undefined) return TxnError.NOT_COORDINATOR;
+    return entry.state === 'loading' ? TxnError.COORDINATOR_LOAD_IN_PROGRESS : TxnError.NONE;
+  }
+
+  /** ListTransactions: 0 when every id this node coordinates is loaded (COORDINATOR_LOAD_IN_PROGRESS otherwise, as Kafka). */
+  listingStatus(): number {
+    if (this.stopped) return TxnError.COORDINATOR_NOT_AVAILABLE;
+    return this.led.anyLoading() ? TxnError.COORDINATOR_LOAD_IN_PROGRESS : TxnError.NONE;
+  }
+
+  /** FindCoordinator: the state partition the id lives in. */
+  partitionFor(transactionalId: string): number {
+    return this.stateLog.partitionFor(transactionalId);
   }
 
   get(transactionalId: string): TxnMetadata | undefined {
@@ -164,7 +229,11 @@ export class TransactionCoordinator {
       transactionLastUpdateTimestampMs: merged.lastUpdateMs,
       transactionStartTimestampMs: merged.startMs,
     };
+    const partition = this.stateLog.partitionFor(txn.transactionalId);
+    const leadership = this.led.get(partition);
     await this.stateLog.write(txn.transactionalId, value);
+    // Written, but the partition changed hands meanwhile: the id is the new leader's to answer for.
+    if (this.led.get(partition) !== leadership) throw new KafkaError(TxnError.NOT_COORDINATOR, 'NOT_COORDINATOR', `${TRANSACTION_STATE_TOPIC}-${partition} changed leader`);
     Object.assign(txn, next);
   }
 
@@ -175,9 +244,13 @@ export class TransactionCoordinator {
   /** InitProducerId with a transactional id (v3+ may carry the producer's current id and epoch, KIP-360). */
   initProducerId(transactionalId: string, timeoutMs: number, producerId: number, producerEpoch: number, apiVersion: number): Promise<InitResult> {
     const fail = (errorCode: number): InitResult => ({ errorCode, producerId: -1, producerEpoch: -1 });
-    if (!this.coordinates()) return Promise.resolve(fail(TxnError.COORDINATOR_NOT_AVAILABLE));
+    const status = this.status(transactionalId);
+    if (status !== TxnError.NONE) return Promise.resolve(fail(status));
     if (timeoutMs <= 0 || timeoutMs > this.config.maxTimeoutMs) return Promise.resolve(fail(TxnError.INVALID_TRANSACTION_TIMEOUT));
     return this.serial(transactionalId, async () => {
+      // Leadership may have moved while earlier operations on the id ran.
+      const current = this.status(transactionalId);
+      if (current !== TxnError.NONE) return fail(current);
       const now = this.timer.now();
       let txn = this.txns.get(transactionalId);
       if (txn === undefined) {
@@ -217,14 +290,15 @@ export class TransactionCoordinator {
       return { errorCode: 0, producerId: txn.producerId, producerEpoch: txn.producerEpoch };
     }).catch((err: unknown) => {
       this.log.warn('InitProducerId failed', { transactionalId, error: String(err) });
-      return fail(TxnError.COORDINATOR_NOT_AVAILABLE);
+      return fail(stateWriteError(err));
     });
   }
 
   /** Checks the id, producer and epoch of a request about an existing transaction. */
   private check(transactionalId: string, producerId: number, producerEpoch: number, apiVersion: number, fencedVersion: number):
     { txn: TxnMetadata } | { errorCode: number } {
-    if (!this.coordinates()) return { errorCode: TxnError.COORDINATOR_NOT_AVAILABLE };
+    const status = this.status(transactionalId);
+    if (status !== TxnError.NONE) return { errorCode: status };
     const txn = this.txns.get(transactionalId);
     if (txn === undefined || txn.producerId !== producerId) return { errorCode: TxnError.INVALID_PRODUCER_ID_MAPPING };
     if (producerEpoch !== txn.producerEpoch) return { errorCode: this.fencedCode(apiVersion, fencedVersion) };
@@ -244,7 +318,9 @@ export class TransactionCoordinator {
       if ('errorCode' in checked) return () => checked.errorCode;
       const txn = checked.txn;
       const missing = new Set<string>();
-      for (const t of topics) for (const p of t.partitions) if (this.kernel.partition(t.name, p) === undefined) missing.add(`${t.name}\0${p}`);
+      // From the metadata: in a cluster the partitions may all live on other nodes.
+      const exists = (topic: string, p: number): boolean => this.kernel.topicPartitions(topic).some((d) => d.partition === p);
+      for (const t of topics) for (const p of t.partitions) if (!exists(t.name, p)) missing.add(`${t.name}\0${p}`);
       if (missing.size > 0) {
         return (topic: string, partition: number) => missing.has(`${topic}\0${partition}`) ? TxnError.UNKNOWN_TOPIC_OR_PARTITION : TxnError.OPERATION_NOT_ATTEMPTED;
       }
@@ -267,7 +343,8 @@ export class TransactionCoordinator {
       return () => TxnError.NONE;
     }).catch((err: unknown) => {
       this.log.warn('AddPartitionsToTxn failed', { transactionalId, error: String(err) });
-      return () => TxnError.COORDINATOR_NOT_AVAILABLE;
+      const code = stateWriteError(err);
+      return () => code;
     });
   }
 
@@ -290,7 +367,7 @@ export class TransactionCoordinator {
       }
     }).catch((err: unknown) => {
       this.log.warn('EndTxn failed', { transactionalId, error: String(err) });
-      return TxnError.COORDINATOR_NOT_AVAILABLE;
+      return stateWriteError(err);
     });
   }
 
@@ -299,6 +376,9 @@ export class TransactionCoordinator {
    * the partition was added to the open transaction. 0, or the error code to answer.
    */
   checkProduce(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): number {
+    // Only the id's coordinator knows its transaction. Where another node coordinates it, the
+    // check was the coordinator's AddPartitionsToTxn, as in Kafka before KIP-890.
+    if (this.status(transactionalId) !== TxnError.NONE) return TxnError.NONE;
     const txn = this.txns.get(transactionalId);
     if (txn === undefined || txn.producerId !== producerId) return TxnError.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch < txn.producerEpoch) return TxnError.INVALID_PRODUCER_EPOCH;
@@ -322,15 +402,15 @@ export class TransactionCoordinator {
     const coordinatorEpoch = this.stateLog.coordinatorEpoch(txn.transactionalId);
     const writes: Array<Promise<void>> = [];
     for (const [topic, partitions] of txn.partitions) {
-      for (const p of partitions) writes.push(this.writeMarker(topic, p, txn.producerId, txn.producerEpoch, coordinatorEpoch, commit));
+      for (const p of partitions) writes.push(this.writeMarker(txn.transactionalId, topic, p, txn.producerId, txn.producerEpoch, coordinatorEpoch, commit));
     }
     await Promise.all(writes);
     await this.persist(txn, { state: commit ? TxnState.CompleteCommit : TxnState.CompleteAbort, lastUpdateMs: this.timer.now() });
   }
 
   /** Retries until the marker is written or cannot matter any more (the partition is gone, the producer moved on). */
-  private async writeMarker(topic: string, partition: number, producerId: number, producerEpoch: number, coordinatorEpoch: number,
-    commit: boolean): Promise<void> {
+  private async writeMarker(transactionalId: string, topic: string, partition: number, producerId: number, producerEpoch: number,
+    coordinatorEpoch: number, commit: boolean): Promise<void> {
     for (;;) {
       const handle = this.kernel.partition(topic, partition);
       if (handle === undefined) return;
@@ -343,7 +423,8 @@ export class TransactionCoordinator {
           this.log.warn('transaction marker refused', { topic, partition, producerId, producerEpoch, error: err.message });
           return;
         }
-        if (this.stopped) throw err;
+        // A coordinator that lost the id leaves its markers to the new one, which finishes the Prepare state it loads.
+        if (this.stopped || this.status(transactionalId) !== TxnError.NONE) throw err;
         this.log.warn('writing a transaction marker failed; retrying', { topic, partition, producerId, error: String(err) });
         await new Promise((resolve) => setTimeout(resolve, MARKER_RETRY_MS));
       }

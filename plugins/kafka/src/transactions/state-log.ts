@@ -1,20 +1,24 @@
 /**
  * `__transaction_state`: where the transaction coordinator keeps each transactional id's
- * producer id, epoch, state and partitions, and the only source it rebuilds from at start.
- * Created when missing, compacted, `transaction.state.log.num.partitions` partitions; a
- * transactional id lives in partition abs(javaHashCode(id)) % partitions, as in Kafka.
+ * producer id, epoch, state and partitions, and the only source it rebuilds from. Created
+ * when missing (at start, or on FindCoordinator when that failed), compacted,
+ * `transaction.state.log.num.partitions` partitions (the controller picks the replication
+ * factor from `transaction.state.log.replication.factor`); a transactional id lives in
+ * partition abs(javaHashCode(id)) % partitions, as in Kafka. Each partition is replayed by
+ * this node while it leads it (groups/partition-leadership.ts).
  *
  * Records are Kafka's: key = int16 version 0 + TransactionLogKey v0, value = int16 version
  * 0 + TransactionLogValue v0 (what Kafka writes for clients without transaction version 2).
  * A null value is a tombstone.
  */
-import { asOffset, type Kernel, type Logger } from '@sluice/sdk';
+import { asOffset, KafkaError, type Kernel, type Logger, type TopicDescription } from '@sluice/sdk';
 import { batchesEnd, buildBatch, readRecords } from '../records/batch.js';
 import {
   Reader, Writer, decodeTransactionLogKey, decodeTransactionLogValue, sizeOfTransactionLogKey, sizeOfTransactionLogValue,
   writeTransactionLogKey, writeTransactionLogValue, type TransactionLogValue,
 } from '../protocol/index.js';
 import { partitionForGroup } from '../groups/offsets-store.js';
+import { KernelLeadership, type PartitionLeadership } from '../groups/partition-leadership.js';
 import type { TransactionConfig } from './config.js';
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
@@ -50,60 +54,95 @@ export function decodeEntry(key: Uint8Array, value: Uint8Array | null): { transa
   return { transactionalId, value: decodeTransactionLogValue(vr, vr.int16()) };
 }
 
-export class TransactionStateLog {
-  private constructor(private readonly kernel: Kernel, readonly partitions: number) {}
+/** What the transaction coordinator needs of its log; the unit tests give it one in memory. */
+export interface TransactionLog {
+  readonly partitions: number;
+  /** Which partitions this node leads, and so coordinates the transactional ids of. */
+  readonly leadership: PartitionLeadership;
+  partitionFor(transactionalId: string): number;
+  /** The coordinator epoch stamped on markers: the leader epoch of the id's state partition. */
+  coordinatorEpoch(transactionalId: string): number;
+  /** Resolves once the record is durable (acks=all); rejects with the kernel's KafkaError otherwise. */
+  write(transactionalId: string, value: TransactionLogValue | null): Promise<void>;
+  /** Every record of the partition from its start to its high watermark, oldest first. */
+  replay(partition: number): Iterable<{ key: Uint8Array; value: Uint8Array | null }>;
+}
 
+/** Creates the transaction state topic; concurrent calls for one kernel share one attempt. */
+export function createTransactionStateTopic(kernel: Kernel, config: TransactionConfig, log: Logger): Promise<TopicDescription> {
+  let pending = creating.get(kernel);
+  if (pending === undefined) {
+    pending = kernel.createTopic(TRANSACTION_STATE_TOPIC, config.stateLogPartitions, {
+      'cleanup.policy': 'compact',
+      'segment.bytes': String(config.stateLogSegmentBytes),
+      // Read back by the coordinator, which reads only uncompressed batches.
+      'compression.type': 'producer',
+    }).then((topic) => {
+      log.info('created the transaction state topic', { topic: TRANSACTION_STATE_TOPIC, partitions: topic.partitions });
+      return topic;
+    }).finally(() => creating.delete(kernel));
+    creating.set(kernel, pending);
+  }
+  return pending;
+}
+const creating = new WeakMap<Kernel, Promise<TopicDescription>>();
+
+export class TransactionStateLog implements TransactionLog {
+  readonly leadership: PartitionLeadership;
+
+  private constructor(private readonly kernel: Kernel, private readonly configuredPartitions: number) {
+    this.leadership = new KernelLeadership(kernel, TRANSACTION_STATE_TOPIC);
+  }
+
+  /**
+   * Opens the topic, creating it when missing. A failed creation is logged, not thrown: a
+   * node of a cluster starting before its controller is elected cannot create it yet.
+   */
   static async open(kernel: Kernel, config: TransactionConfig, log: Logger): Promise<TransactionStateLog> {
-    let topic = kernel.describeTopic(TRANSACTION_STATE_TOPIC);
-    if (topic === undefined) {
+    if (kernel.describeTopic(TRANSACTION_STATE_TOPIC) === undefined) {
       try {
-        topic = await kernel.createTopic(TRANSACTION_STATE_TOPIC, config.stateLogPartitions, {
-          'cleanup.policy': 'compact',
-          'segment.bytes': String(config.stateLogSegmentBytes),
-          // Read back by the coordinator, which reads only uncompressed batches.
-          'compression.type': 'producer',
-        });
-        log.info('created the transaction state topic', { topic: TRANSACTION_STATE_TOPIC, partitions: topic.partitions });
+        await createTransactionStateTopic(kernel, config, log);
       } catch (err) {
-        topic = kernel.describeTopic(TRANSACTION_STATE_TOPIC);
-        if (topic === undefined) throw err;
+        if (kernel.describeTopic(TRANSACTION_STATE_TOPIC) === undefined) {
+          log.warn('the transaction state topic could not be created yet', { topic: TRANSACTION_STATE_TOPIC, error: String(err) });
+        }
       }
     }
-    return new TransactionStateLog(kernel, topic.partitions);
+    return new TransactionStateLog(kernel, config.stateLogPartitions);
+  }
+
+  /** The topic's partition count once it exists (metadata may reach this node after it starts), else the configured one. */
+  get partitions(): number {
+    return this.kernel.describeTopic(TRANSACTION_STATE_TOPIC)?.partitions ?? this.configuredPartitions;
   }
 
   partitionFor(transactionalId: string): number {
     return partitionForTransactionalId(transactionalId, this.partitions);
   }
 
-  /** The coordinator epoch stamped on markers: the leader epoch of the id's state partition. */
   coordinatorEpoch(transactionalId: string): number {
     return this.kernel.partition(TRANSACTION_STATE_TOPIC, this.partitionFor(transactionalId))?.leaderEpoch ?? 0;
   }
 
-  /** Resolves once the record is durable; rejects with the kernel's error otherwise. */
   async write(transactionalId: string, value: TransactionLogValue | null): Promise<void> {
     const handle = this.kernel.partition(TRANSACTION_STATE_TOPIC, this.partitionFor(transactionalId));
-    if (handle === undefined) throw new Error(`${TRANSACTION_STATE_TOPIC} partition is missing`);
+    if (handle === undefined) throw new KafkaError(6, 'NOT_LEADER_OR_FOLLOWER', `${TRANSACTION_STATE_TOPIC} partition is not here`);
     await handle.append(buildBatch([{ key: encodeKey(transactionalId), value: value === null ? null : encodeValue(value) }], Date.now()), 'durable');
   }
 
-  /** Every record of every partition, oldest first within a partition. */
-  *replay(): Iterable<{ key: Uint8Array; value: Uint8Array | null }> {
-    for (let p = 0; p < this.partitions; p++) {
-      const handle = this.kernel.partition(TRANSACTION_STATE_TOPIC, p);
-      if (handle === undefined) continue;
-      let next = handle.logStartOffset as number;
-      const end = handle.highWatermark as number;
-      while (next < end) {
-        const { records } = handle.read(asOffset(next), LOAD_READ_BYTES, 'read_uncommitted');
-        const after = batchesEnd(records);
-        if (after === undefined || after <= next) break;
-        for (const r of readRecords(records)) {
-          if (r.offset >= next && r.key !== null) yield { key: r.key, value: r.value };
-        }
-        next = after;
+  *replay(partition: number): Iterable<{ key: Uint8Array; value: Uint8Array | null }> {
+    const handle = this.kernel.partition(TRANSACTION_STATE_TOPIC, partition);
+    if (handle === undefined) return;
+    let next = handle.logStartOffset as number;
+    const end = handle.highWatermark as number;
+    while (next < end) {
+      const { records } = handle.read(asOffset(next), LOAD_READ_BYTES, 'read_uncommitted');
+      const after = batchesEnd(records);
+      if (after === undefined || after <= next) break;
+      for (const r of readRecords(records)) {
+        if (r.offset >= next && r.key !== null) yield { key: r.key, value: r.value };
       }
+      next = after;
     }
   }
 }
