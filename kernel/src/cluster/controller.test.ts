@@ -1,7 +1,8 @@
 import type { BrokerHeartbeatRequest } from '@sluice/sdk';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../raft/random.js';
-import { QuorumController, type QuorumControllerOptions } from './controller.js';
+import { loadBrokerConfig } from '../config/broker-config.js';
+import { controllerSettings, QuorumController, type QuorumControllerOptions } from './controller.js';
 import { MemoryControllerQuorum } from './controller-quorum-memory.js';
 import { VirtualScheduler } from './scheduler.js';
 
@@ -431,5 +432,24 @@ describe('QuorumController: a broker fails and comes back', () => {
     expect(h.partition('t', 0)).toMatchObject({ leader: -1, isr: [1], leaderEpoch: 1 });
     expect(await h.heartbeat(1)).toMatchObject({ isFenced: false });
     expect(h.partition('t', 0)).toMatchObject({ leader: 1, isr: [1], leaderEpoch: 2 });
+  });
+});
+
+describe('controllerSettings', () => {
+  it('takes Kafka\'s defaults and the broker keys', () => {
+    const warn = () => {};
+    expect(controllerSettings(loadBrokerConfig({}, { warn }))).toMatchObject({
+      nodeId: 1, brokerSessionTimeoutMs: 9000, uncleanLeaderElectionEnable: false, autoLeaderRebalanceEnable: true,
+      leaderImbalanceCheckIntervalMs: 300_000, leaderImbalancePerBrokerPercentage: 10, defaultReplicationFactor: 1,
+      offsetsTopicReplicationFactor: 3, transactionStateLogReplicationFactor: 3,
+    });
+    const config = loadBrokerConfig({
+      'unclean.leader.election.enable': 'true', 'leader.imbalance.check.interval.seconds': '5', 'broker.rack': 'eu-1a',
+      'broker.session.timeout.ms': '3000', 'broker.heartbeat.interval.ms': '500',
+    }, { warn });
+    expect(controllerSettings(config)).toMatchObject({ uncleanLeaderElectionEnable: true, leaderImbalanceCheckIntervalMs: 5000, brokerSessionTimeoutMs: 3000 });
+    expect(config).toMatchObject({ brokerRack: 'eu-1a', brokerHeartbeatIntervalMs: 500 });
+    expect(loadBrokerConfig({}, { warn }).brokerRack).toBeNull();
+    expect(() => loadBrokerConfig({ 'leader.imbalance.per.broker.percentage': '101' }, { warn })).toThrow(/leader.imbalance.per.broker.percentage/);
   });
 });

@@ -18,6 +18,7 @@ import {
   type ElectLeadersResponse, type Logger, type TopicResults,
 } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
+import type { BrokerConfig } from '../config/broker-config.js';
 import { isSecurityProtocol, securityProtocolId, type MetadataRecord } from '../metadata/records.js';
 import type { Random } from '../raft/random.js';
 import {
@@ -60,6 +61,24 @@ export interface QuorumControllerOptions extends TopicSettings {
   readonly leaderImbalanceCheckIntervalMs: number;
   /** leader.imbalance.per.broker.percentage */
   readonly leaderImbalancePerBrokerPercentage: number;
+}
+
+/** The options that come from broker properties. */
+export function controllerSettings(config: BrokerConfig): Omit<QuorumControllerOptions, 'clusterId' | 'quorum' | 'clock' | 'scheduler' | 'random' | 'log'> {
+  return {
+    nodeId: config.nodeId,
+    brokerProps: config.props,
+    numPartitions: config.numPartitions,
+    defaultReplicationFactor: config.defaultReplicationFactor,
+    offsetsTopicReplicationFactor: config.offsetsTopicReplicationFactor,
+    transactionStateLogReplicationFactor: config.transactionStateLogReplicationFactor,
+    deleteTopicEnable: config.deleteTopicEnable,
+    brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
+    uncleanLeaderElectionEnable: config.uncleanLeaderElectionEnable,
+    autoLeaderRebalanceEnable: config.autoLeaderRebalanceEnable,
+    leaderImbalanceCheckIntervalMs: config.leaderImbalanceCheckIntervalMs,
+    leaderImbalancePerBrokerPercentage: config.leaderImbalancePerBrokerPercentage,
+  };
 }
 
 export class QuorumController {

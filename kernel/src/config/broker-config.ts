@@ -70,7 +70,7 @@ const BROKER_DEFS: readonly ConfigDef[] = [
   },
   {
     name: 'default.replication.factor', type: 'int', default: '1', min: 1,
-    doc: 'Replication factor of automatically created topics.',
+    doc: 'Replication factor of topics created without one (and of automatically created topics).',
   },
   {
     name: 'auto.create.topics.enable', type: 'boolean', default: 'true',
@@ -142,7 +142,7 @@ const BROKER_DEFS: readonly ConfigDef[] = [
   },
   {
     name: 'offsets.topic.replication.factor', type: 'int', default: '3', min: 1,
-    doc: 'Replication factor of __consumer_offsets. Accepted for compatibility: a single node keeps one replica.',
+    doc: 'Replication factor of __consumer_offsets, capped at the brokers alive when it is created.',
   },
   {
     name: 'offsets.topic.segment.bytes', type: 'int', default: '104857600', min: 1024,
@@ -202,7 +202,7 @@ const BROKER_DEFS: readonly ConfigDef[] = [
   },
   {
     name: 'transaction.state.log.replication.factor', type: 'int', default: '3', min: 1,
-    doc: 'Replication factor of __transaction_state. Accepted for compatibility: a single node keeps one replica.',
+    doc: 'Replication factor of __transaction_state, capped at the brokers alive when it is created.',
   },
   {
     name: 'transaction.max.timeout.ms', type: 'int', default: '900000', min: 1,
@@ -247,6 +247,34 @@ const BROKER_DEFS: readonly ConfigDef[] = [
   {
     name: 'metadata.log.dir', type: 'string', default: null,
     doc: 'Directory of the metadata log __cluster_metadata-0 and its quorum-state; by default the first of log.dirs.',
+  },
+  {
+    name: 'broker.session.timeout.ms', type: 'int', default: '9000', min: 1,
+    doc: 'The controller fences a broker whose heartbeats stop for this long: it leaves every ISR and its leaderships move.',
+  },
+  {
+    name: 'broker.heartbeat.interval.ms', type: 'int', default: '2000', min: 1,
+    doc: 'How often a broker heartbeats to the active controller.',
+  },
+  {
+    name: 'broker.rack', type: 'string', default: null,
+    doc: 'The rack of this broker; replicas of a partition are spread over racks.',
+  },
+  {
+    name: 'unclean.leader.election.enable', type: 'boolean', default: 'false',
+    doc: 'Elect a replica outside the ISR when no ISR member is available, losing the writes it lacks; otherwise the partition stays offline until one returns.',
+  },
+  {
+    name: 'auto.leader.rebalance.enable', type: 'boolean', default: 'true',
+    doc: 'The controller periodically hands leaderships back to preferred replicas (the first of each partition\'s replicas).',
+  },
+  {
+    name: 'leader.imbalance.check.interval.seconds', type: 'long', default: '300', min: 1,
+    doc: 'How often the controller checks for leaderships away from their preferred replicas.',
+  },
+  {
+    name: 'leader.imbalance.per.broker.percentage', type: 'int', default: '10', min: 0, max: 100,
+    doc: 'Share of a broker\'s preferred partitions led elsewhere, in percent, above which the controller moves them back.',
   },
 ];
 
@@ -320,6 +348,17 @@ export interface BrokerConfig {
   readonly logDirs: readonly string[];
   readonly numPartitions: number;
   readonly defaultReplicationFactor: number;
+  readonly offsetsTopicReplicationFactor: number;
+  readonly transactionStateLogReplicationFactor: number;
+  readonly brokerSessionTimeoutMs: number;
+  readonly brokerHeartbeatIntervalMs: number;
+  /** broker.rack; null when unset. */
+  readonly brokerRack: string | null;
+  readonly uncleanLeaderElectionEnable: boolean;
+  readonly autoLeaderRebalanceEnable: boolean;
+  /** leader.imbalance.check.interval.seconds, in ms. */
+  readonly leaderImbalanceCheckIntervalMs: number;
+  readonly leaderImbalancePerBrokerPercentage: number;
   readonly autoCreateTopicsEnable: boolean;
   readonly minInsyncReplicas: number;
   readonly deleteTopicEnable: boolean;
@@ -478,7 +517,6 @@ export function loadBrokerConfig(
     throw new ConfigError('controller.quorum.voters', 'required with controller.quorum.bootstrap.servers: the voter set is static');
   }
 
-
   return {
     props: Object.freeze({ ...props }),
     nodeId: num('node.id'),
@@ -497,6 +535,15 @@ export function loadBrokerConfig(
     logDirs,
     numPartitions: num('num.partitions'),
     defaultReplicationFactor: num('default.replication.factor'),
+    offsetsTopicReplicationFactor: num('offsets.topic.replication.factor'),
+    transactionStateLogReplicationFactor: num('transaction.state.log.replication.factor'),
+    brokerSessionTimeoutMs: num('broker.session.timeout.ms'),
+    brokerHeartbeatIntervalMs: num('broker.heartbeat.interval.ms'),
+    brokerRack: given.has('broker.rack') && value('broker.rack') !== '' ? value('broker.rack') as string : null,
+    uncleanLeaderElectionEnable: bool('unclean.leader.election.enable'),
+    autoLeaderRebalanceEnable: bool('auto.leader.rebalance.enable'),
+    leaderImbalanceCheckIntervalMs: num('leader.imbalance.check.interval.seconds') * 1000,
+    leaderImbalancePerBrokerPercentage: num('leader.imbalance.per.broker.percentage'),
     autoCreateTopicsEnable: bool('auto.create.topics.enable'),
     minInsyncReplicas: num('min.insync.replicas'),
     deleteTopicEnable: bool('delete.topic.enable'),
