@@ -17,6 +17,8 @@ beforeAll(async () => {
   await cluster.waitFor('3 unfenced brokers and a quorum leader', async () => {
     const s = await cluster.status();
     return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
+  }).catch((e: unknown) => {
+    throw cluster.explain(e);
   });
 }, TEST_TIMEOUT_MS);
 
@@ -35,6 +37,11 @@ describe('a 3-node cluster', () => {
     expect(status.quorumError).toBeNull();
     expect(status.quorum!.leaderId).toBe(status.activeControllerId);
     expect(status.quorum!.voters.map((v) => v.nodeId).sort()).toEqual([1, 2, 3]);
+
+    // The quorum from a controller listener, as kafka-metadata-quorum.sh --bootstrap-controller asks it.
+    const viaController = await runSluice(cluster.bootstrap(3), ['cluster', 'status', '--json', '--bootstrap-controller', `127.0.0.1:${cluster.node(3).controllerPort}`]);
+    expect(viaController.code, viaController.stderr).toBe(0);
+    expect((JSON.parse(viaController.stdout) as ClusterStatus).quorum!.leaderId).toBe(status.activeControllerId);
 
     const text = await runSluice(cluster.bootstrap(2), ['cluster', 'status']);
     expect(text.code, text.stderr).toBe(0);

@@ -24,6 +24,8 @@ beforeAll(async () => {
   await cluster.waitFor('3 brokers and a quorum leader', async () => {
     const s = await cluster.status();
     return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
+  }).catch((e: unknown) => {
+    throw cluster.explain(e);
   });
   const create = await runSluice(cluster.bootstrap(), ['topics', 'create', TOPIC, '--partitions', '1', '--replication-factor', '3']);
   expect(create.code, create.stderr).toBe(0);
@@ -111,6 +113,6 @@ it('acks=all writes survive SIGKILL of the partition leader and of the active co
     expect(status.brokers.map((b) => b.id)).toEqual([1, 2, 3]);
     expect(status.partitions.underReplicated.filter((p) => p.topic === TOPIC)).toEqual([]);
   } catch (e) {
-    throw new Error(`${(e as Error).message}\nproducer stderr:\n${producer?.stderr().slice(-4000)}\n${cluster.output().slice(-40_000)}`);
+    throw cluster.explain(`${(e as Error).message}\nproducer stderr:\n${producer?.stderr().slice(-4000)}`);
   }
 }, TEST_TIMEOUT_MS);

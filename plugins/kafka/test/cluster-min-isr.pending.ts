@@ -23,6 +23,8 @@ beforeAll(async () => {
   await cluster.waitFor('3 brokers and a quorum leader', async () => {
     const s = await cluster.status();
     return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
+  }).catch((e: unknown) => {
+    throw cluster.explain(e);
   });
 }, TEST_TIMEOUT_MS);
 
@@ -83,7 +85,7 @@ it('acks=all is refused with NOT_ENOUGH_REPLICAS once the ISR shrinks below min.
     const log = await consumeAll('min-isr-3');
     for (const r of before) expect(log.get(r.offset)).toBe(['a', 'b', 'c'][before.indexOf(r)]);
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n${cluster.output().slice(-40_000)}`);
+    throw cluster.explain(e);
   }
 }, TEST_TIMEOUT_MS);
 
@@ -112,6 +114,6 @@ it('with two of three nodes down nothing is acknowledged, and nothing acknowledg
     const lost = before.filter((r, i) => log.get(r.offset) !== values[i]);
     expect(lost, 'acknowledged records missing after the nodes came back').toEqual([]);
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n${cluster.output().slice(-40_000)}`);
+    throw cluster.explain(e);
   }
 }, TEST_TIMEOUT_MS);

@@ -32,6 +32,8 @@ const START_ATTEMPTS_MAX = 3;
 const WAIT_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS_MIN = 50;
 const POLL_INTERVAL_MS_MAX = 500;
+/** How much of each node's output a failure message carries. */
+const OUTPUT_TAIL_CHARS = 12_000;
 
 /**
  * Settings for a test cluster on a loaded two-core machine: failure detection in a few
@@ -209,9 +211,14 @@ export class Cluster {
     }
   }
 
-  /** Every node's output, headed by its id: for a failing test's message. */
-  output(): string {
-    return this.nodes.map((n) => `----- node ${n.nodeId}${n.running ? '' : ' (not running)'} -----\n${n.output()}`).join('\n');
+  /** The end of every node's output, headed by its id: for a failing test's message. */
+  output(charsPerNode = OUTPUT_TAIL_CHARS): string {
+    return this.nodes.map((n) => `----- node ${n.nodeId}${n.running ? '' : ' (not running)'} -----\n${n.output().slice(-charsPerNode)}`).join('\n');
+  }
+
+  /** `e` with the end of every node's output appended: what to throw from a failing test. */
+  explain(e: unknown): Error {
+    return new Error(`${e instanceof Error ? e.message : String(e)}\n${this.output()}`);
   }
 
   /** Stops every running node (SIGTERM, then SIGKILL after none answers) and removes the data unless SLUICE_IT_KEEP_DATA=1. */

@@ -49,14 +49,35 @@ export async function describeCluster(client: KafkaClient, prefer: 'brokers' | '
   };
 }
 
-/** The metadata quorum as the node `client` bootstraps from reports it (Kafka routes this to a controller). */
+/**
+ * The metadata quorum, from its leader. Only the Raft leader knows every replica's
+ * progress: another node answers NOT_LEADER_OR_FOLLOWER naming the leader, and the request
+ * goes again to that node, at the address Metadata gives for it (a node is a broker and a
+ * controller under one id).
+ */
 export async function describeQuorum(client: KafkaClient): Promise<QuorumStatus> {
+  const first = await askQuorum(client, undefined);
+  if (first.redirectTo === undefined) return first.status;
+  await client.metadata([]);
+  const second = await askQuorum(client, first.redirectTo);
+  if (second.redirectTo !== undefined) {
+    throw new KafkaResponseError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `DescribeQuorum: node ${first.redirectTo} named node ${second.redirectTo} the quorum leader`);
+  }
+  return second.status;
+}
+
+type QuorumAnswer = { status: QuorumStatus; redirectTo?: undefined } | { redirectTo: number };
+
+async function askQuorum(client: KafkaClient, nodeId: number | undefined): Promise<QuorumAnswer> {
   const answer = await client.request(ApiKey.DescribeQuorum, {
     topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: METADATA_PARTITION }] }],
-  });
+  }, { nodeId });
   if (answer.errorCode !== 0) throw new KafkaResponseError(answer.errorCode, 'DescribeQuorum', answer.errorMessage);
   const partition = answer.topics.find((t) => t.topicName === METADATA_TOPIC)?.partitions.find((p) => p.partitionIndex === METADATA_PARTITION);
   if (partition === undefined) throw new Error(`the node did not describe ${METADATA_TOPIC}-${METADATA_PARTITION}`);
+  if (partition.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER && partition.leaderId >= 0 && partition.leaderId !== nodeId) {
+    return { redirectTo: partition.leaderId };
+  }
   if (partition.errorCode !== 0) throw new KafkaResponseError(partition.errorCode, `DescribeQuorum of ${METADATA_TOPIC}-${METADATA_PARTITION}`, partition.errorMessage);
-  return quorumStatus(partition);
+  return { status: quorumStatus(partition) };
 }

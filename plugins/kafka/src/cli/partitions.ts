@@ -11,6 +11,7 @@
 import { CliUsageError, parseArgs, type CliCommand, type CliIo } from '@sluice/sdk';
 import { ApiKey } from '../protocol/index.js';
 import { KafkaClient, KafkaResponseError, REQUEST_TIMEOUT_MS } from './client.js';
+import { describeQuorum } from './cluster-queries.js';
 import { errorName } from './error-names.js';
 import { BOOTSTRAP_USAGE, bootstrap, integer, single } from './options.js';
 
@@ -37,6 +38,7 @@ ${BOOTSTRAP_USAGE}
 const ELECTION_TYPES = { preferred: 0, unclean: 1 } as const;
 /** The partition already has the leader asked for: not a failure (Kafka's tool says so too). */
 const ELECTION_NOT_NEEDED = 84;
+const NOT_CONTROLLER = 41;
 
 export interface ElectionResult {
   readonly topic: string;
@@ -86,15 +88,24 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
-/** One ElectLeaders request; `partitions` null elects over every partition. */
+/**
+ * One ElectLeaders request; `partitions` null elects over every partition. A node that is
+ * not the active controller and does not forward answers NOT_CONTROLLER: the request goes
+ * again to the quorum leader, which is the active controller.
+ */
 export async function electLeaders(
   client: KafkaClient,
   electionType: number,
   partitions: Array<{ topic: string; partitions: number[] }> | null,
 ): Promise<ElectionResult[]> {
+  const request = { electionType, topicPartitions: partitions, timeoutMs: REQUEST_TIMEOUT_MS };
   // The broker waits up to timeoutMs for the elections; the answer may take that long.
-  const answer = await client.request(ApiKey.ElectLeaders, { electionType, topicPartitions: partitions, timeoutMs: REQUEST_TIMEOUT_MS },
-    { timeoutMs: REQUEST_TIMEOUT_MS * 2 });
+  let answer = await client.request(ApiKey.ElectLeaders, request, { timeoutMs: REQUEST_TIMEOUT_MS * 2 });
+  if (answer.errorCode === NOT_CONTROLLER) {
+    const controller = (await describeQuorum(client)).leaderId;
+    await client.metadata([]);
+    answer = await client.request(ApiKey.ElectLeaders, request, { nodeId: controller, timeoutMs: REQUEST_TIMEOUT_MS * 2 });
+  }
   if (answer.errorCode !== 0) throw new KafkaResponseError(answer.errorCode, 'ElectLeaders');
   return answer.replicaElectionResults
     .flatMap((t) => t.partitionResult.map((p) => ({ topic: t.topic, partition: p.partitionId, errorCode: p.errorCode, errorMessage: p.errorMessage })))
