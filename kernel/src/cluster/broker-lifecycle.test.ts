@@ -84,10 +84,10 @@ describe('BrokerLifecycle', () => {
     const done = c.brokers[0]!.controlledShutdown(c.scheduler.clock.nowMs() + 60_000);
     await c.scheduler.advance(0);
     expect(c.brokers[0]!.state).toBe('pending-shutdown');
-    await c.scheduler.advance(HEARTBEAT_MS);
-    await done;
+    // Released within a round trip or two, not a heartbeat interval.
+    await c.scheduler.advance(HEARTBEAT_MS / 4);
     expect(c.brokers[0]!.state).toBe('shut-down');
-    expect(c.scheduler.clock.nowMs() - 1_700_000_000_000).toBeLessThan(60_000);
+    await done;
     expect(leads()).toBe(0);
     expect(c.quorum.image.brokers.get(1)!.fenced).toBe(true);
     for (const p of c.quorum.image.topicsByName.get('t')!.partitions.values()) expect(p.isr).not.toContain(1);

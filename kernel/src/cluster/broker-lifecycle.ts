@@ -20,6 +20,12 @@ import type { Scheduler } from './scheduler.js';
 export type BrokerState = 'registering' | 'fenced' | 'running' | 'pending-shutdown' | 'shut-down';
 
 const INCARNATION_ID_BYTES = 16;
+/**
+ * Heartbeat pace while waiting for shouldShutDown: the controller answers it once this
+ * broker has applied the records moving its leaderships, which takes one round trip, not a
+ * heartbeat interval, so SIGTERM is not held up by it.
+ */
+const CONTROLLED_SHUTDOWN_POLL_MS = 100;
 
 export interface BrokerLifecycleOptions {
   readonly nodeId: number;
@@ -174,11 +180,11 @@ export class BrokerLifecycle {
       return;
     }
     if (this.currentState === 'pending-shutdown') {
-      if (res.shouldShutDown) {
-        this.finish();
-        return;
-      }
-    } else if (res.isFenced) {
+      if (res.shouldShutDown) this.finish();
+      else this.next(Math.min(this.opts.heartbeatIntervalMs, CONTROLLED_SHUTDOWN_POLL_MS));
+      return;
+    }
+    if (res.isFenced) {
       if (this.currentState === 'running') this.opts.log.warn('fenced by the controller');
       this.currentState = 'fenced';
     } else {
