@@ -18,6 +18,8 @@
  * - `flush` fdatasyncs every segment that may hold entries past the flushed offset (and the
  *   directory when segments were created) before it returns: the core counts the flushed
  *   offset towards commits and acknowledges it in fetches at once, so it cannot be async.
+ *   The partition log's own (async) flush is left alone: its recovery point then lags, which
+ *   costs only a longer CRC scan after a crash, and the open scans the log once anyway.
  * - `truncateTo` cuts the segment files and syncs them and the directory before returning.
  * - On open the partition log has already cut a torn or corrupt tail (CRC scan after its
  *   recovery point). What is left is scanned once: the epoch starts are rebuilt from the
@@ -67,7 +69,7 @@ export class FileRaftLog implements RaftLog {
       next++;
     }
     assert(next === this.endOffset(), `scan ended at ${next}, log end offset is ${this.endOffset()}`);
-    this.syncNow();
+    this.syncNow(true);
   }
 
   endOffset(): number {
@@ -127,13 +129,14 @@ export class FileRaftLog implements RaftLog {
     assert(this.endOffset() === offset, `truncate to ${offset} left the log end at ${this.endOffset()}`);
     while (this.epochs.length > 0 && this.epochs.at(-1)!.startOffset >= offset) this.epochs.pop();
     this.flushed = Math.min(this.flushed, offset);
-    // The cut must survive a crash before anything is fetched on top of it.
-    this.syncNow();
+    // The cut must survive a crash before anything is fetched on top of it; segments may be gone.
+    this.syncNow(true);
   }
 
   flush(): void {
-    if (this.flushed === this.endOffset() && this.syncedSegmentCount === this.partitionLog.segmentCount) return;
-    this.syncNow();
+    const rolled = this.syncedSegmentCount !== this.partitionLog.segmentCount;
+    if (this.flushed === this.endOffset() && !rolled) return;
+    this.syncNow(rolled);
   }
 
   endOffsetForEpoch(epoch: Epoch): OffsetAndEpoch {
@@ -153,7 +156,8 @@ export class FileRaftLog implements RaftLog {
     if (epoch > last) this.epochs.push({ epoch, startOffset: offset });
   }
 
-  private syncNow(): void {
+  /** `directory`: segment files were created or deleted since the last sync. */
+  private syncNow(directory: boolean): void {
     const target = this.endOffset();
     const segments = this.partitionLog.segmentList();
     // Segments wholly below the flushed offset were synced when it passed them.
@@ -161,11 +165,9 @@ export class FileRaftLog implements RaftLog {
       const nextBase = segments[i + 1]?.baseOffset ?? Number.POSITIVE_INFINITY;
       if (nextBase > this.flushed) segments[i]!.fdatasyncNow();
     }
-    fsyncDirSync(this.partitionLog.dir);
+    if (directory) fsyncDirSync(this.partitionLog.dir);
     this.syncedSegmentCount = segments.length;
     this.flushed = target;
-    // Lets the partition log's own recovery point (and so its checkpoint) catch up.
-    this.partitionLog.flush();
   }
 
   /** Every batch with a base offset in [from, to), read in chunks. */
