@@ -4,12 +4,21 @@
  * (leader-epoch-cache.ts).
  *
  * Offsets and their invariants (checked by assertions that stay on):
- *   logStartOffset <= highWatermark <= flushedOffset-or-LEO <= logEndOffset
+ *   logStartOffset <= highWatermark <= logEndOffset, flushedOffset <= logEndOffset
  * - logEndOffset (LEO): next offset to assign.
  * - flushedOffset: everything below it is fdatasynced; also the recovery point.
- * - highWatermark: what consumers may read. With write caching off (the default) it is
- *   the flushed offset, so a consumer never sees data a crash could take back; with
- *   write caching on it is the LEO.
+ * - highWatermark: what consumers may read. On a log of its own (one replica) it is the
+ *   flushed offset with write caching off (the default), so a consumer never sees data a
+ *   crash could take back, and the LEO with write caching on. On a replicated partition
+ *   replication drives it (`setHighWatermark`): the leader's PartitionLeader computes it
+ *   over the in-sync replicas, a follower takes the leader's.
+ *
+ * Roles: a log starts standalone (the single-node behaviour above). `becomeLeader` with a
+ * `LeaderReplication` hands acks=all appends and the high watermark to replication;
+ * `becomeFollower` refuses producer appends and consumer reads (NOT_LEADER_OR_FOLLOWER)
+ * and takes batches from the leader through `appendAsFollower`, offsets and epochs kept.
+ * A follower does not fsync what it appends (replication is the durability in a cluster)
+ * except when a segment rolls, so that its recovery point moves.
  *
  * Durability: appends write to the page cache synchronously; fdatasync runs on the libuv
  * pool as a group commit: one sync covers every append that arrived while the previous
@@ -42,7 +51,7 @@ import { checkCompactedKeys, DECOMPRESSED_BYTES_MAX } from './compacted-keys.js'
 import { codecFor, CODEC_GZIP, CODEC_LZ4, CODEC_NONE, CODEC_SNAPPY, CODEC_ZSTD, recompressBatch } from './compression.js';
 import { emptyRecordView, readRecord } from './records.js';
 import { recoverInterruptedCleaning } from './cleaner-swap.js';
-import { Segment, segmentFileName } from './segment.js';
+import { SCAN_BATCH_BYTES_MAX, Segment, segmentFileName } from './segment.js';
 
 /** Producer snapshots kept below the newest one, so a damaged snapshot has a fallback. */
 const PRODUCER_SNAPSHOTS_KEPT = 2;
@@ -75,6 +84,31 @@ export interface PartitionLogOptions {
   /** The broker stopped cleanly: nothing needs re-scanning. */
   readonly cleanShutdown: boolean;
   readonly events?: PartitionLogEvents;
+  /**
+   * The partition is replicated (a cluster): the log opens as a follower, refusing producers
+   * and consumers, until replication makes it leader. Without it a restarted replica would
+   * take writes before it learns who leads.
+   */
+  readonly replicated?: boolean;
+}
+
+/**
+ * What a replicated leader's log asks of replication (kernel/src/cluster/partition-leader.ts).
+ * Absent on a standalone log, whose hot path stays as it was.
+ */
+export interface LeaderReplication {
+  /** acks=all, before appending: throws NOT_ENOUGH_REPLICAS when the ISR is too small. */
+  checkDurableAppend(): void;
+  /** acks=all, after appending: resolves once the high watermark reaches `endOffset`. */
+  awaitReplicated(endOffset: number, timeoutMs: number | undefined): Promise<void>;
+  /** The log end or flushed offset moved: the high watermark and waiting fetches may move. */
+  logAdvanced(): void;
+}
+
+/** Options of one append beyond its acks. */
+export interface AppendOptions {
+  /** acks=all on a replicated partition: give up with REQUEST_TIMED_OUT after this long (the request's timeout). */
+  readonly timeoutMs?: number;
 }
 
 interface SyncWaiter {
@@ -111,6 +145,11 @@ export class PartitionLog implements PartitionHandle {
   private unflushedMessages = 0;
   private lastFlushMs: number;
   private dataWaiters = new Set<() => void>();
+  /** Set while this log leads a replicated partition. */
+  private replication: LeaderReplication | undefined;
+  private follower = false;
+  /** Counts truncations, so a sync started before one does not vouch for bytes written after. */
+  private truncations = 0;
   private closed = false;
   private offlineReason: string | undefined;
   /**
@@ -132,6 +171,7 @@ export class PartitionLog implements PartitionHandle {
     this.txnIndex = new TxnIndex(opts.dir);
     this.epochCache = LeaderEpochCache.load(opts.dir);
     this.lastFlushMs = opts.clock.nowMs();
+    this.follower = opts.replicated === true;
   }
 
   static open(opts: PartitionLogOptions): PartitionLog {
@@ -179,7 +219,9 @@ export class PartitionLog implements PartitionHandle {
    * first; on any error nothing is written. Offsets, leader epoch and (for LogAppendTime
    * topics) timestamps are written into the buffer in place.
    */
-  async append(batches: Uint8Array, acks: AppendAcks): Promise<AppendResult> {
+  async append(batches: Uint8Array, acks: AppendAcks, options?: AppendOptions): Promise<AppendResult> {
+    if (this.replication !== undefined) return this.appendReplicated(this.replication, batches, acks, options);
+    if (this.follower) throw this.notLeader();
     // One replica holds the data: acks=all cannot be met when the topic asks for more.
     if (acks === 'durable' && this.config.minInsyncReplicas > IN_SYNC_REPLICAS) {
       throw kafkaError('NOT_ENOUGH_REPLICAS',
@@ -187,6 +229,15 @@ export class PartitionLog implements PartitionHandle {
     }
     const result = this.appendNow(batches);
     if (acks === 'durable' && !this.config.writeCaching && !result.duplicate) await this.waitFlushed(result.lastOffset + 1);
+    return result;
+  }
+
+  private async appendReplicated(replication: LeaderReplication, batches: Uint8Array, acks: AppendAcks,
+    options: AppendOptions | undefined): Promise<AppendResult> {
+    if (acks === 'durable') replication.checkDurableAppend();
+    const result = this.appendNow(batches);
+    // A retried batch waits too: its first copy may not have reached the in-sync replicas yet.
+    if (acks === 'durable') await replication.awaitReplicated(result.lastOffset + 1, options?.timeoutMs);
     return result;
   }
 
@@ -228,10 +279,12 @@ export class PartitionLog implements PartitionHandle {
    */
   async writeTxnMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, commit: boolean): Promise<AppendResult> {
     this.checkOnline();
+    if (this.follower) throw this.notLeader();
     this.producerState.checkMarker(producerId, producerEpoch, coordinatorEpoch);
     const marker = buildMarkerBatch(producerId, producerEpoch, coordinatorEpoch, commit, this.clock.nowMs());
     const result = this.writeBatches(marker, 1);
-    if (!this.config.writeCaching) await this.waitFlushed(result.lastOffset + 1);
+    if (this.replication !== undefined) await this.replication.awaitReplicated(result.lastOffset + 1, undefined);
+    else if (!this.config.writeCaching) await this.waitFlushed(result.lastOffset + 1);
     return result;
   }
 
@@ -260,6 +313,7 @@ export class PartitionLog implements PartitionHandle {
     this.unflushedMessages += recordCount;
     this.afterAppend();
     this.events.batchAppended?.(this, baseOffset, lastOffset, recordCount, buf.length);
+    this.replication?.logAdvanced();
     return {
       baseOffset: asOffset(baseOffset), lastOffset: asOffset(lastOffset),
       logAppendTimeMs: this.config.logAppendTime ? now : -1, logStartOffset: asOffset(this.startOffset), duplicate: false,
@@ -296,7 +350,7 @@ export class PartitionLog implements PartitionHandle {
 
   private afterAppend(): void {
     if (this.config.writeCaching) {
-      this.setHighWatermark(this.leo);
+      if (this.replication === undefined) this.setHighWatermark(this.leo);
       if (this.unflushedMessages >= this.config.flushMessages) this.flush();
     } else {
       this.scheduleFlush();
@@ -314,6 +368,7 @@ export class PartitionLog implements PartitionHandle {
     if (this.leo === this.flushed && this.unsyncedSegments.size === 0 && !this.dirDirty) return;
     this.syncing = true;
     const target = this.leo;
+    const truncations = this.truncations;
     const segments = [...this.unsyncedSegments, this.active];
     this.unsyncedSegments.clear();
     const syncDir = this.dirDirty;
@@ -327,7 +382,9 @@ export class PartitionLog implements PartitionHandle {
     Promise.all(work).then(
       () => {
         this.syncing = false;
-        this.onFlushed(target);
+        // A truncation while syncing may have replaced bytes below `target`: sync again instead.
+        if (truncations === this.truncations) this.onFlushed(target);
+        else this.scheduleFlush();
         if (this.leo > this.flushed || this.unsyncedSegments.size > 0) this.scheduleFlush();
       },
       (err: Error) => {
@@ -355,7 +412,8 @@ export class PartitionLog implements PartitionHandle {
 
   private onFlushed(target: number): void {
     if (target > this.flushed) this.flushed = target;
-    if (!this.config.writeCaching) this.setHighWatermark(this.flushed);
+    if (this.replication !== undefined) this.replication.logAdvanced();
+    else if (!this.config.writeCaching && !this.follower) this.setHighWatermark(this.flushed);
     if (this.syncWaiters.length === 0) return;
     const still: SyncWaiter[] = [];
     for (const w of this.syncWaiters) {
@@ -375,7 +433,11 @@ export class PartitionLog implements PartitionHandle {
     });
   }
 
-  private setHighWatermark(offset: number): void {
+  /**
+   * Moves the high watermark forward (never back: a lower `offset` is ignored) and wakes
+   * readers waiting for data. Replication calls it on replicated partitions.
+   */
+  setHighWatermark(offset: number): void {
     if (offset <= this.hw) return;
     assert(offset <= this.leo, `high watermark ${offset} beyond log end ${this.leo}`);
     this.hw = offset;
@@ -414,6 +476,10 @@ export class PartitionLog implements PartitionHandle {
     this.syncWaiters = [];
     for (const w of waiters) w.reject(this.storageError());
     for (const wake of [...this.dataWaiters]) wake();
+  }
+
+  private notLeader(): KafkaError {
+    return kafkaError('NOT_LEADER_OR_FOLLOWER', `this node is not the leader of ${this.topic}-${this.partition}`);
   }
 
   private storageError(): KafkaError {
@@ -458,6 +524,7 @@ export class PartitionLog implements PartitionHandle {
 
   read(offset: Offset, maxBytes: number, isolation: IsolationLevel): ReadResult {
     this.checkOnline();
+    if (this.follower) throw this.notLeader();
     if (offset < this.startOffset || offset > this.leo) {
       throw kafkaError('OFFSET_OUT_OF_RANGE',
         `offset ${offset} is outside [${this.startOffset}, ${this.leo}] of ${this.topic}-${this.partition}`);
@@ -578,27 +645,141 @@ export class PartitionLog implements PartitionHandle {
     });
   }
 
+  // --- replication ---------------------------------------------------------------
+
+  /** Whether this log follows a leader (set by `becomeFollower`). */
+  get isFollower(): boolean {
+    return this.follower;
+  }
+
+  /**
+   * This node leads the partition from `leaderEpoch` on. The epoch starts at the log end
+   * (recorded now, so followers diverging from it learn where). With `replication`, acks=all
+   * appends and the high watermark are replication's; without, the log is standalone.
+   */
+  becomeLeader(leaderEpoch: number, replication: LeaderReplication | undefined): void {
+    this.checkOnline();
+    assert(leaderEpoch >= this.leaderEpoch, `leader epoch ${leaderEpoch} below the current ${this.leaderEpoch}`);
+    this.leaderEpoch = leaderEpoch;
+    this.follower = false;
+    this.replication = replication;
+    this.epochCache.assign(leaderEpoch, this.leo);
+    if (replication === undefined) {
+      this.setHighWatermark(this.config.writeCaching ? this.leo : this.flushed);
+    } else {
+      // What this node appended as a follower was not synced; the sooner it is, the
+      // shorter the time a crash here could take back writes already acknowledged.
+      this.flush();
+    }
+  }
+
+  /** Another node leads the partition in `leaderEpoch`; appends come through `appendAsFollower`. */
+  becomeFollower(leaderEpoch: number): void {
+    this.checkOnline();
+    assert(leaderEpoch >= this.leaderEpoch, `leader epoch ${leaderEpoch} below the current ${this.leaderEpoch}`);
+    this.leaderEpoch = leaderEpoch;
+    this.follower = true;
+    this.replication = undefined;
+  }
+
+  /**
+   * Appends batches whose offsets and partition leader epochs a leader already assigned (a
+   * replica follower, or the Raft log of the metadata quorum on a standalone log; Kafka's
+   * appendAsFollower). Written as given, nothing rewritten: each batch must pass its header
+   * and CRC checks and start at or after the log end (a compacted leader leaves gaps) and
+   * after the previous batch; control batches are allowed. Refused on a replicated leader.
+   */
+  appendAsFollower(input: Uint8Array): AppendResult {
+    this.checkOnline();
+    if (this.replication !== undefined) throw kafkaError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is led here`);
+    const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    if (buf.length === 0) throw kafkaError('CORRUPT_MESSAGE', 'empty record set');
+    let next = this.leo;
+    let recordCount = 0;
+    for (let pos = 0; pos < buf.length;) {
+      const probe = rb.probeBatch(buf, pos, buf.length, SCAN_BATCH_BYTES_MAX);
+      if (probe.kind !== 'batch' || !rb.batchCrcValid(buf, pos, probe.size)) {
+        throw kafkaError('CORRUPT_MESSAGE', `invalid record batch at byte ${pos} of a follower append`);
+      }
+      const base = rb.batchBaseOffset(buf, pos);
+      if (base < next || rb.batchLastOffsetDelta(buf, pos) < 0) {
+        throw kafkaError('INVALID_RECORD', `batch at offset ${base} does not continue the log at ${next}`);
+      }
+      next = rb.batchLastOffset(buf, pos) + 1;
+      recordCount += rb.batchRecordCount(buf, pos);
+      pos += probe.size;
+    }
+    const baseOffset = rb.batchBaseOffset(buf, 0);
+    this.maybeRoll(buf.length, next - 1, this.clock.nowMs());
+    this.writeToActive(buf);
+    const segmentBase = this.active.baseOffset;
+    for (let pos = 0; pos < buf.length; pos += rb.batchSize(buf, pos)) {
+      this.epochCache.assign(rb.batchLeaderEpoch(buf, pos), rb.batchBaseOffset(buf, pos));
+      this.applyToProducerState(buf, pos, segmentBase);
+    }
+    this.leo = next;
+    this.unflushedMessages += recordCount;
+    if (!this.follower) this.afterAppend();
+    else if (this.unsyncedSegments.size > 0) this.scheduleFlush();
+    this.events.batchAppended?.(this, baseOffset, next - 1, recordCount, buf.length);
+    return {
+      baseOffset: asOffset(baseOffset), lastOffset: asOffset(next - 1), logAppendTimeMs: -1,
+      logStartOffset: asOffset(this.startOffset), duplicate: false,
+    };
+  }
+
+  /**
+   * Whole batches from `offset` for a follower: past the high watermark, up to the log
+   * end. The first batch is returned whole even when larger than `maxBytes`.
+   */
+  readForReplica(offset: number, maxBytes: number): Buffer {
+    this.checkOnline();
+    if (offset < this.startOffset || offset > this.leo) {
+      throw kafkaError('OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is outside [${this.startOffset}, ${this.leo}] of ${this.topic}-${this.partition}`);
+    }
+    if (offset === this.leo) return EMPTY;
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const at = segment.translateOffset(offset);
+      if (at === undefined) continue;
+      return segment.read(at.position, maxBytes, this.leo);
+    }
+    return EMPTY;
+  }
+
   // --- truncation, retention, log start offset -----------------------------------
 
   /**
    * Removes every batch at or after `offset` (a follower diverging from its leader).
-   * The batch containing `offset` goes too, as Kafka does.
+   * The batch containing `offset` goes too, as Kafka does. Durable on return (synced here,
+   * not by the group commit): a crash must not bring back a tail the leader told us to drop
+   * after we fetched its replacement.
    */
   truncateTo(offset: number): void {
     this.checkOnline();
-    if (offset >= this.leo) return;
+    if (offset >= this.leo) {
+      // An epoch this node began as leader without writing to it ends nowhere in the log;
+      // kept, it would make every fetch claim it and diverge again (Kafka drops it too).
+      this.epochCache.truncateFromEnd(this.leo);
+      return;
+    }
     if (offset <= this.segments[0]!.baseOffset) {
       this.truncateFullyAndStartAt(offset);
       return;
     }
+    let dropped = false;
     while (this.segments.length > 1 && this.active.baseOffset >= offset) {
       const gone = this.segments.pop()!;
       this.unsyncedSegments.delete(gone);
       gone.delete();
       this.txnIndex.dropSegment(gone.baseOffset);
       this.events.segmentDeleted?.(this, gone.baseOffset, 'truncation');
+      dropped = true;
     }
     this.leo = this.active.truncateToOffset(offset);
+    this.active.fdatasyncNow();
+    if (dropped) fsyncDirSync(this.dir);
     this.afterTruncation();
   }
 
@@ -611,15 +792,20 @@ export class PartitionLog implements PartitionHandle {
     }
     this.unsyncedSegments.clear();
     this.segments = [Segment.create(this.dir, offset, this.config)];
-    this.dirDirty = true;
+    fsyncDirSync(this.dir);
     this.leo = offset;
     this.startOffset = offset;
     this.afterTruncation();
   }
 
   private afterTruncation(): void {
+    this.truncations++;
     this.flushed = Math.min(this.flushed, this.leo);
     this.hw = Math.min(this.hw, this.leo);
+    // Appends waiting for offsets that no longer exist will not get them from this log.
+    const waiters = this.syncWaiters;
+    this.syncWaiters = waiters.filter((w) => w.offset <= this.leo);
+    for (const w of waiters) if (w.offset > this.leo) w.reject(this.notLeader());
     this.epochCache.truncateFromEnd(this.leo);
     this.producerState.deleteSnapshotsAfter(this.leo);
     this.rebuildProducerState();
