@@ -39,8 +39,8 @@ export function controllerError(name: ControllerErrorName, message: string): Kaf
   return new KafkaError(ControllerErrorCode[name], name, message);
 }
 
-/** The Kafka error code a failure maps to in a response; a non-Kafka error is a bug and is rethrown. */
-export function errorCodeOf(err: unknown): number {
-  if (KafkaError.is(err)) return err.code;
-  throw err;
+/** A KafkaError for an error code a controller response carried. */
+export function errorFromCode(code: number, message: string): KafkaError {
+  const name = Object.entries(ControllerErrorCode).find(([, v]) => v === code)?.[0] ?? `ERROR_${code}`;
+  return new KafkaError(code, name, message);
 }
