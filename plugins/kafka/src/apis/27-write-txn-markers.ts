@@ -1,9 +1,9 @@
 /**
  * WriteTxnMarkers (key 27), v0-1: writes COMMIT or ABORT markers for a producer to the
- * named partitions. Kafka's coordinators send it to partition leaders; here the coordinator
- * writes its markers in-process, and this API serves tools that end a hanging transaction
- * the coordinator does not know about (`sluice transactions abort`, Kafka's
- * kafka-transactions.sh). A marker from an older producer or coordinator epoch than the
+ * named partitions. Transaction coordinators send it to partition leaders on other nodes
+ * (transactions/marker-writer.ts; a coordinator writes its own partitions' in-process), and
+ * tools send it to end a hanging transaction the coordinator does not know about
+ * (`sluice transactions abort`, Kafka's kafka-transactions.sh). A marker from an older producer or coordinator epoch than the
  * partition has seen is refused (INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED).
  * Without authorization (not built yet) any client may call it.
  */

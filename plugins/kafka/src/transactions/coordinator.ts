@@ -16,6 +16,7 @@
  *
  * Operations on one transactional id run one at a time (a promise chain per id); EndTxn
  * answers once every marker is durable, so a client that sees a commit succeed can read it.
+ * Markers go to each partition's leader (marker-writer.ts): in-process, or WriteTxnMarkers.
  * Fencing: InitProducerId bumps the epoch (a new producer id when the epoch is exhausted),
  * and a request with an older epoch is PRODUCER_FENCED (INVALID_PRODUCER_EPOCH for request
  * versions that predate KIP-588). A transaction aborted for its timeout also bumps the
@@ -26,6 +27,7 @@ import type { TransactionLogValue } from '../protocol/index.js';
 import type { Timer } from '../groups/timer.js';
 import type { TransactionConfig } from './config.js';
 import { LedPartitions } from '../groups/partition-leadership.js';
+import { ClusterMarkerWriter, type MarkerWriter } from './marker-writer.js';
 import { decodeEntry, TRANSACTION_STATE_TOPIC, type TransactionLog } from './state-log.js';
 
 export const TxnError = {
@@ -71,7 +73,11 @@ export interface TxnMetadata {
   lastUpdateMs: number;
 }
 
-/** Told of every durable marker; the group coordinator applies or drops transactional offsets with it. */
+/**
+ * Told of every durable marker; the group coordinator applies or drops transactional offsets
+ * with it (of the offsets partitions it has loaded: a marker written on another node is
+ * applied there, by its WriteTxnMarkers handler).
+ */
 export type MarkerListener = (topic: string, partition: number, producerId: number, commit: boolean) => void;
 
 export interface InitResult {
@@ -119,6 +125,7 @@ export class TransactionCoordinator {
     private readonly timer: Timer,
     private readonly log: Logger,
     private readonly onMarker: MarkerListener,
+    private readonly markers: MarkerWriter = new ClusterMarkerWriter(kernel, log),
   ) {
     this.led = new LedPartitions(stateLog.leadership, {
       load: (partition) => this.loadPartition(partition),
@@ -173,6 +180,7 @@ export class TransactionCoordinator {
   stop(): void {
     this.stopped = true;
     this.led.stop();
+    this.markers.close();
     this.cancelCheck?.();
     this.cancelCheck = null;
   }
@@ -412,10 +420,8 @@ export class TransactionCoordinator {
   private async writeMarker(transactionalId: string, topic: string, partition: number, producerId: number, producerEpoch: number,
     coordinatorEpoch: number, commit: boolean): Promise<void> {
     for (;;) {
-      const handle = this.kernel.partition(topic, partition);
-      if (handle === undefined) return;
       try {
-        await handle.writeTxnMarker(producerId, producerEpoch, coordinatorEpoch, commit);
+        if (await this.markers.write(topic, partition, producerId, producerEpoch, coordinatorEpoch, commit) === 'partition-gone') return;
         this.onMarker(topic, partition, producerId, commit);
         return;
       } catch (err) {
