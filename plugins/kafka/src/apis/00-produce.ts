@@ -20,10 +20,15 @@
  * INVALID_PRODUCER_ID_MAPPING, checked before anything is appended. A batch with a
  * producer id but no sequence is refused (INVALID_RECORD), as Kafka refuses it from
  * clients: the kernel appends such batches only for coordinators.
+ * A partition of the cluster that this node does not lead (no local handle, or the kernel
+ * refusing with NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH) is answered with that error
+ * and, from v10 (KIP-951), the current leader and its endpoint, so the client need not ask
+ * Metadata first.
  */
 import { KafkaError, type AppendAcks, type AppendResult, type PartitionHandle, type WaterfallResult, type RecordBatches } from '@sluice/sdk';
 import { ApiKey, type ProduceResponse } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
+import { clusterLeader, LeaderEndpoints } from '../cluster/broker-endpoints.js';
 import { defineApi, type RequestContext } from './api.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
@@ -44,6 +49,22 @@ export const produceApi = defineApi({
     const acks: AppendAcks | undefined = req.acks === 0 ? 'none' : req.acks === 1 ? 'leader' : req.acks === -1 ? 'durable' : undefined;
     const pending: Array<Promise<void>> = [];
     const intercepting = ctx.hooks.hasHandlers('produce.intercept');
+    // Leaders named in hints; allocated only when a partition is not led here.
+    let leaders: LeaderEndpoints | undefined;
+    const hint = (out: PartitionResponse, leader: { leaderId: number; leaderEpoch: number }): void => {
+      out.currentLeader = leader;
+      (leaders ??= new LeaderEndpoints()).add(leader.leaderId);
+    };
+    const hintIfMoved = (out: PartitionResponse, topic: string): void => {
+      if (out.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && out.errorCode !== ErrorCode.FENCED_LEADER_EPOCH) return;
+      const leader = clusterLeader(ctx, topic, out.index);
+      if (leader !== undefined) hint(out, leader);
+    };
+    const finish = (response: ProduceResponse): ProduceResponse => {
+      if (leaders !== undefined) response.nodeEndpoints = leaders.list(ctx);
+      reportFailed(ctx, response.responses);
+      return response;
+    };
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map((p): PartitionResponse => {
@@ -67,7 +88,12 @@ export const produceApi = defineApi({
           if (code !== 0) return fail(code, `${topic.name}-${p.index} is not in an open transaction of ${req.transactionalId} for this producer`);
         }
         const partition = ctx.kernel.partition(topic.name, p.index);
-        if (partition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic.name}-${p.index} does not exist`);
+        if (partition === undefined) {
+          const leader = clusterLeader(ctx, topic.name, p.index);
+          if (leader === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic.name}-${p.index} does not exist`);
+          hint(out, leader);
+          return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${topic.name}-${p.index} is not led by this node (leader: ${leader.leaderId})`);
+        }
         if (p.records === null || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'no records');
         if (ctx.apiVersion < ZSTD_MIN_VERSION && usesZstd(p.records)) {
           return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `zstd needs Produce v${ZSTD_MIN_VERSION} or later`);
@@ -88,7 +114,9 @@ export const produceApi = defineApi({
             }
           }
         } catch (err) {
-          return fail(errorCodeOf(err), (err as Error).message);
+          fail(errorCodeOf(err), (err as Error).message);
+          hintIfMoved(out, topic.name);
+          return out;
         }
         pending.push(appended.then(
           (r) => {
@@ -99,6 +127,7 @@ export const produceApi = defineApi({
           (err: unknown) => {
             out.errorCode = errorCodeOf(err);
             out.errorMessage = KafkaError.is(err) ? err.message : 'internal error';
+            hintIfMoved(out, topic.name);
             if (!KafkaError.is(err)) ctx.log.error('produce failed', { topic: topic.name, partition: p.index, error: String(err) });
           },
         ));
@@ -114,10 +143,7 @@ export const produceApi = defineApi({
         return null;
       });
     }
-    if (pending.length === 0) {
-      reportFailed(ctx, responses);
-      return response;
-    }
+    if (pending.length === 0) return finish(response);
     const durable = acks === 'durable';
     if (durable) ctx.purgatory.produce++;
     return withTimeout(Promise.all(pending), req.timeoutMs).then((done) => {
@@ -132,8 +158,7 @@ export const produceApi = defineApi({
           }
         }
       }
-      reportFailed(ctx, responses);
-      return response;
+      return finish(response);
     });
   },
 });

@@ -15,7 +15,9 @@
  * Isolation: read_committed reads up to the last stable offset, waits for it to move, and
  * carries the aborted transactions overlapping the records returned.
  * A fetch with a replica id comes from another node (Raft or a follower): see
- * cluster/serve-fetch.ts.
+ * cluster/serve-fetch.ts. A consumer fetching a partition of the cluster that this node
+ * does not lead gets NOT_LEADER_OR_FOLLOWER and, from v12 (v16 for the endpoints, KIP-951),
+ * the current leader.
  */
 import type { IsolationLevel, PartitionHandle, RecordBatches, WaterfallResult } from '@sluice/sdk';
 import { asOffset } from '@sluice/sdk';
@@ -23,6 +25,7 @@ import { ApiKey, uuidToString, ZERO_UUID, type FetchRequest, type FetchResponse 
 import type { Decoded } from '../protocol/reader.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { FINAL_EPOCH, INITIAL_EPOCH, partitionKey, type FetchSession, type SessionPartition } from '../fetch-sessions.js';
+import { clusterLeader, LeaderEndpoints } from '../cluster/broker-endpoints.js';
 import { isReplicaFetch, serveReplicaFetch } from '../cluster/serve-fetch.js';
 import { defineApi, type RequestContext } from './api.js';
 
@@ -95,6 +98,7 @@ export const fetchApi = defineApi({
       throttleTimeMs: 0,
       errorCode: 0,
       sessionId: session?.id ?? 0,
+      nodeEndpoints: result.failed ? hintedEndpoints(ctx, result.entries) : [],
       responses: [...byTopic.entries()].map(([topic, partitions]) => (ids === undefined
         ? { topic, partitions }
         : { topic, topicId: ids.get(topic) ?? ZERO_UUID, partitions })),
@@ -206,7 +210,13 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: numbe
     const partition = ctx.kernel.partition(w.topic, w.partition);
     if (partition === undefined) {
       failed = true;
-      entry.errorCode = w.topic.startsWith(UNKNOWN_ID_PREFIX) ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const leader = clusterLeader(ctx, w.topic, w.partition);
+      if (leader !== undefined) {
+        entry.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        entry.currentLeader = leader;
+      } else {
+        entry.errorCode = w.topic.startsWith(UNKNOWN_ID_PREFIX) ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      }
       return entry;
     }
     entry.highWatermark = partition.highWatermark;
@@ -216,6 +226,7 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: numbe
     if (epochError !== 0) {
       failed = true;
       entry.errorCode = epochError;
+      hintIfMoved(ctx, w, entry);
       return entry;
     }
     // The first partition with data may exceed the overall limit by its first batch.
@@ -234,10 +245,27 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: numbe
     } catch (err) {
       failed = true;
       entry.errorCode = errorCodeOf(err);
+      hintIfMoved(ctx, w, entry);
     }
     return entry;
   });
   return { entries, bytes, failed };
+}
+
+/** KIP-951: a consumer told the partition moved also learns where to, when the cluster knows. */
+function hintIfMoved(ctx: RequestContext, w: Wanted, entry: PartitionData): void {
+  if (entry.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && entry.errorCode !== ErrorCode.FENCED_LEADER_EPOCH) return;
+  const leader = clusterLeader(ctx, w.topic, w.partition);
+  if (leader !== undefined) entry.currentLeader = leader;
+}
+
+/** The endpoints of the leaders named in `currentLeader` hints (v16+ node_endpoints). */
+function hintedEndpoints(ctx: RequestContext, entries: readonly PartitionData[]): FetchResponse['nodeEndpoints'] {
+  let leaders: LeaderEndpoints | undefined;
+  for (const e of entries) {
+    if (e.currentLeader !== undefined && e.currentLeader.leaderId >= 0) (leaders ??= new LeaderEndpoints()).add(e.currentLeader.leaderId);
+  }
+  return leaders === undefined ? [] : leaders.list(ctx);
 }
 
 /** Runs `fetch.intercept` over every partition that returns records, all partitions at once. */

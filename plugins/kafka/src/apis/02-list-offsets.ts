@@ -6,9 +6,11 @@
  * timestamp), -4 earliest local (v8+, KIP-405: the log start offset, as nothing is tiered
  * yet), otherwise the first offset whose timestamp is at or after it; offset -1 and
  * timestamp -1 when there is none.
+ * A partition of the cluster that this node does not lead gets NOT_LEADER_OR_FOLLOWER.
  */
 import { ApiKey } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
+import { missingPartitionError } from '../cluster/broker-endpoints.js';
 import { defineApi } from './api.js';
 import { leaderEpochError } from './01-fetch.js';
 
@@ -31,7 +33,7 @@ export const listOffsetsApi = defineApi({
         partitions: t.partitions.map((p) => {
           const out = { partitionIndex: p.partitionIndex, errorCode: 0, timestamp: -1, offset: -1, leaderEpoch: -1 };
           const partition = ctx.kernel.partition(t.name, p.partitionIndex);
-          if (partition === undefined) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+          if (partition === undefined) return { ...out, errorCode: missingPartitionError(ctx, t.name, p.partitionIndex) };
           const epochError = leaderEpochError(partition, p.currentLeaderEpoch);
           if (epochError !== 0) return { ...out, errorCode: epochError };
           try {

@@ -1,9 +1,13 @@
 /**
  * Metadata (key 3), v0-12.
  *
- * Brokers: this node, at the advertised listener with the same name as the listener the
- * client came in on; an advertised host left empty is answered with the address the
- * client connected to, which it can reach by construction.
+ * Brokers: the unfenced brokers of the cluster (`Kernel.brokers()`), each at its advertised
+ * listener with the same name as the listener the client came in on (see
+ * cluster/broker-endpoints.ts; for this node an advertised host left empty is answered with
+ * the address the client connected to, which it can reach by construction). The
+ * controller is the active controller (-1 while unknown). Partitions: leader, leader
+ * epoch, replicas and ISR as the cluster's metadata has them; replicas on no live broker
+ * are offline; a partition without a leader gets LEADER_NOT_AVAILABLE.
  * Topics: all of them for a null list (or an empty list at v0), else those named or (v10+)
  * identified by id. A missing topic is created when `auto.create.topics.enable` is on and
  * the request allows it (v4+) and the `topic.create.policy` hook does not refuse it (that
@@ -18,6 +22,9 @@ import { defineApi, type RequestContext } from './api.js';
 import { ErrorCode } from '../error-codes.js';
 import { OFFSETS_TOPIC } from '../groups/offsets-store.js';
 import { policyRefusal } from './19-create-topics.js';
+import { advertisedAddress, brokerEndpoint, liveBrokers, offlineReplicas } from '../cluster/broker-endpoints.js';
+
+export { advertisedAddress };
 
 /** Kafka's sentinel for "authorized operations not requested". */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -33,31 +40,33 @@ export const metadataApi = defineApi({
     const v = ctx.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const topics: TopicEntry[] = [];
+    const brokers = liveBrokers(ctx);
+    const live = new Set(brokers.map((b) => b.nodeId));
     if (all) {
-      for (const t of ctx.kernel.listTopics()) topics.push(describe(ctx.kernel, t));
+      for (const t of ctx.kernel.listTopics()) topics.push(describe(ctx.kernel, t, live));
     } else {
       const allowCreate = ctx.config.autoCreateTopicsEnable && (v < 4 || req.allowAutoTopicCreation);
-      for (const wanted of req.topics!) topics.push(await lookup(ctx, wanted.name, wanted.topicId, allowCreate));
+      for (const wanted of req.topics!) topics.push(await lookup(ctx, wanted.name, wanted.topicId, allowCreate, live));
     }
-    const advertised = advertisedAddress(ctx);
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: ctx.broker.nodeId, host: advertised.host, port: advertised.port, rack: null }],
+      brokers: brokers.map((b) => brokerEndpoint(ctx, b)),
       clusterId: ctx.broker.clusterId,
-      controllerId: ctx.broker.nodeId,
+      controllerId: ctx.kernel.controllerId(),
       topics,
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
 });
 
-async function lookup(ctx: RequestContext, name: string | null, topicId: Uint8Array, allowCreate: boolean): Promise<TopicEntry> {
+async function lookup(ctx: RequestContext, name: string | null, topicId: Uint8Array, allowCreate: boolean,
+  live: ReadonlySet<number>): Promise<TopicEntry> {
   if (name === null) {
     const found = isZeroUuid(topicId) ? undefined : ctx.kernel.listTopics().find((t) => Buffer.compare(t.topicId, topicId) === 0);
-    return found === undefined ? errorEntry(null, ErrorCode.UNKNOWN_TOPIC_ID, topicId) : describe(ctx.kernel, found);
+    return found === undefined ? errorEntry(null, ErrorCode.UNKNOWN_TOPIC_ID, topicId) : describe(ctx.kernel, found, live);
   }
   const existing = ctx.kernel.describeTopic(name);
-  if (existing !== undefined) return describe(ctx.kernel, existing);
+  if (existing !== undefined) return describe(ctx.kernel, existing, live);
   if (!allowCreate) return errorEntry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   try {
     const refused = await policyRefusal(ctx, name, ctx.config.numPartitions, {}, 'Metadata', false);
@@ -67,11 +76,11 @@ async function lookup(ctx: RequestContext, name: string | null, topicId: Uint8Ar
     }
     const created = await ctx.kernel.createTopic(name, ctx.config.numPartitions, {});
     ctx.log.info('topic auto-created', { topic: name, partitions: created.partitions, client: ctx.clientId });
-    return describe(ctx.kernel, created);
+    return describe(ctx.kernel, created, live);
   } catch (err) {
     // Another request may have created it meanwhile.
     const raced = ctx.kernel.describeTopic(name);
-    if (raced !== undefined) return describe(ctx.kernel, raced);
+    if (raced !== undefined) return describe(ctx.kernel, raced, live);
     return errorEntry(name, KafkaError.is(err) ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR);
   }
 }
@@ -80,23 +89,16 @@ function errorEntry(name: string | null, errorCode: number, topicId: Uint8Array 
   return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED };
 }
 
-function describe(kernel: Kernel, topic: TopicDescription): TopicEntry {
+function describe(kernel: Kernel, topic: TopicDescription, live: ReadonlySet<number>): TopicEntry {
   return {
     errorCode: 0,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: topic.name === OFFSETS_TOPIC,
     partitions: kernel.topicPartitions(topic.name).map((p) => ({
-      errorCode: 0, partitionIndex: p.partition, leaderId: p.leader, leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicas], isrNodes: [...p.isr], offlineReplicas: [],
+      errorCode: p.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : 0, partitionIndex: p.partition, leaderId: p.leader, leaderEpoch: p.leaderEpoch,
+      replicaNodes: [...p.replicas], isrNodes: [...p.isr], offlineReplicas: offlineReplicas(p, live),
     })),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   };
-}
-
-export function advertisedAddress(ctx: RequestContext): { host: string; port: number } {
-  const listener = ctx.broker.advertisedListeners.find((l) => l.name === ctx.connection.listener)
-    ?? ctx.broker.listeners.find((l) => l.name === ctx.connection.listener);
-  const host = listener?.host === undefined || listener.host === '' ? ctx.connection.localAddress.replace(/^::ffff:/, '') : listener.host;
-  return { host, port: listener?.port ?? 9092 };
 }

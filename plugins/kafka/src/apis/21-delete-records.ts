@@ -7,10 +7,12 @@
  * log start changes nothing. A topic whose cleanup.policy lacks `delete` gets
  * POLICY_VIOLATION, as Kafka refuses to delete from compacted-only logs. The move is
  * durable (checkpointed) when answered, so `timeout_ms` never runs out.
+ * A partition of the cluster that this node does not lead gets NOT_LEADER_OR_FOLLOWER.
  */
 import { asOffset } from '@sluice/sdk';
 import { ApiKey } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
+import { missingPartitionError } from '../cluster/broker-endpoints.js';
 import { defineApi } from './api.js';
 
 const HIGH_WATERMARK = -1;
@@ -29,7 +31,7 @@ export const deleteRecordsApi = defineApi({
         partitions: await Promise.all(t.partitions.map(async (p) => {
           const fail = (errorCode: number) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode });
           const partition = ctx.kernel.partition(t.name, p.partitionIndex);
-          if (partition === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          if (partition === undefined) return fail(missingPartitionError(ctx, t.name, p.partitionIndex));
           if (!deletable) return fail(ErrorCode.POLICY_VIOLATION);
           if (p.offset < HIGH_WATERMARK) return fail(ErrorCode.OFFSET_OUT_OF_RANGE);
           try {

@@ -1,8 +1,9 @@
 /**
  * DescribeCluster (key 60), v0-1.
  *
- * The cluster id and this node as the only broker and the controller, at the address
- * Metadata advertises for the listener the client came in on. v1 (KIP-919): asking a
+ * The cluster id, the active controller (-1 while unknown) and the unfenced brokers, each
+ * at the address Metadata advertises for the listener the client came in on (fenced ones
+ * are left out, as Kafka does before v2's include_fenced_brokers). v1 (KIP-919): asking a
  * broker listener for controllers (endpoint type 2) gets MISMATCHED_ENDPOINT_TYPE, any
  * type other than brokers (1) UNSUPPORTED_ENDPOINT_TYPE, as Kafka's brokers answer.
  * Authorized operations are not computed (there is no authorizer yet): the field holds
@@ -11,7 +12,7 @@
 import { ApiKey } from '../protocol/index.js';
 import { ErrorCode } from '../error-codes.js';
 import { defineApi } from './api.js';
-import { advertisedAddress } from './03-metadata.js';
+import { brokerEndpoint, liveBrokers } from '../cluster/broker-endpoints.js';
 
 const ENDPOINT_BROKERS = 1;
 const ENDPOINT_CONTROLLERS = 2;
@@ -26,7 +27,7 @@ export const describeClusterApi = defineApi({
   handle(req, ctx) {
     const endpointType = ctx.apiVersion >= 1 ? req.endpointType : ENDPOINT_BROKERS;
     const base = {
-      throttleTimeMs: 0, endpointType, clusterId: ctx.broker.clusterId, controllerId: ctx.broker.nodeId,
+      throttleTimeMs: 0, endpointType, clusterId: ctx.broker.clusterId, controllerId: ctx.kernel.controllerId(),
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };
     if (endpointType !== ENDPOINT_BROKERS) {
@@ -36,7 +37,10 @@ export const describeClusterApi = defineApi({
         : { ...base, controllerId: -1, brokers: [], errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
           errorMessage: `unsupported endpoint type ${endpointType}` };
     }
-    const { host, port } = advertisedAddress(ctx);
-    return { ...base, errorCode: 0, errorMessage: null, brokers: [{ brokerId: ctx.broker.nodeId, host, port, rack: null }] };
+    const brokers = liveBrokers(ctx).map((b) => {
+      const { nodeId, host, port, rack } = brokerEndpoint(ctx, b);
+      return { brokerId: nodeId, host, port, rack };
+    });
+    return { ...base, errorCode: 0, errorMessage: null, brokers };
   },
 });

@@ -4,10 +4,12 @@
  * The idempotent producers each partition remembers (those not yet expired by
  * producer.id.expiration.ms): id, epoch, last sequence and timestamp. Transactions are not
  * served yet, so the coordinator epoch and the open transaction's start offset are -1.
- * A missing partition gets UNKNOWN_TOPIC_OR_PARTITION.
+ * A missing partition gets UNKNOWN_TOPIC_OR_PARTITION, one of the cluster's that this node
+ * does not lead NOT_LEADER_OR_FOLLOWER.
  */
 import { ApiKey } from '../protocol/index.js';
 import { ErrorCode } from '../error-codes.js';
+import { missingPartitionError } from '../cluster/broker-endpoints.js';
 import { defineApi } from './api.js';
 
 export const describeProducersApi = defineApi({
@@ -23,8 +25,10 @@ export const describeProducersApi = defineApi({
         partitions: t.partitionIndexes.map((index) => {
           const partition = ctx.kernel.partition(t.name, index);
           if (partition === undefined) {
-            return { partitionIndex: index, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-              errorMessage: `${t.name}-${index} does not exist`, activeProducers: [] };
+            const errorCode = missingPartitionError(ctx, t.name, index);
+            return { partitionIndex: index, errorCode,
+              errorMessage: errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? `${t.name}-${index} does not exist` : `${t.name}-${index} is not led by this node`,
+              activeProducers: [] };
           }
           return {
             partitionIndex: index, errorCode: 0, errorMessage: null,
