@@ -8,7 +8,9 @@ import { Dispatcher, type SharedContext } from '../dispatcher.js';
 import { FetchSessions } from '../fetch-sessions.js';
 import { KafkaServer } from '../server/server.js';
 import { forwardedApis } from './forwarded-apis.js';
-import { KafkaClusterTransport } from './transport.js';
+import { KafkaConnection } from '../client/connection.js';
+import { ApiKey } from '../protocol/index.js';
+import { CLUSTER_TRANSPORT_LIMITS, KafkaClusterTransport } from './transport.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const noHooks = { hasHandlers: () => false } as unknown as HookRunner;
@@ -36,6 +38,7 @@ class FakePeer {
       nodeId: 2,
       clusterId: 'cluster-1',
       listTopics: () => [TOPIC_A, TOPIC_B],
+      describeTopic: () => undefined,
       cluster: {
         handle: (rpc: ClusterRpcName, request: unknown, signal?: AbortSignal) => {
           this.received.push({ rpc, request, signal });
@@ -44,7 +47,7 @@ class FakePeer {
       },
     } as unknown as Kernel;
     const shared = {
-      kernel, broker: { nodeId: 2, clusterId: 'cluster-1', listeners: [], advertisedListeners: [], props: {} }, log: quiet,
+      kernel, broker: { nodeId: 2, clusterId: 'cluster-1', listeners: [], advertisedListeners: [], props: {} }, log: quiet, config: { deleteTopicEnable: true },
       signal: new AbortController().signal, hooks: noHooks, fetchSessions: new FetchSessions(10),
     } as unknown as SharedContext;
     const dispatcher = new Dispatcher(allApis, shared, forwardedApis);
@@ -283,6 +286,38 @@ describe('KafkaClusterTransport', () => {
     // Within the call's timeout: waits out the reconnect backoff, then connects.
     expect(await transport.call(peer.address, 'controller.allocate-producer-ids', request, 5_000)).toMatchObject({ producerIdStart: 5000 });
     expect(peer.connectionCount).toBe(1);
+  });
+
+  it('keeps at most inFlightRequestsMax calls on the wire per peer; the others wait for a slot within their timeout', async () => {
+    const peer = await new FakePeer().start();
+    peers.push(peer);
+    const transport = new KafkaClusterTransport(quiet, { ...CLUSTER_TRANSPORT_LIMITS, inFlightRequestsMax: 1 });
+    transports.push(transport);
+    let release: (() => void) | undefined;
+    peer.answer = () => new Promise((resolve) => { release = () => resolve(CASES['controller.heartbeat'][0]!.response); });
+    const request = CASES['controller.heartbeat'][0]!.request;
+    const first = transport.call(peer.address, 'controller.heartbeat', request, 5_000);
+    await untilReceived(peer, 1);
+    await expect(transport.call(peer.address, 'controller.heartbeat', request, 50)).rejects.toThrow(/1 requests in flight/);
+    const third = transport.call(peer.address, 'controller.heartbeat', request, 5_000);
+    release!();
+    await first;
+    await untilReceived(peer, 2);
+    release!();
+    expect(await third).toEqual(CASES['controller.heartbeat'][0]!.response);
+    expect(peer.received).toHaveLength(2);
+  });
+
+  it('gives admin requests from clients to the client handlers, not to the controller RPCs', async () => {
+    const { peer } = await setup();
+    const client = await KafkaConnection.open('127.0.0.1', peer.port, { clientId: 'admin', connectTimeoutMs: 5_000, responseBytesMax: 1 << 20 });
+    try {
+      const answer = await client.send(ApiKey.DeleteTopics, 6, { topics: [{ name: 'nowhere', topicId: new Uint8Array(16) }], timeoutMs: 1000 }, 5_000);
+      expect(answer.responses.map((r) => r.errorCode)).toEqual([3]);
+    } finally {
+      client.close();
+    }
+    expect(peer.received).toEqual([]);
   });
 
   it('rejects calls after close', async () => {
