@@ -100,6 +100,35 @@ describe('MetadataQuorum', () => {
     await waitFor('c on both', () => rest.every((v) => v.quorum.image.topicsByName.has('c')));
   });
 
+  it('feeds an observer (a node outside the voters) every commit, across a change of leader and its own restart', async () => {
+    const transport = new MemoryTransport();
+    const voters = TEST_VOTERS.map((v) => startVoter(v.nodeId, newDir(), transport));
+    const observerDir = newDir();
+    let observer = startVoter(4, observerDir, transport);
+    expect(observer.quorum.isVoter()).toBe(false);
+    await waitFor('one active controller', () => activeOf(voters) !== undefined);
+    await observer.quorum.whenCaughtUp();
+    const first = activeOf(voters)!;
+    await first.quorum.commit([topic('a')]);
+    await waitFor('a on the observer', () => observer.quorum.image.topicsByName.has('a'));
+    expect(observer.quorum.activeControllerId()).toBe(TEST_VOTERS[voters.indexOf(first)]!.nodeId);
+    await expect(observer.quorum.commit([topic('nope')])).rejects.toMatchObject({ code: 41 });
+    expect(observer.events).toEqual([`commit ${first.quorum.highWatermark() - 1}: topic`]);
+    // Observers never count: the leader's voters are the three.
+    expect(first.quorum.describeQuorum().voters.map((v) => v.replicaId).sort()).toEqual([1, 2, 3]);
+
+    await first.stop();
+    const rest = voters.filter((v) => v !== first);
+    await waitFor('a new active controller', () => activeOf(rest) !== undefined);
+    await activeOf(rest)!.quorum.commit([topic('b')]);
+    await waitFor('b on the observer', () => observer.quorum.image.topicsByName.has('b'));
+
+    await observer.stop();
+    observer = startVoter(4, observerDir, transport);
+    await observer.quorum.whenCaughtUp();
+    expect([...observer.quorum.image.topicsByName.keys()]).toEqual(['a', 'b']);
+  });
+
   it('rejects commits waiting when leadership is lost', async () => {
     const transport = new MemoryTransport();
     const voters = TEST_VOTERS.map((v) => startVoter(v.nodeId, newDir(), transport));

@@ -16,6 +16,9 @@
  *   only what it flushed, and whatever survived on disk is committed by its next leader
  *   entry anyway. Raft then reports those entries again from offset 0; they are skipped.
  *   Several voters start from an empty image and fill it as commits arrive.
+ * - A node not among the voters (`process.roles=broker`) observes: it replicates the log by
+ *   fetching from the leader (raft-observer.ts), applies what is committed, and is never
+ *   the active controller.
  */
 import {
   KafkaError, type ClusterRpcRequest, type ClusterRpcResponse, type ClusterTransport, type DescribeQuorumResponse,
@@ -31,9 +34,11 @@ import type { QuorumStateStore } from '../raft/quorum-state-store.js';
 import type { Random } from '../raft/random.js';
 import type { LogEntry } from '../raft/types.js';
 import { RaftDriver, raftClock, type RaftRpcName } from './raft-driver.js';
+import { RaftObserver } from './raft-observer.js';
 
 const NOT_CONTROLLER = 41;
 const NOT_LEADER_OR_FOLLOWER = 6;
+const INCONSISTENT_VOTER_SET = 94;
 /** Entries replayed per read when a sole voter rebuilds its image at open. */
 const REPLAY_ENTRIES_MAX = 500;
 
@@ -41,7 +46,7 @@ export type MetadataQuorumRpc = RaftRpcName | 'raft.describe-quorum';
 
 export interface MetadataQuorumOptions {
   readonly nodeId: number;
-  /** `controller.quorum.voters`; empty: this node is the only voter. */
+  /** `controller.quorum.voters`; empty: this node is the only voter. A node not among them observes. */
   readonly voters: readonly PeerAddress[];
   readonly clusterId: string;
   readonly log: RaftLog;
@@ -67,7 +72,9 @@ export type LeadershipListener = (active: boolean, epoch: number) => void;
 
 export class MetadataQuorum {
   readonly image = new MetadataImage();
-  private readonly driver: RaftDriver;
+  /** A voter runs the Raft core; any other node observes. Exactly one is set. */
+  private readonly driver: RaftDriver | undefined;
+  private readonly observer: RaftObserver | undefined;
   private readonly soleVoter: boolean;
   /** Next offset to apply to the image. */
   private applied = 0;
@@ -87,22 +94,32 @@ export class MetadataQuorum {
   constructor(private readonly opts: MetadataQuorumOptions) {
     this.clock = opts.clock ?? raftClock;
     const voters = opts.voters.length === 0 ? [{ nodeId: opts.nodeId, host: '', port: 0 }] : opts.voters;
-    if (!voters.some((v) => v.nodeId === opts.nodeId)) {
-      throw new Error(`node ${opts.nodeId} is not among the voters ${voters.map((v) => v.nodeId).join(',')}`);
-    }
-    this.soleVoter = voters.length === 1;
+    const listener = { onCommit: (entries: readonly LogEntry[]): void => this.onCommit(entries) };
+    this.soleVoter = voters.length === 1 && voters[0]!.nodeId === opts.nodeId;
     if (this.soleVoter) this.replayLocalLog();
-    this.driver = new RaftDriver({
-      nodeId: opts.nodeId, voters, clusterId: opts.clusterId, log: opts.log, store: opts.store, config: opts.config,
-      transport: opts.transport, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger, clock: this.clock,
-      random: opts.random,
-      listener: { onCommit: (entries) => this.onCommit(entries) },
-      onStep: () => this.afterStep(),
-    });
+    if (voters.some((v) => v.nodeId === opts.nodeId)) {
+      this.driver = new RaftDriver({
+        nodeId: opts.nodeId, voters, clusterId: opts.clusterId, log: opts.log, store: opts.store, config: opts.config,
+        transport: opts.transport, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger, clock: this.clock,
+        random: opts.random, listener, onStep: () => this.afterStep(),
+      });
+    } else {
+      this.observer = new RaftObserver({
+        nodeId: opts.nodeId, voters, clusterId: opts.clusterId, log: opts.log, listener, transport: opts.transport,
+        requestTimeoutMs: opts.requestTimeoutMs, fetchBackoffMs: opts.config.fetchBackoffMs, logger: opts.logger,
+        onStep: () => this.afterStep(),
+      });
+    }
   }
 
   start(): void {
-    this.driver.start();
+    this.driver?.start();
+    this.observer?.start();
+  }
+
+  /** Whether this node votes (a controller) rather than observes. */
+  isVoter(): boolean {
+    return this.driver !== undefined;
   }
 
   onCommitted(listener: CommittedListener): void {
@@ -119,7 +136,7 @@ export class MetadataQuorum {
 
   /** The leader this node knows of (itself included), or null while there is none. */
   activeControllerId(): number | null {
-    return this.driver.node.leaderId();
+    return this.driver !== undefined ? this.driver.node.leaderId() : this.observer!.leaderId();
   }
 
   /**
@@ -127,7 +144,7 @@ export class MetadataQuorum {
    * its Raft high watermark restarts at 0 and only passes them with its next leader entry.
    */
   highWatermark(): number {
-    return Math.max(this.driver.node.highWatermark(), this.applied);
+    return Math.max(this.raftHighWatermark(), this.applied);
   }
 
   /** The offset after the last entry applied to the image. */
@@ -152,17 +169,20 @@ export class MetadataQuorum {
   commit(records: readonly MetadataRecord[]): Promise<void> {
     const epoch = this.activeEpoch;
     if (epoch === null || this.closed) return Promise.reject(this.notController());
-    const result = this.driver.propose(encodeMetadataEntry(records));
+    const result = this.driver!.propose(encodeMetadataEntry(records));
     if (!result.accepted) return Promise.reject(this.notController());
     return new Promise((resolve, reject) => this.pending.set(result.offset, { epoch: result.epoch, resolve, reject }));
   }
 
   describeQuorum(): DescribeQuorumResponse {
-    const node = this.driver.node;
-    const progress = node.voterProgress();
-    if (progress === null) {
-      return { errorCode: NOT_LEADER_OR_FOLLOWER, leaderId: node.leaderId() ?? -1, leaderEpoch: node.epoch(), highWatermark: -1, voters: [], observers: [] };
+    const progress = this.driver?.node.voterProgress() ?? null;
+    if (this.driver === undefined || progress === null) {
+      return {
+        errorCode: NOT_LEADER_OR_FOLLOWER, leaderId: this.activeControllerId() ?? -1, leaderEpoch: this.epoch(), highWatermark: -1,
+        voters: [], observers: [],
+      };
     }
+    const node = this.driver.node;
     const now = this.clock.nowMs();
     return {
       errorCode: 0, leaderId: node.id, leaderEpoch: node.epoch(), highWatermark: node.highWatermark(),
@@ -180,14 +200,25 @@ export class MetadataQuorum {
   /** The raft.* cluster RPCs addressed to this node. */
   async handle<K extends MetadataQuorumRpc>(rpc: K, request: ClusterRpcRequest<K>): Promise<ClusterRpcResponse<K>> {
     if (rpc === 'raft.describe-quorum') return this.describeQuorum() as ClusterRpcResponse<K>;
-    return this.driver.handle(rpc as RaftRpcName, request as ClusterRpcRequest<RaftRpcName>) as Promise<ClusterRpcResponse<K>>;
+    if (this.driver !== undefined) {
+      return this.driver.handle(rpc as RaftRpcName, request as ClusterRpcRequest<RaftRpcName>) as Promise<ClusterRpcResponse<K>>;
+    }
+    // An observer holds no vote and serves no fetch; it names the leader it knows.
+    const leaderId = this.activeControllerId() ?? -1;
+    const answer = rpc === 'raft.fetch'
+      ? { errorCode: NOT_LEADER_OR_FOLLOWER, leaderId, leaderEpoch: this.epoch(), highWatermark: -1, divergingEpoch: null, records: new Uint8Array(0) }
+      : rpc === 'raft.vote'
+        ? { errorCode: INCONSISTENT_VOTER_SET, leaderId, leaderEpoch: this.epoch(), voteGranted: false }
+        : { errorCode: INCONSISTENT_VOTER_SET };
+    return answer as ClusterRpcResponse<K>;
   }
 
   /** Stops Raft; commits still waiting are rejected. The log is closed by its owner. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.driver.stop();
+    this.driver?.stop();
+    this.observer?.stop();
     this.dropPending();
   }
 
@@ -202,8 +233,19 @@ export class MetadataQuorum {
     }
   }
 
+  private epoch(): number {
+    return this.driver !== undefined ? this.driver.node.epoch() : this.observer!.epoch();
+  }
+
+  private isLeader(): boolean {
+    return this.driver?.node.role() === 'leader';
+  }
+
+  private raftHighWatermark(): number {
+    return this.driver !== undefined ? this.driver.node.highWatermark() : this.observer!.highWatermark();
+  }
+
   private onCommit(entries: readonly LogEntry[]): void {
-    const node = this.driver.node;
     for (const entry of entries) {
       if (entry.offset < this.applied) continue;
       if (entry.offset !== this.applied) throw new Error(`commit of offset ${entry.offset} while ${this.applied} is next to apply`);
@@ -212,7 +254,7 @@ export class MetadataQuorum {
         for (const r of records) this.image.apply(r);
         const offset = entry.offset;
         this.notify(() => { for (const l of this.committedListeners) l(records, offset); });
-      } else if (node.role() === 'leader' && entry.epoch === node.epoch() && this.activeEpoch === null) {
+      } else if (this.isLeader() && entry.epoch === this.epoch() && this.activeEpoch === null) {
         const epoch = entry.epoch;
         this.activeEpoch = epoch;
         this.opts.logger.info('metadata quorum: this node is the active controller', { epoch });
@@ -230,18 +272,18 @@ export class MetadataQuorum {
   }
 
   private afterStep(): void {
-    const node = this.driver.node;
-    if (this.activeEpoch !== null && (node.role() !== 'leader' || node.epoch() !== this.activeEpoch)) {
+    if (this.activeEpoch !== null && (!this.isLeader() || this.epoch() !== this.activeEpoch)) {
       const epoch = this.activeEpoch;
       this.activeEpoch = null;
-      this.opts.logger.info('metadata quorum: no longer the active controller', { epoch, newEpoch: node.epoch() });
+      this.opts.logger.info('metadata quorum: no longer the active controller', { epoch, newEpoch: this.epoch() });
       this.dropPending();
       this.notify(() => { for (const l of this.leadershipListeners) l(false, epoch); });
     }
-    this.opts.store.noteLeader?.(node.epoch(), node.leaderId());
+    if (this.driver !== undefined) this.opts.store.noteLeader?.(this.epoch(), this.activeControllerId());
     if (!this.caughtUp) {
-      if (this.caughtUpTarget === null && node.role() === 'follower' && this.driver.leaderHighWatermark() > 0) {
-        this.caughtUpTarget = this.driver.leaderHighWatermark();
+      const leaderHw = this.driver !== undefined ? this.driver.leaderHighWatermark() : this.observer!.leaderHighWatermark();
+      if (this.caughtUpTarget === null && !this.isLeader() && this.activeControllerId() !== null && leaderHw > 0) {
+        this.caughtUpTarget = leaderHw;
       }
       if (this.activeEpoch !== null || (this.caughtUpTarget !== null && this.applied >= this.caughtUpTarget)) {
         this.caughtUp = true;
@@ -272,7 +314,7 @@ export class MetadataQuorum {
   }
 
   private notController(): KafkaError {
-    const leader = this.driver.node.leaderId();
+    const leader = this.activeControllerId();
     return new KafkaError(NOT_CONTROLLER, 'NOT_CONTROLLER',
       `node ${this.opts.nodeId} is not the active controller${leader === null ? '; no leader is known' : `; node ${leader} leads`}`);
   }

@@ -11,8 +11,9 @@
  * - inbound requests (`handle`) become the core's request message. The core answers a
  *   request synchronously inside `handle` through the channel, so the driver captures the
  *   reply addressed to the sender and returns it as the RPC's response. When the core
- *   sends none (a fetch carrying a newer epoch, or from a non-voter) the response carries
- *   UNKNOWN_LEADER_EPOCH, which the caller's driver drops.
+ *   sends none (a fetch carrying a newer epoch) the response carries UNKNOWN_LEADER_EPOCH,
+ *   which the caller drops. Fetches may come from observers (raft-observer.ts); votes and
+ *   begin-quorum-epoch only from voters.
  *
  * Field mapping (sdk/src/cluster.ts follows Kafka's messages):
  *   vote-request {from, to, epoch, lastEpoch, endOffset, preVote}
@@ -170,7 +171,8 @@ export class RaftDriver {
         const noAnswer = (errorCode: number): RaftFetchResponse => ({
           errorCode, leaderId: -1, leaderEpoch: this.node.epoch(), highWatermark: -1, divergingEpoch: null, records: new Uint8Array(0),
         });
-        const refused = this.refusal(req.clusterId, req.replicaId);
+        // Observers fetch too, so the sender need not be a voter.
+        const refused = this.refusal(req.clusterId, null);
         if (refused !== NONE) return noAnswer(refused);
         const reply = this.ask(req.replicaId, {
           type: 'fetch-request', from: req.replicaId, to: self, epoch: req.epoch, fetchOffset: req.fetchOffset,
@@ -187,11 +189,11 @@ export class RaftDriver {
     }
   }
 
-  /** Why a request is refused before the core sees it, or NONE. */
-  private refusal(clusterId: string, sender: NodeId): number {
+  /** Why a request is refused before the core sees it, or NONE; `voter`: a sender that must be another voter. */
+  private refusal(clusterId: string, voter: NodeId | null): number {
     if (this.stopped) return BROKER_NOT_AVAILABLE;
     if (clusterId !== this.opts.clusterId) return INCONSISTENT_CLUSTER_ID;
-    if (!this.peers.has(sender)) return INCONSISTENT_VOTER_SET;
+    if (voter !== null && !this.peers.has(voter)) return INCONSISTENT_VOTER_SET;
     return NONE;
   }
 

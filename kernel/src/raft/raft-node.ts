@@ -343,14 +343,17 @@ export class RaftNode {
       this.sendFetchResponse(req, req.epoch < this.quorum.epoch ? 'fenced-epoch' : 'not-leader', [], null);
       return;
     }
-    if (!role.isVoter(req.from)) return;
     const end = this.log.endOffsetForEpoch(req.lastFetchedEpoch);
     if (end.epoch !== req.lastFetchedEpoch || req.fetchOffset > end.offset) {
       this.sendFetchResponse(req, 'none', [], end);
       return;
     }
-    role.recordFetch(req.from, req.fetchOffset, this.clock.nowMs());
-    this.maybeAdvanceLeaderHighWatermark(role);
+    // Observers (nodes that do not vote) replicate the log too, but their fetches neither
+    // acknowledge entries nor keep this leader in office: only voters count.
+    if (role.isVoter(req.from)) {
+      role.recordFetch(req.from, req.fetchOffset, this.clock.nowMs());
+      this.maybeAdvanceLeaderHighWatermark(role);
+    }
     this.sendFetchResponse(req, 'none', this.log.read(req.fetchOffset, this.config.maxFetchEntries), null);
   }
 

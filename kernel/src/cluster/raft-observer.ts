@@ -1,0 +1,156 @@
+/**
+ * A node outside the voter set replicating the metadata log (KRaft's observer: a
+ * `process.roles=broker` node). It fetches from the leader as a voter's follower does, with
+ * the same divergence handling, but it never votes, is never counted towards a commit and
+ * never starts an election: its fetches are not acknowledgements, so it need not flush
+ * before fetching either.
+ *
+ * It finds the leader by asking voters in turn: a voter that does not lead answers with the
+ * leader it follows (NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH with leaderId and epoch).
+ * Entries below the leader's high watermark (capped at its own log end) are committed and
+ * reported once each, in order, from offset 0 after every start, as voters report them.
+ */
+import type { ClusterTransport, Logger, PeerAddress, RaftFetchResponse } from '@sluice/sdk';
+import { entriesOfBatches } from '../raft/file-raft-log.js';
+import type { RaftLog } from '../raft/raft-log.js';
+import type { RaftListener } from '../raft/raft-node.js';
+import type { Epoch, NodeId } from '../raft/types.js';
+
+const NONE = 0;
+const NOT_LEADER_OR_FOLLOWER = 6;
+const FENCED_LEADER_EPOCH = 74;
+
+export interface RaftObserverOptions {
+  readonly nodeId: NodeId;
+  /** The voters, none of them this node. */
+  readonly voters: readonly PeerAddress[];
+  readonly clusterId: string;
+  readonly log: RaftLog;
+  readonly listener: RaftListener;
+  readonly transport: () => ClusterTransport | undefined;
+  readonly requestTimeoutMs: number;
+  /** Pause after an empty fetch, a failed one or one that named no leader. */
+  readonly fetchBackoffMs: number;
+  readonly logger: Logger;
+  /** After every fetch handled: the leader, epoch or high watermark may have moved. */
+  readonly onStep?: () => void;
+}
+
+export class RaftObserver {
+  private epochValue: Epoch = 0;
+  private leader: NodeId | null = null;
+  private hw = 0;
+  private applied = 0;
+  private leaderHw = -1;
+  /** Voter asked next while no leader is known. */
+  private nextVoter = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly opts: RaftObserverOptions) {
+    if (opts.voters.some((v) => v.nodeId === opts.nodeId)) throw new Error(`node ${opts.nodeId} is a voter, not an observer`);
+    if (opts.voters.length === 0) throw new Error('an observer needs voters to fetch from');
+  }
+
+  epoch(): Epoch {
+    return this.epochValue;
+  }
+
+  leaderId(): NodeId | null {
+    return this.leader;
+  }
+
+  highWatermark(): number {
+    return this.hw;
+  }
+
+  /** The leader's high watermark as of the last successful fetch; -1 before one. */
+  leaderHighWatermark(): number {
+    return this.leaderHw;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.fetchOnce().then((delay) => this.schedule(delay));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One fetch; returns how long to wait before the next. */
+  private async fetchOnce(): Promise<number> {
+    const transport = this.opts.transport();
+    if (transport === undefined) return this.opts.fetchBackoffMs;
+    const target = this.leader !== null ? this.opts.voters.find((v) => v.nodeId === this.leader) : undefined;
+    const peer = target ?? this.opts.voters[this.nextVoter++ % this.opts.voters.length]!;
+    const fetchOffset = this.opts.log.endOffset();
+    const lastFetchedEpoch = this.opts.log.lastEpoch();
+    let response: RaftFetchResponse;
+    try {
+      response = await transport.call(peer, 'raft.fetch', {
+        clusterId: this.opts.clusterId, replicaId: this.opts.nodeId, epoch: this.epochValue, fetchOffset, lastFetchedEpoch,
+      }, this.opts.requestTimeoutMs);
+    } catch (err) {
+      this.opts.logger.debug('metadata fetch failed', { peer: peer.nodeId, error: (err as Error).message });
+      this.leader = null;
+      return this.opts.fetchBackoffMs;
+    }
+    if (!this.running) return 0;
+    try {
+      return this.handle(peer.nodeId, fetchOffset, lastFetchedEpoch, response);
+    } finally {
+      this.opts.onStep?.();
+    }
+  }
+
+  private handle(from: NodeId, fetchOffset: number, lastFetchedEpoch: Epoch, resp: RaftFetchResponse): number {
+    const leaderId = resp.leaderId < 0 ? null : resp.leaderId;
+    if (resp.leaderEpoch > this.epochValue) {
+      this.epochValue = resp.leaderEpoch;
+      this.leader = leaderId;
+    }
+    if (resp.errorCode === NOT_LEADER_OR_FOLLOWER || resp.errorCode === FENCED_LEADER_EPOCH) {
+      if (resp.leaderEpoch >= this.epochValue) this.leader = leaderId;
+      return this.leader === null || this.leader === from ? this.opts.fetchBackoffMs : 0;
+    }
+    // Any other error (a voter behind the epoch asked, which answers nothing): ask around.
+    if (resp.errorCode !== NONE || resp.leaderEpoch !== this.epochValue) {
+      this.leader = null;
+      return this.opts.fetchBackoffMs;
+    }
+    // The log moved while the fetch was out: ask again from where it is now.
+    if (fetchOffset !== this.opts.log.endOffset() || lastFetchedEpoch !== this.opts.log.lastEpoch()) return 0;
+    this.leader = from;
+    if (resp.divergingEpoch !== null) {
+      const local = this.opts.log.endOffsetForEpoch(resp.divergingEpoch.epoch);
+      const target = Math.min(resp.divergingEpoch.endOffset, local.offset);
+      if (target < this.hw) throw new Error(`observer ${this.opts.nodeId} told to truncate to ${target} below its high watermark ${this.hw}`);
+      this.opts.log.truncateTo(target);
+      return 0;
+    }
+    const entries = entriesOfBatches(resp.records);
+    for (const entry of entries) this.opts.log.append(entry);
+    this.leaderHw = resp.highWatermark;
+    const hw = Math.min(resp.highWatermark, this.opts.log.endOffset());
+    if (hw > this.hw) {
+      this.hw = hw;
+      const committed = this.opts.log.read(this.applied, hw - this.applied);
+      this.applied = hw;
+      this.opts.listener.onCommit(committed, hw);
+    }
+    return entries.length > 0 ? 0 : this.opts.fetchBackoffMs;
+  }
+}
