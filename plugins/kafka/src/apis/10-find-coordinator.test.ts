@@ -74,8 +74,13 @@ describe('FindCoordinator', () => {
     ]);
   });
 
-  it('is COORDINATOR_NOT_AVAILABLE when the leader has no listener named like the client one', () => {
-    const { ctx } = context([2, 2, 2, 2], 3, { brokers: [{ nodeId: 2, rack: null, fenced: false, listeners: [{ ...listener('b2', 1), name: 'INTERNAL' }] }] });
+  it('names the leader at its first listener when none is named like the client one, as Metadata does', () => {
+    const { ctx } = context([2, 2, 2, 2], 3, { brokers: [{ nodeId: 2, rack: null, fenced: false, listeners: [{ ...listener('b2-int', 19093), name: 'INTERNAL' }] }] });
+    expect(single(ctx, 'g')).toMatchObject({ errorCode: E.NONE, nodeId: 2, host: 'b2-int', port: 19093 });
+  });
+
+  it('is COORDINATOR_NOT_AVAILABLE when the leader is not a known live broker', () => {
+    const { ctx } = context([5, 5, 5, 5], 3);
     expect(single(ctx, 'g').errorCode).toBe(E.COORDINATOR_NOT_AVAILABLE);
   });
 

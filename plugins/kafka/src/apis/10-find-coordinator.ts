@@ -3,8 +3,8 @@
  *
  * As in Kafka, the coordinator of a group (key type 0) is the leader of its partition of
  * `__consumer_offsets`, and of a transactional id (1) the leader of its partition of
- * `__transaction_state`, read from the metadata; it is answered at its advertised listener
- * named like the one the client came in on (this node's as Metadata answers it).
+ * `__transaction_state`, read from the metadata; it is answered at the address Metadata
+ * gives that broker (cluster/broker-endpoints.ts: the listener named like the client's).
  * COORDINATOR_NOT_AVAILABLE, which clients retry, while the partition has no leader or the
  * topic does not exist yet (its creation is asked for then). The leader may still be
  * loading the partition: its group and transaction APIs answer COORDINATOR_LOAD_IN_PROGRESS.
@@ -15,7 +15,7 @@ import { ApiKey } from '../protocol/index.js';
 import { GroupError } from '../groups/errors.js';
 import { createOffsetsTopic, OFFSETS_TOPIC } from '../groups/offsets-store.js';
 import { createTransactionStateTopic, TRANSACTION_STATE_TOPIC } from '../transactions/state-log.js';
-import { advertisedAddress } from './03-metadata.js';
+import { brokerEndpoint, liveBrokers } from '../cluster/broker-endpoints.js';
 import { defineApi, type RequestContext } from './api.js';
 
 const KEY_TYPE_GROUP = 0;
@@ -47,13 +47,10 @@ function find(ctx: RequestContext, key: string, keyType: number): Found {
   const partition = group ? ctx.groups.partitionFor(key) : ctx.transactions.partitionFor(key);
   const leader = partitions.find((p) => p.partition === partition)?.leader ?? -1;
   if (leader < 0) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, `${topic}-${partition} has no leader`);
-  if (leader === ctx.broker.nodeId) {
-    const { host, port } = advertisedAddress(ctx);
-    return { key, nodeId: leader, host, port, errorCode: GroupError.NONE, errorMessage: null };
-  }
-  const listener = ctx.kernel.brokers().find((b) => b.nodeId === leader && !b.fenced)?.listeners.find((l) => l.name === ctx.connection.listener);
-  if (listener === undefined) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, `broker ${leader} has no listener ${ctx.connection.listener}`);
-  return { key, nodeId: leader, host: listener.host, port: listener.port, errorCode: GroupError.NONE, errorMessage: null };
+  const broker = liveBrokers(ctx).find((b) => b.nodeId === leader);
+  if (broker === undefined) return fail(GroupError.COORDINATOR_NOT_AVAILABLE, `broker ${leader} is not available`);
+  const { host, port } = brokerEndpoint(ctx, broker);
+  return { key, nodeId: leader, host, port, errorCode: GroupError.NONE, errorMessage: null };
 }
 
 export const findCoordinatorApi = defineApi({
