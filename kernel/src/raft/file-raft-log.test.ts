@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../clock.js';
+import { buildBatch } from '../log/batch-builder.js';
 import { PartitionLog } from '../log/partition-log.js';
 import * as rb from '../log/record-batch.js';
 import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
@@ -128,6 +129,17 @@ describe('FileRaftLog', () => {
       expect(reopened.read(0, count)).toEqual(expected);
       expect(reopened.lastEpoch()).toBe(expected.at(-1)!.epoch);
     }), { numRuns: 15, seed: 11 });
+  });
+
+  it('refuses a log that is not one entry per batch, such as a metadata log of an earlier layout', () => {
+    const dir = newDir();
+    const partitionLog = PartitionLog.open({
+      dir, topic: '__cluster_metadata', partition: 0, config: logConfig({ 'write.caching': 'true' }),
+      clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, logStartOffset: 0, cleanShutdown: true,
+    });
+    open.push(partitionLog);
+    partitionLog.appendNow(buildBatch([{ key: null, value: Buffer.from('a') }, { key: null, value: Buffer.from('b') }]));
+    expect(() => new FileRaftLog(partitionLog)).toThrow(/is not a Raft log: the batch at offset 0 holds 2 records/);
   });
 
   it('ships stored batches byte for byte and appends them on a follower', () => {

@@ -63,8 +63,11 @@ export class FileRaftLog implements RaftLog {
     assert(partitionLog.logStartOffset === 0, `a Raft log starts at offset 0, ${partitionLog.topic} starts at ${partitionLog.logStartOffset}`);
     let next = 0;
     for (const { buf, pos } of this.batchesFrom(0, this.endOffset())) {
-      assert(rb.batchBaseOffset(buf, pos) === next && rb.batchRecordCount(buf, pos) === 1,
-        `${partitionLog.topic}-${partitionLog.partition} is not a Raft log: batch at ${rb.batchBaseOffset(buf, pos)} holds ${rb.batchRecordCount(buf, pos)} records, expected one at ${next}`);
+      if (rb.batchBaseOffset(buf, pos) !== next || rb.batchRecordCount(buf, pos) !== 1) {
+        // Not a bug but a directory this layout cannot use, such as a metadata log written
+        // before it was a Raft log (several records per batch): refuse rather than guess.
+        throw new Error(`${partitionLog.dir} is not a Raft log: the batch at offset ${rb.batchBaseOffset(buf, pos)} holds ${rb.batchRecordCount(buf, pos)} records where one entry at offset ${next} was expected`);
+      }
       this.noteEpoch(rb.batchLeaderEpoch(buf, pos), next);
       next++;
     }
