@@ -48,6 +48,13 @@ import type { NodeId } from '../raft/types.js';
  */
 export const raftClock: Clock = { nowMs: () => Math.floor(performance.timeOrigin + performance.now()) };
 
+/**
+ * Bytes of entries in one fetch response (Kafka's Raft fetch uses 8 MiB). The core bounds a
+ * response by entries; metadata entries can be large, so bytes are bounded here too: the
+ * follower appends the prefix it gets and fetches the rest.
+ */
+const FETCH_RESPONSE_BYTES_MAX = 8 * 1024 * 1024;
+
 /** Longest sleep between polls, so a wall-clock jump cannot leave the node asleep for long. */
 const WAKEUP_DELAY_MAX_MS = 1000;
 
@@ -183,7 +190,7 @@ export class RaftDriver {
           errorCode: FETCH_ERROR_CODES[reply.error], leaderId: reply.leaderId ?? -1, leaderEpoch: reply.epoch,
           highWatermark: reply.highWatermark,
           divergingEpoch: reply.divergingEpoch === null ? null : { epoch: reply.divergingEpoch.epoch, endOffset: reply.divergingEpoch.offset },
-          records: batchesOfEntries(reply.entries, this.clock.nowMs()),
+          records: batchesOfEntries(reply.entries, this.clock.nowMs(), FETCH_RESPONSE_BYTES_MAX),
         };
       }
     }

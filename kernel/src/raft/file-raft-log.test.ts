@@ -156,6 +156,7 @@ describe('FileRaftLog', () => {
     expect(follower.appendBatches(stored).map((e) => e.offset)).toEqual([0, 1]);
     expect(Buffer.from(follower.readBatches(0, 1 << 20))).toEqual(buf);
     expect(follower.endOffsetForEpoch(3)).toEqual({ offset: 2, epoch: 3 });
+    expect(entriesOfBatches(batchesOfEntries(leader.read(0, 2), 0, 10)).map((e) => e.offset)).toEqual([0]);
     const corrupt = Buffer.from(stored);
     corrupt[corrupt.length - 1] = corrupt[corrupt.length - 1]! ^ 1;
     expect(() => entriesOfBatches(corrupt)).toThrow(/invalid Raft batch/);

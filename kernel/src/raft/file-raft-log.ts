@@ -188,10 +188,21 @@ export class FileRaftLog implements RaftLog {
   }
 }
 
-/** The batch bytes of entries, as the wire carries them (RaftFetchResponse.records). */
-export function batchesOfEntries(entries: readonly LogEntry[], nowMs: number): Uint8Array {
+/**
+ * The batch bytes of entries, as the wire carries them (RaftFetchResponse.records): a prefix
+ * of them within `maxBytes`, but always the first, so a large entry still gets through.
+ */
+export function batchesOfEntries(entries: readonly LogEntry[], nowMs: number, maxBytes = Number.POSITIVE_INFINITY): Uint8Array {
   if (entries.length === 0) return EMPTY;
-  return Buffer.concat(entries.map((e) => batchOfEntry.get(e) ?? encodeEntry(e, nowMs)));
+  const batches: Buffer[] = [];
+  let total = 0;
+  for (const e of entries) {
+    const batch = batchOfEntry.get(e) ?? encodeEntry(e, nowMs);
+    if (batches.length > 0 && total + batch.length > maxBytes) break;
+    batches.push(batch);
+    total += batch.length;
+  }
+  return Buffer.concat(batches, total);
 }
 
 /**
