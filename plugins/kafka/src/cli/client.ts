@@ -109,8 +109,9 @@ class Connection {
 
   static async open(address: string): Promise<Connection> {
     const { host, port } = parseHostPort(address);
+    // lateAnswerMsMax 0: a command gives up on a broker at its first unanswered request.
     const wire = await KafkaConnection.open(host, port, {
-      clientId: CLIENT_ID, connectTimeoutMs: CONNECT_TIMEOUT_MS, responseBytesMax: RESPONSE_BYTES_MAX,
+      clientId: CLIENT_ID, connectTimeoutMs: CONNECT_TIMEOUT_MS, responseBytesMax: RESPONSE_BYTES_MAX, lateAnswerMsMax: 0,
     });
     let answer;
     try {

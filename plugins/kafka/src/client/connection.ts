@@ -8,7 +8,10 @@
  * abandoned: its answer may still come and must be consumed for the ones behind it to
  * match. The connection itself fails (every pending request rejected, the socket destroyed)
  * only when it is broken: a socket error or close, a frame too large, a response that does
- * not decode or does not match.
+ * not decode or does not match, or an abandoned request still unanswered `lateAnswerMsMax`
+ * after its timeout. That last rule is for a peer that went silent without closing (a
+ * network partition): TCP may take minutes to notice, and everything behind the silent
+ * request waits with it, since answers come in order.
  */
 import { connect, type Socket } from 'node:net';
 import {
@@ -21,6 +24,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
   /** A larger response frame is a broken connection. */
   readonly responseBytesMax: number;
+  /** How long past its timeout the answer to an abandoned request may still come before the connection counts as broken. */
+  readonly lateAnswerMsMax: number;
 }
 
 /** A request not answered within its timeout; the connection is still usable. */
@@ -34,6 +39,7 @@ interface Pending {
   readonly version: number;
   readonly resolve: (body: unknown) => void;
   readonly reject: (e: Error) => void;
+  /** The request's timeout, then once abandoned the late-answer bound. */
   timer: NodeJS.Timeout | undefined;
   /** Rejected on timeout; its answer is read and dropped. */
   abandoned: boolean;
@@ -103,7 +109,9 @@ export class KafkaConnection {
       const p: Pending = { correlationId, apiKey, version, resolve: resolve as (b: unknown) => void, reject, timer: undefined, abandoned: false };
       p.timer = setTimeout(() => {
         p.abandoned = true;
-        p.timer = undefined;
+        p.timer = setTimeout(() => this.fail(new Error(
+          `no answer from ${this.address} within ${timeoutMs + this.options.lateAnswerMsMax} ms: connection considered broken`)),
+        this.options.lateAnswerMsMax);
         reject(new RequestTimeoutError(`no answer from ${this.address} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.push(p);

@@ -19,6 +19,8 @@ export interface PeerChannelLimits {
   readonly reconnectBackoffMsMax: number;
   readonly inFlightRequestsMax: number;
   readonly responseBytesMax: number;
+  /** See client/connection.ts: how late an abandoned request may be answered before the connection is dropped. */
+  readonly lateAnswerMsMax: number;
 }
 
 interface SlotWaiter {
@@ -141,6 +143,7 @@ export class PeerChannel {
     try {
       const c = await KafkaConnection.open(this.host, this.port, {
         clientId: CLUSTER_CLIENT_ID, connectTimeoutMs: timeoutMs, responseBytesMax: this.limits.responseBytesMax,
+        lateAnswerMsMax: this.limits.lateAnswerMsMax,
       });
       if (this.closed) {
         c.close();

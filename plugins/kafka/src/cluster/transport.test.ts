@@ -273,6 +273,22 @@ describe('KafkaClusterTransport', () => {
     expect(peer.connectionCount).toBe(1);
   });
 
+  it('drops a connection whose abandoned request stays unanswered past lateAnswerMsMax, and reconnects', async () => {
+    const peer = await new FakePeer().start();
+    peers.push(peer);
+    let dropped: () => void = () => undefined;
+    const droppedNow = new Promise<void>((resolve) => { dropped = resolve; });
+    const log: Logger = { ...quiet, debug: (msg) => { if (msg === 'cluster peer connection closed') dropped(); } };
+    const transport = new KafkaClusterTransport(log, { ...CLUSTER_TRANSPORT_LIMITS, lateAnswerMsMax: 50 });
+    transports.push(transport);
+    peer.answer = (rpc) => rpc === 'raft.vote' ? new Promise(() => undefined) : Promise.resolve({ errorCode: 0 });
+    await expect(transport.call(peer.address, 'raft.vote', CASES['raft.vote'][0]!.request, 50)).rejects.toThrow(/within 50 ms/);
+    await droppedNow;
+    // The silent vote is never answered: this answer can only come on a new connection.
+    expect(await transport.call(peer.address, 'raft.begin-quorum-epoch', CASES['raft.begin-quorum-epoch'][0]!.request, 5_000))
+      .toEqual({ errorCode: 0 });
+  });
+
   it('reconnects after the peer restarts', async () => {
     const { peer, transport } = await setup();
     peer.answer = () => Promise.resolve(CASES['controller.allocate-producer-ids'][0]!.response);

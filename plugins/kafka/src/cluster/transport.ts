@@ -19,6 +19,7 @@ export const CLUSTER_TRANSPORT_LIMITS: PeerChannelLimits = {
   inFlightRequestsMax: 64,
   // A replica fetch answers at most its max_bytes (plus one batch); this is far above it.
   responseBytesMax: 256 * 1024 * 1024,
+  lateAnswerMsMax: 5_000,
 };
 
 type Lane = 'raft' | 'controller' | 'replica';

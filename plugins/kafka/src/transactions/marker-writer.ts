@@ -28,6 +28,7 @@ const MARKER_CHANNEL_LIMITS: PeerChannelLimits = {
   reconnectBackoffMsMax: 1_000,
   inFlightRequestsMax: 16,
   responseBytesMax: 1024 * 1024,
+  lateAnswerMsMax: 5_000,
 };
 
 /** Kafka's name for the codes a leader answers WriteTxnMarkers with, for the coordinator's checks. */
