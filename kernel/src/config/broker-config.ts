@@ -510,6 +510,9 @@ export function loadBrokerConfig(
   if (roles.includes('controller') && quorumVoters.length > 0 && !quorumVoters.some((v) => v.nodeId === num('node.id'))) {
     throw new ConfigError('controller.quorum.voters', `node.id ${num('node.id')} is a controller but not among the voters`);
   }
+  if (!roles.includes('controller') && quorumVoters.some((v) => v.nodeId === num('node.id'))) {
+    throw new ConfigError('controller.quorum.voters', `node.id ${num('node.id')} is a voter, so process.roles must include controller`);
+  }
   if (quorumVoters.length === 0 && !roles.includes('controller')) {
     throw new ConfigError('controller.quorum.voters', 'a node without the controller role needs the voters to reach');
   }

@@ -45,6 +45,7 @@ describe('metadata quorum configuration', () => {
     expect(errorOf({ 'controller.quorum.voters': '1@a:1,1@b:2' }).message).toMatch(/listed twice/);
     expect(errorOf({ 'node.id': '4', 'controller.quorum.voters': '1@a:1,2@b:2,3@c:3' }).message).toMatch(/not among the voters/);
     expect(errorOf({ 'process.roles': 'broker' }).message).toMatch(/needs the voters/);
+    expect(errorOf({ 'process.roles': 'broker', 'controller.quorum.voters': '1@a:1' }).message).toMatch(/must include controller/);
     expect(errorOf({ 'controller.quorum.bootstrap.servers': 'a:9093' }).message).toMatch(/static/);
     expect(errorOf({ 'controller.quorum.bootstrap.servers': 'a', 'controller.quorum.voters': '1@a:1' }).message).toMatch(/not host:port/);
     expect(errorOf({ 'controller.quorum.election.timeout.ms': '0' }).key).toBe('controller.quorum.election.timeout.ms');
