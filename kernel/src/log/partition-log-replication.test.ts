@@ -71,7 +71,7 @@ describe('PartitionLog replication roles', () => {
     expect(log.logEndOffset).toBe(6);
     expect(() => log.appendAsFollower(batch(['b'], { baseOffset: 3, partitionLeaderEpoch: 1 }))).toThrow(/does not continue/);
     const corrupt = batch(['c'], { baseOffset: 6, partitionLeaderEpoch: 1 });
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 1) ^ 0xff, corrupt.length - 1);
     expect(() => log.appendAsFollower(corrupt)).toThrow(/invalid record batch/);
     expect(log.logEndOffset).toBe(6);
   });
