@@ -276,6 +276,34 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     name: 'leader.imbalance.per.broker.percentage', type: 'int', default: '10', min: 0, max: 100,
     doc: 'Share of a broker\'s preferred partitions led elsewhere, in percent, above which the controller moves them back.',
   },
+  {
+    name: 'replica.lag.time.max.ms', type: 'long', default: '30000', min: 1,
+    doc: 'A follower that has not caught up with the leader\'s log end for this long leaves the ISR (checked every half of it).',
+  },
+  {
+    name: 'replica.fetch.wait.max.ms', type: 'int', default: '500', min: 0,
+    doc: 'How long a leader may hold a follower\'s fetch while it has no new data (at most 10 s).',
+  },
+  {
+    name: 'replica.fetch.min.bytes', type: 'int', default: '1', min: 1,
+    doc: 'Bytes a follower\'s fetch waits for before the leader answers, up to replica.fetch.wait.max.ms.',
+  },
+  {
+    name: 'replica.fetch.max.bytes', type: 'int', default: '1048576', min: 0,
+    doc: 'Bytes a follower fetches per partition in one request (the first batch always comes whole).',
+  },
+  {
+    name: 'replica.fetch.response.max.bytes', type: 'int', default: '10485760', min: 0,
+    doc: 'Bytes a follower fetches in one request over all its partitions from one leader.',
+  },
+  {
+    name: 'replica.fetch.backoff.ms', type: 'int', default: '1000', min: 0,
+    doc: 'How long a follower waits after a failed fetch, or a partition error, before fetching again.',
+  },
+  {
+    name: 'replica.socket.timeout.ms', type: 'int', default: '30000', min: 1,
+    doc: 'How long a follower\'s fetch may take beyond replica.fetch.wait.max.ms before it counts as failed.',
+  },
 ];
 
 /**
@@ -359,6 +387,13 @@ export interface BrokerConfig {
   /** leader.imbalance.check.interval.seconds, in ms. */
   readonly leaderImbalanceCheckIntervalMs: number;
   readonly leaderImbalancePerBrokerPercentage: number;
+  readonly replicaLagTimeMaxMs: number;
+  readonly replicaFetchWaitMaxMs: number;
+  readonly replicaFetchMinBytes: number;
+  readonly replicaFetchMaxBytes: number;
+  readonly replicaFetchResponseMaxBytes: number;
+  readonly replicaFetchBackoffMs: number;
+  readonly replicaSocketTimeoutMs: number;
   readonly autoCreateTopicsEnable: boolean;
   readonly minInsyncReplicas: number;
   readonly deleteTopicEnable: boolean;
@@ -547,6 +582,13 @@ export function loadBrokerConfig(
     autoLeaderRebalanceEnable: bool('auto.leader.rebalance.enable'),
     leaderImbalanceCheckIntervalMs: num('leader.imbalance.check.interval.seconds') * 1000,
     leaderImbalancePerBrokerPercentage: num('leader.imbalance.per.broker.percentage'),
+    replicaLagTimeMaxMs: num('replica.lag.time.max.ms'),
+    replicaFetchWaitMaxMs: num('replica.fetch.wait.max.ms'),
+    replicaFetchMinBytes: num('replica.fetch.min.bytes'),
+    replicaFetchMaxBytes: num('replica.fetch.max.bytes'),
+    replicaFetchResponseMaxBytes: num('replica.fetch.response.max.bytes'),
+    replicaFetchBackoffMs: num('replica.fetch.backoff.ms'),
+    replicaSocketTimeoutMs: num('replica.socket.timeout.ms'),
     autoCreateTopicsEnable: bool('auto.create.topics.enable'),
     minInsyncReplicas: num('min.insync.replicas'),
     deleteTopicEnable: bool('delete.topic.enable'),
