@@ -245,6 +245,32 @@ describe('commit rule (Raft Figure 8)', () => {
   });
 });
 
+describe('observers', () => {
+  it('are served the log but neither acknowledge entries nor keep the leader in office', () => {
+    const h = new Harness();
+    const leader = h.node(1);
+    h.elect(leader, 2);
+    h.flush(leader);
+    leader.handle(fetch(2, 1, 1, 1, 1));
+    expect(leader.highWatermark()).toBe(1);
+    leader.propose(new TextEncoder().encode('x'));
+    h.flush(leader);
+    h.sent.length = 0;
+    leader.handle(fetch(4, 1, 1, 0, 0));
+    const [served] = h.take('fetch-response');
+    expect(served).toMatchObject({ to: 4, error: 'none', highWatermark: 1, divergingEpoch: null });
+    expect(served!.entries.map((e) => e.offset)).toEqual([0, 1]);
+    leader.handle(fetch(4, 1, 1, 2, 1));
+    expect(leader.highWatermark()).toBe(1);
+    // Only an observer keeps fetching: the leader still resigns on check-quorum.
+    h.clock.advance(checkQuorumTimeoutMs(config) - 1);
+    leader.handle(fetch(4, 1, 1, 2, 1));
+    h.clock.advance(checkQuorumTimeoutMs(config));
+    leader.poll();
+    expect(leader.role()).toBe('unattached');
+  });
+});
+
 describe('leadership', () => {
   it('resigns when no majority has fetched for the check-quorum timeout', () => {
     const h = new Harness();
