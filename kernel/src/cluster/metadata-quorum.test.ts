@@ -114,8 +114,10 @@ describe('MetadataQuorum', () => {
     expect(observer.quorum.activeControllerId()).toBe(TEST_VOTERS[voters.indexOf(first)]!.nodeId);
     await expect(observer.quorum.commit([topic('nope')])).rejects.toMatchObject({ code: 41 });
     expect(observer.events).toEqual([`commit ${first.quorum.highWatermark() - 1}: topic`]);
-    // Observers never count: the leader's voters are the three.
-    expect(first.quorum.describeQuorum().voters.map((v) => v.replicaId).sort()).toEqual([1, 2, 3]);
+    // Observers never count: the leader's voters are the three; the observer is listed apart.
+    const described = first.quorum.describeQuorum();
+    expect(described.voters.map((v) => v.replicaId).sort()).toEqual([1, 2, 3]);
+    expect(described.observers.map((o) => o.replicaId)).toEqual([4]);
 
     await first.stop();
     const rest = voters.filter((v) => v !== first);

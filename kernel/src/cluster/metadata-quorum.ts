@@ -22,7 +22,7 @@
  */
 import {
   KafkaError, type ClusterRpcRequest, type ClusterRpcResponse, type ClusterTransport, type DescribeQuorumResponse,
-  type Logger, type PeerAddress,
+  type Logger, type PeerAddress, type ReplicaProgress,
 } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
 import { MetadataImage } from '../metadata/metadata-image.js';
@@ -184,16 +184,18 @@ export class MetadataQuorum {
     }
     const node = this.driver.node;
     const now = this.clock.nowMs();
+    const hw = node.highWatermark();
+    const replica = (p: { id: number; endOffset: number; lastFetchMs: number | null }): ReplicaProgress => ({
+      replicaId: p.id, logEndOffset: p.endOffset, lastFetchTimestampMs: p.lastFetchMs ?? -1,
+      lastCaughtUpTimestampMs: p.endOffset >= hw ? (p.lastFetchMs ?? -1) : -1,
+    });
     return {
-      errorCode: 0, leaderId: node.id, leaderEpoch: node.epoch(), highWatermark: node.highWatermark(),
+      errorCode: 0, leaderId: node.id, leaderEpoch: node.epoch(), highWatermark: hw,
       voters: [
         { replicaId: node.id, logEndOffset: this.opts.log.endOffset(), lastFetchTimestampMs: now, lastCaughtUpTimestampMs: now },
-        ...progress.map((p) => ({
-          replicaId: p.id, logEndOffset: p.endOffset, lastFetchTimestampMs: p.lastFetchMs ?? -1,
-          lastCaughtUpTimestampMs: p.endOffset >= node.highWatermark() ? (p.lastFetchMs ?? -1) : -1,
-        })),
+        ...progress.map(replica),
       ],
-      observers: [],
+      observers: (node.observerProgress() ?? []).map(replica),
     };
   }
 

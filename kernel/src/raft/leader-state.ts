@@ -7,6 +7,9 @@
  */
 import { majorityOf, type NodeId } from './types.js';
 
+/** Observers whose progress a leader remembers for DescribeQuorum; the least recent is forgotten first. */
+const OBSERVERS_TRACKED_MAX = 1000;
+
 interface ReplicaProgress {
   endOffset: number;
   /** Last Fetch in this epoch, or null before the first, when BeginQuorumEpoch is resent. */
@@ -16,6 +19,8 @@ interface ReplicaProgress {
 export class LeaderState {
   readonly name = 'leader' as const;
   private readonly replicas = new Map<NodeId, ReplicaProgress>();
+  /** Non-voters fetching the log, in order of their last fetch (oldest first). */
+  private readonly observers = new Map<NodeId, { endOffset: number; lastFetchMs: number }>();
   /** When unflushed appends must be flushed, or null when everything is flushed. */
   flushAtMs: number | null = null;
   beginQuorumRetryAtMs: number;
@@ -58,6 +63,17 @@ export class LeaderState {
     const contacts = [nowMs, ...[...this.replicas.values()].map((p) => p.lastFetchMs ?? this.electedMs)];
     contacts.sort((a, b) => b - a);
     return contacts[majorityOf(this.voters.length) - 1]! + timeoutMs;
+  }
+
+  /** An observer's fetch: reported by DescribeQuorum, counted for nothing. */
+  recordObserverFetch(observer: NodeId, endOffset: number, nowMs: number): void {
+    this.observers.delete(observer);
+    this.observers.set(observer, { endOffset, lastFetchMs: nowMs });
+    if (this.observers.size > OBSERVERS_TRACKED_MAX) this.observers.delete(this.observers.keys().next().value!);
+  }
+
+  observerProgress(): Array<{ readonly id: NodeId; readonly endOffset: number; readonly lastFetchMs: number }> {
+    return [...this.observers].map(([id, p]) => ({ id, ...p }));
   }
 
   /** What the leader knows of each other voter, for DescribeQuorum. */

@@ -113,6 +113,12 @@ export class RaftNode {
     return role.name === 'leader' ? role.progress() : null;
   }
 
+  /** On the leader, the observers that fetched in this epoch; null elsewhere. */
+  observerProgress(): ReturnType<LeaderState['observerProgress']> | null {
+    const role = this.quorum.role;
+    return role.name === 'leader' ? role.observerProgress() : null;
+  }
+
   /** Appends `data` if this node leads; committed once the high watermark passes `offset`. */
   propose(data: Uint8Array): ProposeResult {
     const role = this.quorum.role;
@@ -353,6 +359,8 @@ export class RaftNode {
     if (role.isVoter(req.from)) {
       role.recordFetch(req.from, req.fetchOffset, this.clock.nowMs());
       this.maybeAdvanceLeaderHighWatermark(role);
+    } else {
+      role.recordObserverFetch(req.from, req.fetchOffset, this.clock.nowMs());
     }
     this.sendFetchResponse(req, 'none', this.log.read(req.fetchOffset, this.config.maxFetchEntries), null);
   }
