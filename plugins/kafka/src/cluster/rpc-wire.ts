@@ -34,7 +34,7 @@ export interface RpcWire<K extends ClusterRpcName, A extends KnownApiKey> {
 /** Every RPC's wire mapping; the compiler insists on one per RPC. */
 export type RpcWires = { readonly [K in ClusterRpcName]: RpcWire<K, KnownApiKey> };
 
-export const RPC_WIRES: RpcWires = { ...raftWires, ...controllerWires, ...replicaWires };
+const RPC_WIRES: RpcWires = { ...raftWires, ...controllerWires, ...replicaWires };
 
 export function rpcWire<K extends ClusterRpcName>(rpc: K): RpcWire<K, KnownApiKey> {
   return RPC_WIRES[rpc] as RpcWire<K, KnownApiKey>;

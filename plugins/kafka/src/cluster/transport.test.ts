@@ -326,7 +326,7 @@ describe('KafkaClusterTransport', () => {
 
   it('gives admin requests from clients to the client handlers, not to the controller RPCs', async () => {
     const { peer } = await setup();
-    const client = await KafkaConnection.open('127.0.0.1', peer.port, { clientId: 'admin', connectTimeoutMs: 5_000, responseBytesMax: 1 << 20 });
+    const client = await KafkaConnection.open('127.0.0.1', peer.port, { clientId: 'admin', connectTimeoutMs: 5_000, responseBytesMax: 1 << 20, lateAnswerMsMax: 0 });
     try {
       const answer = await client.send(ApiKey.DeleteTopics, 6, { topics: [{ name: 'nowhere', topicId: new Uint8Array(16) }], timeoutMs: 1000 }, 5_000);
       expect(answer.responses.map((r) => r.errorCode)).toEqual([3]);
@@ -334,6 +334,39 @@ describe('KafkaClusterTransport', () => {
       client.close();
     }
     expect(peer.received).toEqual([]);
+  });
+
+  it('takes a follower fetch at an older Fetch version (replica_id field, topics by name) and a Raft fetch by name', async () => {
+    const { peer } = await setup();
+    const response = CASES['replica.fetch'][0]!.response;
+    peer.answer = (rpc) => Promise.resolve(rpc === 'raft.fetch' ? CASES['raft.fetch'][1]!.response : response);
+    const client = await KafkaConnection.open('127.0.0.1', peer.port, { clientId: 'old-follower', connectTimeoutMs: 5_000, responseBytesMax: 1 << 20, lateAnswerMsMax: 0 });
+    try {
+      const partition = (p: number) => ({ partition: p, currentLeaderEpoch: 4, fetchOffset: 10, lastFetchedEpoch: 3, logStartOffset: 0, partitionMaxBytes: 100 });
+      const answer = await client.send(ApiKey.Fetch, 11, {
+        replicaId: 3, maxWaitMs: 10, minBytes: 1, maxBytes: 1000, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: '',
+        forgottenTopicsData: [], topics: [{ topic: 'orders', partitions: [partition(0), partition(1)] }, { topic: 'payments', partitions: [partition(0)] }],
+      }, 5_000);
+      expect(peer.received[0]!.rpc).toBe('replica.fetch');
+      expect(peer.received[0]!.request).toMatchObject({
+        replicaId: 3, brokerEpoch: -1, maxWaitMs: 10, minBytes: 1, maxBytes: 1000,
+        partitions: [{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }, { topic: 'payments', partition: 0 }],
+      });
+      expect(answer.responses.map((t) => [t.topic, t.partitions.map((p) => [p.partitionIndex, p.errorCode, p.highWatermark])])).toEqual([
+        ['orders', [[0, 0, 12], [1, 0, 80]]], ['payments', [[0, 74, -1]]],
+      ]);
+      const raft = await client.send(ApiKey.Fetch, 12, {
+        clusterId: 'cluster-1', replicaId: 5, maxWaitMs: 0, minBytes: 0, maxBytes: 1000, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        rackId: '', forgottenTopicsData: [],
+        topics: [{ topic: '__cluster_metadata', partitions: [{ partition: 0, currentLeaderEpoch: 7, fetchOffset: 500, lastFetchedEpoch: 5, logStartOffset: -1, partitionMaxBytes: 100 }] }],
+      }, 5_000);
+      expect(peer.received[1]).toMatchObject({
+        rpc: 'raft.fetch', request: { clusterId: 'cluster-1', replicaId: 5, epoch: 7, fetchOffset: 500, lastFetchedEpoch: 5 },
+      });
+      expect(raft.responses[0]!.partitions[0]!.divergingEpoch).toEqual({ epoch: 5, endOffset: 450 });
+    } finally {
+      client.close();
+    }
   });
 
   it('rejects calls after close', async () => {
