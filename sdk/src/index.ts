@@ -225,8 +225,16 @@ export interface Kernel {
   readonly clusterId: string;
   listTopics(): readonly TopicDescription[];
   describeTopic(name: string): TopicDescription | undefined;
-  /** Rejects with a KafkaError: TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG. */
-  createTopic(name: string, partitions: number, configs: TopicConfigs, options?: { validateOnly?: boolean }): Promise<TopicDescription>;
+  /**
+   * Rejects with a KafkaError: TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG.
+   * `replicationFactor` (absent or -1: `default.replication.factor`) and `assignments` (explicit replicas per
+   * partition, which then fix the partition count) are for the controller's placement (@experimental).
+   */
+  createTopic(name: string, partitions: number, configs: TopicConfigs, options?: {
+    validateOnly?: boolean;
+    replicationFactor?: number;
+    assignments?: ReadonlyArray<{ readonly partitionIndex: number; readonly brokerIds: readonly number[] }>;
+  }): Promise<TopicDescription>;
   /** Grows a topic to `totalCount` partitions. */
   createPartitions(name: string, totalCount: number, options?: { validateOnly?: boolean }): Promise<void>;
   deleteTopic(name: string): Promise<void>;

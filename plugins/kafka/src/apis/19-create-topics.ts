@@ -6,10 +6,12 @@
  * partition counts (INVALID_PARTITIONS) and configs (INVALID_CONFIG). `num_partitions` -1
  * means `num.partitions` and `replication_factor` -1 means `default.replication.factor`
  * (KIP-464) in every version, as Kafka's brokers accept it: KIP-464 only lifted a check
- * in Java clients, and KafkaJS sends -1 at v3. Sluice is one node, so a replication factor above 1 gets
- * INVALID_REPLICATION_FACTOR, and a manual assignment must place every partition on this
- * node alone, numbered 0 to N-1 (else INVALID_REPLICA_ASSIGNMENT); with an assignment,
- * both counts must be -1 (else INVALID_REQUEST). Those refusals are reported only after
+ * in Java clients, and KafkaJS sends -1 at v3. A replication factor above the number of
+ * unfenced brokers gets INVALID_REPLICATION_FACTOR (on a single node: above 1), and a
+ * manual assignment must number partitions 0 to N-1, give each the same number of
+ * distinct replicas, all on unfenced brokers (else INVALID_REPLICA_ASSIGNMENT); with an
+ * assignment, both counts must be -1 (else INVALID_REQUEST). Replication factor and
+ * assignment go to the kernel, whose controller places the replicas. Those refusals are reported only after
  * the kernel's checks pass, so a bad name or an existing topic is named first, as Kafka
  * orders them. A name given twice in one request gets INVALID_REQUEST, once, and is not
  * created. A topic that passes those checks is put to the `topic.create.policy` hook
@@ -25,6 +27,7 @@ import { ApiKey, ZERO_UUID, type CreateTopicsRequest, type CreateTopicsResponse 
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { defineApi, type RequestContext } from './api.js';
 import { configSourceId } from './32-describe-configs.js';
+import { liveBrokers } from '../cluster/broker-endpoints.js';
 
 type Topic = Decoded<CreateTopicsRequest['topics'][number]>;
 type TopicResult = CreateTopicsResponse['topics'][number];
@@ -70,7 +73,7 @@ export function firstOfEach<T, K>(items: readonly T[], key: (item: T) => K): T[]
 }
 
 async function createOne(ctx: RequestContext, t: Topic, validateOnly: boolean): Promise<TopicResult> {
-  const { partitions, configs, refusal } = plan(ctx, t);
+  const { partitions, replicationFactor, configs, refusal } = plan(ctx, t);
   try {
     if (refusal !== undefined) {
       await ctx.kernel.createTopic(t.name, partitions, configs, { validateOnly: true });
@@ -78,7 +81,9 @@ async function createOne(ctx: RequestContext, t: Topic, validateOnly: boolean): 
     }
     const refused = await policyRefusal(ctx, t.name, partitions, configs, 'CreateTopics', validateOnly);
     if (refused !== undefined) return failed(t.name, refused);
-    const created = await ctx.kernel.createTopic(t.name, partitions, configs, { validateOnly });
+    const created = await ctx.kernel.createTopic(t.name, partitions, configs, {
+      validateOnly, replicationFactor, ...(t.assignments.length > 0 ? { assignments: t.assignments } : {}),
+    });
     if (!validateOnly) ctx.log.info('topic created', { topic: t.name, partitions, client: ctx.clientId });
     return {
       name: t.name,
@@ -86,7 +91,7 @@ async function createOne(ctx: RequestContext, t: Topic, validateOnly: boolean): 
       errorCode: 0,
       errorMessage: null,
       numPartitions: created.partitions,
-      replicationFactor: 1,
+      replicationFactor,
       configs: ctx.apiVersion < CONFIGS_IN_RESPONSE_MIN_VERSION ? [] : ctx.kernel.describeTopicConfigsFor(configs).map((e) => ({
         name: e.name, value: e.sensitive ? null : e.value, readOnly: e.readOnly, configSource: configSourceId(e.source),
         isSensitive: e.sensitive,
@@ -113,26 +118,30 @@ export async function policyRefusal(ctx: RequestContext, topic: string, partitio
   return { code: decision.errorCode, message: decision.reason ?? `topic ${topic} breaks the create topic policy` };
 }
 
-function plan(ctx: RequestContext, t: Topic): { partitions: number; configs: Record<string, string>; refusal: Refusal | undefined } {
+function plan(ctx: RequestContext, t: Topic):
+  { partitions: number; replicationFactor: number; configs: Record<string, string>; refusal: Refusal | undefined } {
   let partitions = t.numPartitions;
+  let replicationFactor = t.replicationFactor;
   let refusal: Refusal | undefined;
+  const live = new Set(liveBrokers(ctx).map((b) => b.nodeId));
   if (t.assignments.length > 0) {
     partitions = t.assignments.length;
+    replicationFactor = t.assignments[0]!.brokerIds.length;
     refusal = t.numPartitions !== -1 || t.replicationFactor !== -1
       ? { code: ErrorCode.INVALID_REQUEST, message: 'num_partitions and replication_factor must be -1 when replica assignments are given' }
-      : assignmentRefusal(ctx.kernel.nodeId, t.assignments);
+      : assignmentRefusal(live, t.assignments);
   } else {
     if (partitions === -1) partitions = ctx.config.numPartitions;
-    const replicationFactor = t.replicationFactor === -1 ? ctx.config.defaultReplicationFactor : t.replicationFactor;
+    if (replicationFactor === -1) replicationFactor = ctx.config.defaultReplicationFactor;
     if (replicationFactor < 1) {
       refusal = {
         code: ErrorCode.INVALID_REPLICATION_FACTOR,
         message: `replication factor must be at least 1, or -1 for default.replication.factor, got ${replicationFactor}`,
       };
-    } else if (replicationFactor > 1) {
+    } else if (replicationFactor > live.size) {
       refusal = {
         code: ErrorCode.INVALID_REPLICATION_FACTOR,
-        message: `replication factor ${replicationFactor} is larger than the number of brokers: Sluice runs a single node, so it must be 1`,
+        message: `replication factor ${replicationFactor} is larger than the number of available brokers (${live.size})`,
       };
     }
   }
@@ -142,21 +151,24 @@ function plan(ctx: RequestContext, t: Topic): { partitions: number; configs: Rec
     else if (configs.has(c.name)) refusal ??= { code: ErrorCode.INVALID_CONFIG, message: `config ${c.name} is given more than once` };
     else configs.set(c.name, c.value);
   }
-  return { partitions, configs: Object.fromEntries(configs), refusal };
+  return { partitions, replicationFactor, configs: Object.fromEntries(configs), refusal };
 }
 
-function assignmentRefusal(nodeId: number, assignments: Topic['assignments']): Refusal | undefined {
+function assignmentRefusal(live: ReadonlySet<number>, assignments: Topic['assignments']): Refusal | undefined {
   const indexes = new Set(assignments.map((a) => a.partitionIndex));
   for (let i = 0; i < assignments.length; i++) {
     if (!indexes.has(i)) {
       return { code: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: 'assigned partition indexes must be 0 to N-1, each once' };
     }
   }
-  const bad = assignments.find((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== nodeId);
+  const replicas = assignments[0]!.brokerIds.length;
+  const bad = assignments.find((a) => a.brokerIds.length === 0 || a.brokerIds.length !== replicas
+    || new Set(a.brokerIds).size !== a.brokerIds.length || a.brokerIds.some((id) => !live.has(id)));
   if (bad === undefined) return undefined;
   return {
     code: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-    message: `partition ${bad.partitionIndex} is assigned to brokers [${bad.brokerIds.join(', ')}]; this single-node cluster has only broker ${nodeId}`,
+    message: `partition ${bad.partitionIndex} is assigned to brokers [${bad.brokerIds.join(', ')}]: every partition needs the same number of `
+      + `distinct replicas on available brokers [${[...live].join(', ')}]`,
   };
 }
 

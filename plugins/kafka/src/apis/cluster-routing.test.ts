@@ -11,6 +11,7 @@ import { produceApi } from './00-produce.js';
 import { fetchApi } from './01-fetch.js';
 import { listOffsetsApi } from './02-list-offsets.js';
 import { metadataApi } from './03-metadata.js';
+import { createTopicsApi } from './19-create-topics.js';
 import { offsetForLeaderEpochApi } from './23-offset-for-leader-epoch.js';
 import { describeClusterApi } from './60-describe-cluster.js';
 
@@ -36,6 +37,9 @@ const PARTITIONS: PartitionDescription[] = [
   { partition: 2, leader: -1, leaderEpoch: 3, replicas: [3], isr: [] },
 ];
 
+/** What createTopic was asked for, in order. */
+const created: Array<{ name: string; partitions: number; options: unknown }> = [];
+
 /** This node (1) hosts only partition 0, whose appends fail as a leader with too small an ISR does. */
 function clusterContext(apiVersion: number, brokers: BrokerDescription[] = BROKERS): RequestContext {
   const local = {
@@ -51,6 +55,11 @@ function clusterContext(apiVersion: number, brokers: BrokerDescription[] = BROKE
     partition: (topic: string, partition: number) => (topic === 'orders' && partition === 0 ? local : undefined),
     brokers: () => brokers,
     controllerId: () => 2,
+    createTopic: (name: string, partitions: number, configs: Record<string, string>, options: unknown) => {
+      created.push({ name, partitions, options });
+      return Promise.resolve({ name, topicId: new Uint8Array(16), partitions, configs });
+    },
+    describeTopicConfigsFor: () => [],
   } as unknown as Kernel;
   return {
     kernel,
@@ -59,7 +68,7 @@ function clusterContext(apiVersion: number, brokers: BrokerDescription[] = BROKE
       listeners: [{ name: 'PLAINTEXT', host: '', port: 9092, securityProtocol: 'PLAINTEXT' }],
       advertisedListeners: [{ name: 'PLAINTEXT', host: '', port: 9092, securityProtocol: 'PLAINTEXT' }],
     },
-    config: { autoCreateTopicsEnable: false } as RequestContext['config'],
+    config: { autoCreateTopicsEnable: false, numPartitions: 1, defaultReplicationFactor: 2 } as RequestContext['config'],
     log: quiet,
     connection: {
       protocol: 'kafka', id: 1, listener: 'PLAINTEXT', remoteAddress: '127.0.0.1', remotePort: 5000, localAddress: '127.0.0.5',
@@ -141,6 +150,37 @@ describe('client APIs in a cluster', () => {
     const p = res!.responses[0]!.partitions[0]!;
     expect({ errorCode: p.errorCode, currentLeader: p.currentLeader }).toEqual({ errorCode: 6, currentLeader: { leaderId: 2, leaderEpoch: 7 } });
     expect(res!.nodeEndpoints).toEqual([NODE_2]);
+  });
+
+  it('CreateTopics takes replication factors and assignments up to the live brokers and hands them to the kernel', async () => {
+    created.length = 0;
+    const topic = (name: string, replicationFactor: number, assignments: Array<{ partitionIndex: number; brokerIds: number[] }> = []) => ({
+      name, numPartitions: assignments.length > 0 ? -1 : 3, replicationFactor, assignments, configs: [],
+    });
+    const res = await createTopicsApi.handle({
+      timeoutMs: 1000, validateOnly: false,
+      topics: [
+        topic('by-default', -1), topic('rf2', 2), topic('rf3', 3),
+        topic('placed', -1, [{ partitionIndex: 0, brokerIds: [2, 1] }, { partitionIndex: 1, brokerIds: [1, 2] }]),
+        topic('on-fenced', -1, [{ partitionIndex: 0, brokerIds: [3, 1] }]),
+        topic('uneven', -1, [{ partitionIndex: 0, brokerIds: [1, 2] }, { partitionIndex: 1, brokerIds: [1] }]),
+      ],
+    } as never, clusterContext(7));
+    expect(res!.topics.map((t) => [t.name, t.errorCode, t.replicationFactor])).toEqual([
+      ['by-default', 0, 2], ['rf2', 0, 2], ['rf3', 38, -1], ['placed', 0, 2], ['on-fenced', 39, -1], ['uneven', 39, -1],
+    ]);
+    // Topics are created concurrently: compare by name.
+    expect([...created].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'by-default', partitions: 3, options: { validateOnly: false, replicationFactor: 2 } },
+      { name: 'on-fenced', partitions: 1, options: { validateOnly: true } },
+      {
+        name: 'placed', partitions: 2,
+        options: { validateOnly: false, replicationFactor: 2, assignments: [{ partitionIndex: 0, brokerIds: [2, 1] }, { partitionIndex: 1, brokerIds: [1, 2] }] },
+      },
+      { name: 'rf2', partitions: 3, options: { validateOnly: false, replicationFactor: 2 } },
+      { name: 'rf3', partitions: 3, options: { validateOnly: true } },
+      { name: 'uneven', partitions: 2, options: { validateOnly: true } },
+    ]);
   });
 
   it('ListOffsets and OffsetForLeaderEpoch send clients to the leader', async () => {
