@@ -949,7 +949,10 @@ export class PartitionLog implements PartitionHandle {
       fsyncDirSync(this.dir);
     }
     this.flushed = this.leo;
-    this.hw = this.leo;
+    // A replica does not know how much of its log was committed: the leader's high watermark
+    // (or, leading, its followers' progress) raises it from the start. A single copy's log is
+    // all committed once synced.
+    this.hw = opts.replicated === true ? this.startOffset : this.leo;
     this.activeSinceMs = this.clock.nowMs();
   }
 
