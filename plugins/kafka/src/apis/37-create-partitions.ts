@@ -3,15 +3,18 @@
  *
  * Grows each topic to `count` partitions (or, with `validate_only`, only checks that it
  * could): the kernel answers UNKNOWN_TOPIC_OR_PARTITION and INVALID_PARTITIONS (the count
- * must grow). `assignments` must be null or one entry per new partition holding only this
- * node, Sluice being a single node; anything else gets INVALID_REPLICA_ASSIGNMENT. A topic
- * named twice gets INVALID_REQUEST, once.
+ * must grow). `assignments` must be null or, on a single node, one entry per new partition
+ * holding only this node; anything else gets INVALID_REPLICA_ASSIGNMENT. In a cluster the
+ * controller places new partitions and any explicit assignment is refused (the kernel has
+ * no way to take one yet, and accepting it to place replicas elsewhere would mislead).
+ * A topic named twice gets INVALID_REQUEST, once.
  */
 import type { Decoded } from '../protocol/reader.js';
 import { ApiKey, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { defineApi, type RequestContext } from './api.js';
 import { duplicates, firstOfEach } from './19-create-topics.js';
+import { knownBrokers } from '../cluster/broker-endpoints.js';
 
 type TopicResult = CreatePartitionsResponse['results'][number];
 type Topic = Decoded<CreatePartitionsRequest['topics'][number]>;
@@ -38,6 +41,9 @@ async function growOne(ctx: RequestContext, t: Topic, validateOnly: boolean): Pr
     const added = t.count - current.partitions;
     if (added > 0 && t.assignments.length !== added) {
       return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `${added} partitions are added but ${t.assignments.length} assignments were given`);
+    }
+    if (knownBrokers(ctx).length > 1) {
+      return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'explicit assignments of new partitions are not taken in a cluster: the controller places them');
     }
     const bad = t.assignments.find((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== ctx.kernel.nodeId);
     if (bad !== undefined) {

@@ -12,6 +12,7 @@ import { fetchApi } from './01-fetch.js';
 import { listOffsetsApi } from './02-list-offsets.js';
 import { metadataApi } from './03-metadata.js';
 import { createTopicsApi } from './19-create-topics.js';
+import { createPartitionsApi } from './37-create-partitions.js';
 import { offsetForLeaderEpochApi } from './23-offset-for-leader-epoch.js';
 import { describeClusterApi } from './60-describe-cluster.js';
 
@@ -181,6 +182,13 @@ describe('client APIs in a cluster', () => {
       { name: 'rf3', partitions: 3, options: { validateOnly: true } },
       { name: 'uneven', partitions: 2, options: { validateOnly: true } },
     ]);
+  });
+
+  it('CreatePartitions in a cluster refuses explicit assignments: the controller places new partitions', async () => {
+    const res = await createPartitionsApi.handle({
+      timeoutMs: 1000, validateOnly: true, topics: [{ name: 'orders', count: 4, assignments: [{ brokerIds: [1] }] }],
+    } as never, clusterContext(3));
+    expect(res!.results.map((r) => r.errorCode)).toEqual([39]);
   });
 
   it('ListOffsets and OffsetForLeaderEpoch send clients to the leader', async () => {
