@@ -5,7 +5,11 @@
  * listener with the same name as the listener the client came in on (see
  * cluster/broker-endpoints.ts; for this node an advertised host left empty is answered with
  * the address the client connected to, which it can reach by construction). The
- * controller is the active controller (-1 while unknown). Partitions: leader, leader
+ * controller is the active controller when it is one of those brokers, else this node:
+ * clients send admin requests to the controller Metadata names, and any broker forwards
+ * them to the active one (Kafka's KRaft brokers name a live broker likewise, so a
+ * controller-only node or an election under way never leaves a client without one; the
+ * quorum itself is described by DescribeCluster and DescribeQuorum). Partitions: leader, leader
  * epoch, replicas and ISR as the cluster's metadata has them; replicas on no live broker
  * are offline; a partition without a leader gets LEADER_NOT_AVAILABLE.
  * Topics: all of them for a null list (or an empty list at v0), else those named or (v10+)
@@ -52,7 +56,7 @@ export const metadataApi = defineApi({
       throttleTimeMs: 0,
       brokers: brokers.map((b) => brokerEndpoint(ctx, b)),
       clusterId: ctx.broker.clusterId,
-      controllerId: ctx.kernel.controllerId(),
+      controllerId: live.has(ctx.kernel.controllerId()) ? ctx.kernel.controllerId() : ctx.broker.nodeId,
       topics,
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };

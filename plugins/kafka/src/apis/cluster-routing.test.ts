@@ -107,11 +107,13 @@ describe('client APIs in a cluster', () => {
     ]);
   });
 
-  it('Metadata answers with this node alone while the kernel knows no brokers', async () => {
+  it('Metadata answers with this node alone while the kernel knows no brokers, and names it controller', async () => {
     const res = await metadataApi.handle({
       topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
     } as never, clusterContext(12, []));
     expect(res!.brokers).toEqual([{ nodeId: 1, host: '127.0.0.5', port: 9092, rack: null }]);
+    // The active controller (2) is not among the brokers the client can reach: this node forwards admin requests.
+    expect(res!.controllerId).toBe(1);
   });
 
   it('DescribeCluster lists the live brokers and the active controller', async () => {
