@@ -4,9 +4,10 @@
  * consecutive failure from `reconnectBackoffMsMin` to `reconnectBackoffMsMax` (as Kafka's
  * reconnect.backoff.ms / reconnect.backoff.max.ms); a call arriving meanwhile waits for it
  * when its own deadline allows, and is rejected at once otherwise. At most
- * `inFlightRequestsMax` calls are on the wire at a time; more wait for a slot, within their
- * deadline. A call that times out is rejected but keeps the connection (see
- * client/connection.ts); only a broken connection is dropped.
+ * `inFlightRequestsMax` calls are in progress at a time; more wait for a slot, within their
+ * deadline. A call that times out is rejected and frees its slot but keeps the connection,
+ * unless its answer is later than `lateAnswerMsMax` too (see client/connection.ts); only
+ * a broken connection is dropped.
  */
 import type { Logger } from '@sluice/sdk';
 import { KafkaConnection, RequestTimeoutError } from '../client/connection.js';
