@@ -14,13 +14,23 @@ export function isReplicaFetch(req: Decoded<FetchRequest>, version: number): boo
   return fetchReplicaId(req, version) >= 0;
 }
 
-export function serveReplicaFetch(req: Decoded<FetchRequest>, ctx: RequestContext): Promise<FetchResponse> {
-  const signal = AbortSignal.any([ctx.signal, ctx.connection.closed]);
-  if (isRaftFetch(req, ctx.apiVersion)) return serveRpc('raft.fetch', raftWires['raft.fetch'], req, ctx, signal);
-  let names: Map<string, string> | undefined;
-  const topicName = (id: Uint8Array): string | undefined => {
-    names ??= new Map(ctx.kernel.listTopics().map((t) => [uuidToString(t.topicId), t.name]));
-    return names.get(uuidToString(id));
-  };
-  return serveRpc('replica.fetch', replicaFetchWire(topicName), req, ctx, signal);
+export async function serveReplicaFetch(req: Decoded<FetchRequest>, ctx: RequestContext): Promise<FetchResponse> {
+  // AbortSignal.any would do, but only from Node 20.3.
+  const ended = new AbortController();
+  const end = (): void => ended.abort();
+  ctx.signal.addEventListener('abort', end, { once: true });
+  ctx.connection.closed.addEventListener('abort', end, { once: true });
+  if (ctx.signal.aborted || ctx.connection.closed.aborted) end();
+  try {
+    if (isRaftFetch(req, ctx.apiVersion)) return await serveRpc('raft.fetch', raftWires['raft.fetch'], req, ctx, ended.signal);
+    let names: Map<string, string> | undefined;
+    const topicName = (id: Uint8Array): string | undefined => {
+      names ??= new Map(ctx.kernel.listTopics().map((t) => [uuidToString(t.topicId), t.name]));
+      return names.get(uuidToString(id));
+    };
+    return await serveRpc('replica.fetch', replicaFetchWire(topicName), req, ctx, ended.signal);
+  } finally {
+    ctx.signal.removeEventListener('abort', end);
+    ctx.connection.closed.removeEventListener('abort', end);
+  }
 }
