@@ -65,7 +65,7 @@ describe('Broker and LogManager', () => {
       producerIdExpirationMs: 86_400_000, producerIdExpirationCheckIntervalMs: 0,
       cleanerEnable: false, cleanerKeyMapBytesMax: 1 << 20, cleanerBackoffMs: 0,
     });
-    expect(manager.partition('t', 0)!.logEndOffset).toBe(10);
+    expect(manager.openReplicaLog('t', 0, false).logEndOffset).toBe(10);
     await manager.close();
   });
 

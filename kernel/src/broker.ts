@@ -1,16 +1,24 @@
 /**
- * The broker process: the kernel (logs, metadata) plus the plugins named in `plugins=`.
- * It is the `Kernel` that plugins see. Start order: logs (recovery), plugins; stop order:
- * plugins (so frontends stop taking requests), then logs (flush, checkpoints, the
- * clean-shutdown marker).
+ * The broker process: the kernel (logs, metadata quorum, cluster node) plus the plugins
+ * named in `plugins=`. It is the `Kernel` that plugins see.
+ *
+ * Start order: logs and the metadata quorum; then, on a sole voter (a single node), the
+ * cluster node (self-election, registration, partitions opened) before the plugins, so
+ * frontends start on a ready broker as before; on a node of a multi-voter cluster the
+ * plugins first, because the quorum needs their `cluster.transport` to reach its peers.
+ * Stop order: controlled shutdown (leaderships moved while the transport still works),
+ * plugins (frontends stop taking requests), replication and the controller, then logs
+ * (flush, checkpoints, the clean-shutdown marker).
  */
-import { KafkaError, type BrokerDescription, type ClusterEndpoint } from '@sluice/sdk';
+import type { BrokerDescription, ClusterEndpoint } from '@sluice/sdk';
 import type { BrokerInfo, ConfigEntry, Kernel, KernelEventHandler, KernelEventName, LogDirDescription, Logger,
   PartitionDescription, PartitionHandle, TopicConfigs, TopicDescription } from '@sluice/sdk';
 import { systemClock, type Clock } from './clock.js';
 import { brokerConfigTable, pluginShortName, type BrokerConfig, type Listener } from './config/broker-config.js';
 import { KernelEventBus } from './events.js';
+import { ClusterNode } from './cluster/cluster-node.js';
 import { LogManager } from './log/log-manager.js';
+import { raftConfigOf } from './metadata/metadata-log.js';
 import { HookDriver } from './plugins/hook-driver.js';
 import { PluginHost } from './plugins/plugin-loader.js';
 
@@ -25,10 +33,18 @@ export class Broker implements Kernel {
     readonly logs: LogManager,
     private readonly events: KernelEventBus,
     private readonly log: Logger,
+    clock: Clock,
   ) {
     this.hooks = new HookDriver(log, events);
     this.plugins = new PluginHost(log, this.hooks);
+    this.node = new ClusterNode({
+      config, clusterId, logs, events, clock, log, transport: () => this.plugins.provider('cluster.transport'),
+      advertisedListeners: brokerInfo(config, clusterId).advertisedListeners,
+    });
   }
+
+  /** This node's part in the cluster (quorum, controller, replication). */
+  readonly node: ClusterNode;
 
   readonly plugins: PluginHost;
   /** Plugins' hook handlers; their order is fixed once every plugin has started. */
@@ -37,7 +53,15 @@ export class Broker implements Kernel {
   /** `cwd`: where plugin packages are looked up first (see resolvePluginSpecifier). */
   static async start(config: BrokerConfig, clusterId: string, log: Logger, clock: Clock = systemClock, cwd = process.cwd()): Promise<Broker> {
     const events = new KernelEventBus(log);
+    // The transport is looked up per call: it belongs to a plugin that starts later.
+    let broker: Broker | undefined;
     const logs = LogManager.open({
+      metadataLogDir: config.metadataLogDir,
+      quorum: {
+        nodeId: config.nodeId, voters: config.quorumVoters, clusterId,
+        transport: () => broker?.plugins.provider('cluster.transport'),
+        raft: raftConfigOf(config), requestTimeoutMs: config.quorumRequestTimeoutMs,
+      },
       logDirs: config.logDirs, brokerProps: config.props, nodeId: config.nodeId, clock, log, events,
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,
       flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
@@ -47,9 +71,12 @@ export class Broker implements Kernel {
       cleanerEnable: config.logCleanerEnable, cleanerKeyMapBytesMax: config.dedupeBufferSizeBytes,
       cleanerBackoffMs: config.logCleanerBackoffMs,
     });
-    const broker = new Broker(config, clusterId, logs, events, log);
+    broker = new Broker(config, clusterId, logs, events, log, clock);
+    const soleVoter = logs.metadata.quorum.isSoleVoter();
     try {
+      if (soleVoter) await broker.node.start();
       await broker.plugins.startAll(broker, brokerInfo(config, clusterId), config.plugins, config.pluginConfigs, pluginShortName, cwd);
+      if (!soleVoter) await broker.node.start();
       broker.hooks.freeze();
       await broker.hooks.runSequential('broker.starting', { nodeId: config.nodeId, clusterId });
       await broker.hooks.runSequential('broker.started', { nodeId: config.nodeId, clusterId });
@@ -72,20 +99,20 @@ export class Broker implements Kernel {
     return this.logs.describeTopic(name);
   }
 
-  createTopic(name: string, partitions: number, configs: TopicConfigs, options?: { validateOnly?: boolean }): Promise<TopicDescription> {
-    return this.logs.createTopic(name, partitions, configs, options?.validateOnly === true);
+  createTopic(name: string, partitions: number, configs: TopicConfigs, options?: Parameters<Kernel['createTopic']>[3]): Promise<TopicDescription> {
+    return this.node.createTopic(name, partitions, configs, options);
   }
 
   createPartitions(name: string, totalCount: number, options?: { validateOnly?: boolean }): Promise<void> {
-    return this.logs.createPartitions(name, totalCount, options?.validateOnly === true);
+    return this.node.createPartitions(name, totalCount, options);
   }
 
   deleteTopic(name: string): Promise<void> {
-    return this.logs.deleteTopic(name);
+    return this.node.deleteTopic(name);
   }
 
   alterTopicConfigs(name: string, changes: Readonly<Record<string, string | null>>, options?: { validateOnly?: boolean }): Promise<void> {
-    return this.logs.alterTopicConfigs(name, changes, options?.validateOnly === true);
+    return this.node.alterTopicConfigs(name, changes, options);
   }
 
   partition(topic: string, partition: number): PartitionHandle | undefined {
@@ -124,21 +151,20 @@ export class Broker implements Kernel {
   }
 
   allocateProducerId(): Promise<number> {
-    return this.logs.allocateProducerId();
+    return this.node.allocateProducerId();
   }
 
   brokers(): readonly BrokerDescription[] {
-    const info = brokerInfo(this.config, this.clusterId);
-    return [{ nodeId: this.config.nodeId, rack: null, fenced: false, listeners: info.advertisedListeners }];
+    return this.node.brokers();
   }
 
   controllerId(): number {
-    return this.config.nodeId;
+    return this.node.controllerId();
   }
 
-  readonly cluster: ClusterEndpoint = {
-    handle: (rpc) => Promise.reject(new KafkaError(35, 'UNSUPPORTED_VERSION', `cluster RPC ${rpc}: this node runs alone`)),
-  };
+  get cluster(): ClusterEndpoint {
+    return this.node;
+  }
 
   on<N extends KernelEventName>(name: N, handler: KernelEventHandler<N>): () => void {
     return this.events.on(name, handler);
@@ -149,6 +175,7 @@ export class Broker implements Kernel {
     this.stopping ??= (async () => {
       clearInterval(this.keepAlive);
       await this.hooks.runSequential('broker.stopping', { nodeId: this.config.nodeId, clusterId: this.clusterId });
+      await this.node.stop();
       await this.plugins.stopAll();
       await this.logs.close();
       this.log.info('logs flushed and closed');

@@ -1,7 +1,9 @@
 /**
  * All partition logs of a broker across its `log.dirs`, the metadata log that names
  * them, and the background work on them: retention, flush of write-cached topics,
- * producer-id expiry, checkpoints, compaction.
+ * producer-id expiry, checkpoints, compaction. Which partitions are open here is decided
+ * by replication following the metadata image (cluster/cluster-node.ts); topic changes go
+ * through the controller.
  *
  * Files per log dir (beside `meta.properties`):
  *   recovery-point-offset-checkpoint  flushed offset per partition: recovery starts there
@@ -14,16 +16,12 @@
  */
 import { existsSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { ConfigEntry, LogDirDescription, Logger, PartitionDescription, TopicDescription } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
-import { ConfigError } from '../config/config-def.js';
-import { resolveTopicConfigs, TOPIC_CONFIG_DEFS, toLogConfig, validateTopicConfigs, type LogConfig } from '../config/topic-config.js';
+import { resolveTopicConfigs, TOPIC_CONFIG_DEFS, toLogConfig, type LogConfig } from '../config/topic-config.js';
 import { kafkaError } from '../errors.js';
 import type { KernelEventBus } from '../events.js';
-import { MetadataLog, METADATA_TOPIC } from '../metadata/metadata-log.js';
-import type { TopicImage } from '../metadata/metadata-image.js';
-import { RESOURCE_TOPIC, type MetadataRecord } from '../metadata/records.js';
+import { MetadataLog, METADATA_TOPIC, type MetadataQuorumSettings } from '../metadata/metadata-log.js';
 import { atomicWriteFileSync, readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
 import { LogCleaner } from './cleaner.js';
 import { PartitionLog, type PartitionLogEvents } from './partition-log.js';
@@ -35,8 +33,8 @@ const LOG_START_FILE = 'log-start-offset-checkpoint';
 const TOPIC_NAME_LENGTH_MAX = 249;
 /** Bound on partitions per topic, so one request cannot ask for millions of directories. */
 export const TOPIC_PARTITIONS_MAX = 10_000;
-/** Producer ids are reserved in the metadata log this many at a time, as KRaft controllers do. */
-const PRODUCER_ID_BLOCK_SIZE = 1000;
+/** A partition whose recovery takes longer than this is logged. */
+const SLOW_OPEN_LOG_MS = 1000;
 /** How often write-cached logs are checked for flush.ms when log.flush.scheduler.interval.ms is unset. */
 const FLUSH_CHECK_DEFAULT_MS = 1000;
 
@@ -59,6 +57,17 @@ export interface LogManagerOptions {
   readonly cleanerKeyMapBytesMax: number;
   /** log.cleaner.backoff.ms: how often logs are checked for cleaning. */
   readonly cleanerBackoffMs: number;
+  /** metadata.log.dir: where `__cluster_metadata-0` lives (default: the first log dir). */
+  readonly metadataLogDir?: string;
+  /** This node's place in the metadata quorum; omitted: a sole voter. */
+  readonly quorum?: MetadataQuorumSettings;
+}
+
+/** What the last stop left behind, read once at open and used as each partition opens. */
+interface StartState {
+  readonly clean: ReadonlyMap<string, boolean>;
+  readonly recoveryPoints: ReadonlyMap<string, number>;
+  readonly startOffsets: ReadonlyMap<string, number>;
 }
 
 interface PartitionEntry {
@@ -80,18 +89,15 @@ export function validateTopicName(name: string): void {
 export class LogManager {
   private readonly partitions = new Map<string, PartitionEntry>();
   private timers: NodeJS.Timeout[] = [];
-  /** Metadata changes run one at a time, so checks and the records they lead to never interleave. */
-  private metadataQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly cleaner: LogCleaner | undefined;
   private cleaning = false;
-  private producerIdNext = 0;
-  private producerIdEnd = 0;
 
   private constructor(
     private readonly opts: LogManagerOptions,
     readonly metadata: MetadataLog,
     private readonly partitionEvents: PartitionLogEvents,
+    private readonly startState: StartState,
   ) {
     this.cleaner = opts.cleanerEnable ? new LogCleaner({ log: opts.log, keyMapBytesMax: opts.cleanerKeyMapBytesMax }) : undefined;
   }
@@ -111,29 +117,14 @@ export class LogManager {
       // From here on a crash must look like a crash.
       rmSync(join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
     }
-    const metaDir = opts.logDirs[0]!;
+    const metaDir = opts.metadataLogDir ?? opts.logDirs[0]!;
     const metadata = MetadataLog.open({
       logDir: metaDir, clock: opts.clock, log: opts.log, cleanShutdown: clean.get(metaDir) === true,
       recoveryPoint: recoveryPoints.get(`${METADATA_TOPIC}-0`) ?? 0,
+      ...(opts.quorum !== undefined ? { quorum: opts.quorum } : {}),
     });
-    const manager: LogManager = new LogManager(opts, metadata, eventsFor(opts.events, () => manager.writeCheckpoints()));
-    const started = opts.clock.nowMs();
-    let recovered = 0;
-    for (const topic of metadata.image.topicsByName.values()) {
-      for (const partition of topic.partitions.keys()) {
-        const key = `${topic.name}-${partition}`;
-        const logDir = manager.findOrChooseLogDir(key);
-        const cleanDir = clean.get(logDir) === true;
-        if (!cleanDir) recovered++;
-        manager.openPartition(topic, partition, logDir, {
-          cleanShutdown: cleanDir, recoveryPoint: recoveryPoints.get(key) ?? 0, logStartOffset: startOffsets.get(key) ?? 0,
-        });
-      }
-    }
-    manager.warnAboutStrayDirs();
-    opts.log.info('logs loaded', {
-      partitions: manager.partitions.size, recovered, ms: opts.clock.nowMs() - started,
-    });
+    const manager: LogManager = new LogManager(opts, metadata, eventsFor(opts.events, () => manager.writeCheckpoints()),
+      { clean, recoveryPoints, startOffsets });
     manager.writeCheckpoints();
     manager.startSchedulers();
     return manager;
@@ -164,125 +155,59 @@ export class LogManager {
     return this.partitions.get(`${topic}-${partition}`)?.log;
   }
 
-  createTopic(name: string, partitions: number, configs: Readonly<Record<string, string>>, validateOnly = false): Promise<TopicDescription> {
-    return this.serially(async () => {
-      validateTopicName(name);
-      if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > TOPIC_PARTITIONS_MAX) {
-        throw kafkaError('INVALID_PARTITIONS', `partitions must be between 1 and ${TOPIC_PARTITIONS_MAX}, got ${partitions}`);
-      }
-      if (this.metadata.image.topicsByName.has(name)) throw kafkaError('TOPIC_ALREADY_EXISTS', `topic ${name} already exists`);
-      this.checkTopicConfigs(configs);
-      const collision = this.topicNames().find((t) => t.replace(/\./g, '_') === name.replace(/\./g, '_'));
-      if (collision !== undefined) {
-        throw kafkaError('INVALID_TOPIC_EXCEPTION', `topic ${name} collides with ${collision} ('.' and '_' clash in metric names)`);
-      }
-      const topicId = randomBytes(16);
-      if (validateOnly) return { name, topicId, partitions, configs: { ...configs } };
-      const records: MetadataRecord[] = [{ type: 'topic', name, topicId }];
-      for (let p = 0; p < partitions; p++) records.push(this.partitionRecord(topicId, p));
-      for (const [key, value] of Object.entries(configs)) {
-        records.push({ type: 'config', resourceType: RESOURCE_TOPIC, resourceName: name, name: key, value });
-      }
-      await this.metadata.commit(records);
-      const topic = this.metadata.image.topicsByName.get(name)!;
-      for (let p = 0; p < partitions; p++) {
-        this.openPartition(topic, p, this.findOrChooseLogDir(`${name}-${p}`), { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
-      }
-      const description = this.describeTopic(name)!;
-      if (this.opts.events.has('topic.created')) this.opts.events.emit('topic.created', { topic: description });
-      return description;
-    });
-  }
-
-  /** Adds partitions to a topic (Kafka's CreatePartitions): the count only grows. */
-  createPartitions(name: string, totalCount: number, validateOnly = false): Promise<void> {
-    return this.serially(async () => {
-      const topic = this.requireTopic(name);
-      const current = topic.partitions.size;
-      if (!Number.isSafeInteger(totalCount) || totalCount <= current || totalCount > TOPIC_PARTITIONS_MAX) {
-        throw kafkaError('INVALID_PARTITIONS', `topic ${name} has ${current} partitions; the new count must be larger (got ${totalCount})`);
-      }
-      if (validateOnly) return;
-      const records: MetadataRecord[] = [];
-      for (let p = current; p < totalCount; p++) records.push(this.partitionRecord(topic.topicId, p));
-      await this.metadata.commit(records);
-      for (let p = current; p < totalCount; p++) {
-        this.openPartition(topic, p, this.findOrChooseLogDir(`${name}-${p}`), { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
-      }
-    });
-  }
-
-  deleteTopic(name: string): Promise<void> {
-    return this.serially(async () => {
-      const topic = this.requireTopic(name);
-      await this.metadata.commit([{ type: 'remove-topic', topicId: topic.topicId }]);
-      for (const p of topic.partitions.keys()) {
-        const key = `${name}-${p}`;
-        const entry = this.partitions.get(key);
-        this.partitions.delete(key);
-        if (entry !== undefined) {
-          this.cleaner?.forgetLog(entry.log);
-          entry.log.deleteAll();
-        }
-      }
-      this.writeCheckpoints();
-      if (this.opts.events.has('topic.deleted')) this.opts.events.emit('topic.deleted', { name, topicId: topic.topicId });
-    });
-  }
-
   /**
-   * Sets (string) or removes (null) topic config overrides; applied to the live logs at
-   * once. Validated as a whole first: an invalid key or value changes nothing.
+   * The local log of a partition this node replicates (replication's `openLog`): opened
+   * with recovery from the last stop's checkpoints, or created empty. `replicated`: it has
+   * other replicas, so it opens refusing clients until replication makes it leader.
    */
-  alterTopicConfigs(name: string, changes: Readonly<Record<string, string | null>>, validateOnly = false): Promise<void> {
-    return this.serially(async () => {
-      const topic = this.requireTopic(name);
-      const next = Object.fromEntries(topic.configs);
-      for (const [key, value] of Object.entries(changes)) {
-        if (value === null) delete next[key];
-        else next[key] = value;
-      }
-      this.checkTopicConfigs(next);
-      if (validateOnly) return;
-      await this.metadata.commit(Object.entries(changes).map(([key, value]) => ({
-        type: 'config' as const, resourceType: RESOURCE_TOPIC, resourceName: name, name: key, value,
-      })));
-      const config = this.effectiveConfig(Object.fromEntries(topic.configs));
-      for (const p of topic.partitions.keys()) {
-        const log = this.partition(name, p);
-        if (log !== undefined) log.config = config;
-      }
-      if (this.opts.events.has('topic.config.changed')) {
-        this.opts.events.emit('topic.config.changed', { name, configs: Object.fromEntries(topic.configs) });
-      }
+  openReplicaLog(topicName: string, partition: number, replicated: boolean): PartitionLog {
+    const key = `${topicName}-${partition}`;
+    const existing = this.partitions.get(key);
+    if (existing !== undefined) return existing.log;
+    const topic = this.metadata.image.topicsByName.get(topicName);
+    if (topic === undefined) throw new Error(`partition ${key} of a topic the metadata image does not have`);
+    const logDir = this.findOrChooseLogDir(key);
+    const started = this.opts.clock.nowMs();
+    const log = PartitionLog.open({
+      dir: join(logDir, key), topic: topic.name, partition, config: this.effectiveConfig(Object.fromEntries(topic.configs)),
+      clock: this.opts.clock, log: this.opts.log, events: this.partitionEvents, replicated,
+      cleanShutdown: this.startState.clean.get(logDir) === true,
+      recoveryPoint: this.startState.recoveryPoints.get(key) ?? 0, logStartOffset: this.startState.startOffsets.get(key) ?? 0,
     });
+    if (this.opts.clock.nowMs() - started > SLOW_OPEN_LOG_MS) {
+      this.opts.log.info('partition log opened', { topic: topicName, partition, ms: this.opts.clock.nowMs() - started });
+    }
+    this.partitions.set(key, { log, logDir });
+    return log;
   }
 
-  private checkTopicConfigs(configs: Readonly<Record<string, string>>): void {
-    try {
-      validateTopicConfigs(configs);
-      toLogConfig(this.opts.brokerProps, configs);
-    } catch (err) {
-      if (err instanceof ConfigError) throw kafkaError('INVALID_CONFIG', err.message);
-      throw err;
+  /** This node no longer replicates the partition (topic deleted or replica moved): its files go. */
+  async dropReplicaLog(topic: string, partition: number): Promise<void> {
+    const key = `${topic}-${partition}`;
+    const entry = this.partitions.get(key);
+    if (entry === undefined) return;
+    this.partitions.delete(key);
+    this.cleaner?.forgetLog(entry.log);
+    await entry.log.close().catch(() => undefined);
+    entry.log.deleteAll();
+    this.writeCheckpoints();
+  }
+
+  /** A topic's config overrides changed in the image: its local logs take the new effective config. */
+  applyTopicConfigs(name: string): void {
+    const topic = this.metadata.image.topicsByName.get(name);
+    if (topic === undefined) return;
+    const config = this.effectiveConfig(Object.fromEntries(topic.configs));
+    for (const p of topic.partitions.keys()) {
+      const log = this.partition(name, p);
+      if (log !== undefined) log.config = config;
     }
   }
 
-  private requireTopic(name: string): TopicImage {
-    const topic = this.metadata.image.topicsByName.get(name);
-    if (topic === undefined) throw kafkaError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} does not exist`);
-    return topic;
-  }
-
-  private partitionRecord(topicId: Uint8Array, partitionId: number): MetadataRecord {
-    const self = this.opts.nodeId;
-    return { type: 'partition', topicId, partitionId, replicas: [self], isr: [self], leader: self, leaderEpoch: 0, partitionEpoch: 0 };
-  }
-
-  private serially<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.metadataQueue.then(work, work);
-    this.metadataQueue = run.catch(() => undefined);
-    return run;
+  /** Called once the first metadata image has been applied: directories no topic names are reported. */
+  loaded(): void {
+    this.warnAboutStrayDirs();
+    this.opts.log.info('logs loaded', { partitions: this.partitions.size });
   }
 
   topicPartitions(name: string): PartitionDescription[] {
@@ -329,34 +254,7 @@ export class LogManager {
     });
   }
 
-  /** Hands out producer ids from a block reserved durably in the metadata log, so none is reused after a restart. */
-  allocateProducerId(): Promise<number> {
-    if (this.producerIdNext < this.producerIdEnd) return Promise.resolve(this.producerIdNext++);
-    return this.serially(async () => {
-      if (this.producerIdNext >= this.producerIdEnd) {
-        const start = this.metadata.image.nextProducerId;
-        await this.metadata.commit([{
-          type: 'producer-ids', brokerId: this.opts.nodeId, brokerEpoch: -1, nextProducerId: start + PRODUCER_ID_BLOCK_SIZE,
-        }]);
-        this.producerIdNext = start;
-        this.producerIdEnd = start + PRODUCER_ID_BLOCK_SIZE;
-      }
-      return this.producerIdNext++;
-    });
-  }
-
   // --- partitions on disk ----------------------------------------------------------
-
-  private openPartition(topic: TopicImage, partition: number, logDir: string,
-    state: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number }): void {
-    const key = `${topic.name}-${partition}`;
-    const log = PartitionLog.open({
-      dir: join(logDir, key), topic: topic.name, partition, config: this.effectiveConfig(Object.fromEntries(topic.configs)),
-      clock: this.opts.clock, log: this.opts.log, events: this.partitionEvents, ...state,
-    });
-    log.leaderEpoch = topic.partitions.get(partition)?.leaderEpoch ?? 0;
-    this.partitions.set(key, { log, logDir });
-  }
 
   /** The log dir holding `<topic>-<partition>`, or the one with the fewest partitions for a new one. */
   private findOrChooseLogDir(key: string): string {
@@ -466,7 +364,6 @@ export class LogManager {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.metadataQueue;
     const logs = [...this.partitions.values()].map((e) => e.log);
     const results = await Promise.allSettled([...logs.map((l) => l.close()), this.metadata.close()]);
     this.writeCheckpoints();
