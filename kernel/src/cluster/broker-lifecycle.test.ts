@@ -18,7 +18,7 @@ function cluster(n: number) {
   const controller = new QuorumController({
     nodeId: 0, clusterId: 'c', quorum, clock: scheduler.clock, scheduler, random: new SeededRandom(3), log: quiet, brokerProps: {},
     numPartitions: 1, defaultReplicationFactor: 1, offsetsTopicReplicationFactor: 3, transactionStateLogReplicationFactor: 3,
-    deleteTopicEnable: true, brokerSessionTimeoutMs: SESSION_MS, uncleanLeaderElectionEnable: false,
+    deleteTopicEnable: true, capInternalReplicationFactor: true, brokerSessionTimeoutMs: SESSION_MS, uncleanLeaderElectionEnable: false,
     autoLeaderRebalanceEnable: false, leaderImbalanceCheckIntervalMs: 300_000, leaderImbalancePerBrokerPercentage: 10,
   });
   controller.start();

@@ -36,6 +36,14 @@ export interface TopicSettings {
   readonly offsetsTopicReplicationFactor: number;
   readonly transactionStateLogReplicationFactor: number;
   readonly deleteTopicEnable: boolean;
+  /**
+   * The metadata quorum has one voter (a single node): the internal topics' replication
+   * factor is capped at the brokers alive, so Kafka's default of 3 works there. In a
+   * multi-voter cluster it is not: an internal topic created while its brokers are still
+   * joining would keep a replication factor of 1 for good, so creation waits (clients retry
+   * FindCoordinator) until enough brokers are up, as in Kafka.
+   */
+  readonly capInternalReplicationFactor: boolean;
 }
 
 export interface TopicPlan {
@@ -132,7 +140,7 @@ function replicaLists(
     if (t.replicationFactor === -1) {
       rf = t.name === OFFSETS_TOPIC ? settings.offsetsTopicReplicationFactor : settings.transactionStateLogReplicationFactor;
     }
-    if (rf > brokers.length && brokers.length > 0) {
+    if (settings.capInternalReplicationFactor && rf > brokers.length && brokers.length > 0) {
       log.warn(`${t.name}: replication factor ${rf} capped at the ${brokers.length} brokers alive`, { topic: t.name });
       rf = brokers.length;
     }

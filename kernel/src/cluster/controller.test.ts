@@ -19,7 +19,7 @@ function harness(overrides: Partial<QuorumControllerOptions> = {}) {
   const controller = new QuorumController({
     nodeId: 0, clusterId: 'cluster-1', quorum, clock: scheduler.clock, scheduler, random: new SeededRandom(7), log, brokerProps: {},
     numPartitions: 1, defaultReplicationFactor: 1, offsetsTopicReplicationFactor: 3, transactionStateLogReplicationFactor: 3,
-    deleteTopicEnable: true, brokerSessionTimeoutMs: SESSION_MS, uncleanLeaderElectionEnable: false,
+    deleteTopicEnable: true, capInternalReplicationFactor: true, brokerSessionTimeoutMs: SESSION_MS, uncleanLeaderElectionEnable: false,
     autoLeaderRebalanceEnable: false, leaderImbalanceCheckIntervalMs: 300_000, leaderImbalancePerBrokerPercentage: 10,
     ...overrides,
   });
@@ -218,6 +218,15 @@ describe('QuorumController: topics', () => {
     await h.join([1]);
     const [a, b] = await Promise.all([h.createTopic('t', 1, 1), h.createTopic('t', 1, 1)]);
     expect([a.errorCode, b.errorCode].sort()).toEqual([0, 36]);
+  });
+
+  it('in a multi-voter cluster refuses an internal topic larger than the brokers alive instead of capping it', async () => {
+    const h = harness({ capInternalReplicationFactor: false });
+    await h.join([1]);
+    expect((await h.createTopic('__consumer_offsets', 3, -1)).errorCode).toBe(38);
+    await h.join([2, 3]);
+    expect((await h.createTopic('__consumer_offsets', 3, -1)).errorCode).toBe(0);
+    expect(h.partition('__consumer_offsets', 0).replicas).toHaveLength(3);
   });
 
   it('caps internal topics at the brokers alive, with a warning; explicit assignments are taken as given', async () => {

@@ -73,6 +73,7 @@ export function controllerSettings(config: BrokerConfig): Omit<QuorumControllerO
     offsetsTopicReplicationFactor: config.offsetsTopicReplicationFactor,
     transactionStateLogReplicationFactor: config.transactionStateLogReplicationFactor,
     deleteTopicEnable: config.deleteTopicEnable,
+    capInternalReplicationFactor: config.quorumVoters.length <= 1,
     brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
     uncleanLeaderElectionEnable: config.uncleanLeaderElectionEnable,
     autoLeaderRebalanceEnable: config.autoLeaderRebalanceEnable,

@@ -9,7 +9,7 @@
  * Kafka's for tools that compute it. Each partition is replayed by this node while it
  * leads that partition (partition-leadership.ts), from its log start to its high watermark.
  */
-import { asOffset, type Kernel, type Logger, type TopicDescription } from '@sluice/sdk';
+import { asOffset, KafkaError, type Kernel, type Logger, type TopicDescription } from '@sluice/sdk';
 import { batchesEnd, buildBatch, readEntries, type TransactionalProducer } from '../records/batch.js';
 import type { GroupConfig } from './config.js';
 import { GroupError } from './errors.js';
@@ -97,6 +97,11 @@ export function createOffsetsTopic(kernel: Kernel, config: GroupConfig, log: Log
 }
 const creating = new WeakMap<Kernel, Promise<TopicDescription>>();
 
+/** Whether this node is a registered, unfenced broker, so that a topic created now can be placed. */
+export function kernelReady(kernel: Kernel): boolean {
+  return kernel.brokers().some((b) => b.nodeId === kernel.nodeId && !b.fenced);
+}
+
 export class OffsetsTopic implements GroupLog {
   readonly leadership: PartitionLeadership;
 
@@ -115,12 +120,23 @@ export class OffsetsTopic implements GroupLog {
    */
   static async open(kernel: Kernel, config: GroupConfig, log: Logger): Promise<OffsetsTopic> {
     let topic = kernel.describeTopic(OFFSETS_TOPIC);
-    if (topic === undefined) {
+    const warn = (err: unknown): void => {
+      // Another node created it first (TOPIC_ALREADY_EXISTS): nothing to report.
+      if (KafkaError.is(err) && err.code === 36) return;
+      if (kernel.describeTopic(OFFSETS_TOPIC) === undefined) {
+        log.warn('the offsets topic could not be created yet', { topic: OFFSETS_TOPIC, error: String(err) });
+      }
+    };
+    if (topic === undefined && !kernelReady(kernel)) {
+      // A cluster node starts its plugins before it has joined: creating now would hold the
+      // plugin's start until a controller answers. It is created in the background instead.
+      createOffsetsTopic(kernel, config, log).catch(warn);
+    } else if (topic === undefined) {
       try {
         topic = await createOffsetsTopic(kernel, config, log);
       } catch (err) {
+        warn(err);
         topic = kernel.describeTopic(OFFSETS_TOPIC);
-        if (topic === undefined) log.warn('the offsets topic could not be created yet', { topic: OFFSETS_TOPIC, error: String(err) });
       }
     }
     if (topic !== undefined && topic.partitions !== config.offsetsTopicPartitions) {

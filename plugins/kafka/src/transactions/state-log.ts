@@ -17,7 +17,7 @@ import {
   Reader, Writer, decodeTransactionLogKey, decodeTransactionLogValue, sizeOfTransactionLogKey, sizeOfTransactionLogValue,
   writeTransactionLogKey, writeTransactionLogValue, type TransactionLogValue,
 } from '../protocol/index.js';
-import { partitionForGroup } from '../groups/offsets-store.js';
+import { kernelReady, partitionForGroup } from '../groups/offsets-store.js';
 import { KernelLeadership, type PartitionLeadership } from '../groups/partition-leadership.js';
 import type { TransactionConfig } from './config.js';
 
@@ -99,14 +99,17 @@ export class TransactionStateLog implements TransactionLog {
    * node of a cluster starting before its controller is elected cannot create it yet.
    */
   static async open(kernel: Kernel, config: TransactionConfig, log: Logger): Promise<TransactionStateLog> {
-    if (kernel.describeTopic(TRANSACTION_STATE_TOPIC) === undefined) {
-      try {
-        await createTransactionStateTopic(kernel, config, log);
-      } catch (err) {
-        if (kernel.describeTopic(TRANSACTION_STATE_TOPIC) === undefined) {
-          log.warn('the transaction state topic could not be created yet', { topic: TRANSACTION_STATE_TOPIC, error: String(err) });
-        }
+    const warn = (err: unknown): void => {
+      // Another node created it first (TOPIC_ALREADY_EXISTS): nothing to report.
+      if (KafkaError.is(err) && err.code === 36) return;
+      if (kernel.describeTopic(TRANSACTION_STATE_TOPIC) === undefined) {
+        log.warn('the transaction state topic could not be created yet', { topic: TRANSACTION_STATE_TOPIC, error: String(err) });
       }
+    };
+    if (kernel.describeTopic(TRANSACTION_STATE_TOPIC) === undefined) {
+      // As the offsets topic: not awaited on a cluster node that has not joined yet.
+      if (!kernelReady(kernel)) createTransactionStateTopic(kernel, config, log).catch(warn);
+      else await createTransactionStateTopic(kernel, config, log).catch(warn);
     }
     return new TransactionStateLog(kernel, config.stateLogPartitions);
   }
