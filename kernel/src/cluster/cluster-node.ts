@@ -156,12 +156,18 @@ export class ClusterNode implements ClusterEndpoint {
     assignments?: ReadonlyArray<{ readonly partitionIndex: number; readonly brokerIds: readonly number[] }>;
   } = {}): Promise<TopicDescription> {
     const validateOnly = options.validateOnly === true;
+    const assignments = options.assignments ?? [];
+    // As in CreateTopics: explicit assignments fix both counts, which are then sent as -1.
+    const assigned = assignments.length > 0;
     const res = await this.channel.call('controller.create-topics', {
-      topics: [{ name, numPartitions: partitions, replicationFactor: options.replicationFactor ?? -1, assignments: options.assignments ?? [], configs }],
+      topics: [{
+        name, numPartitions: assigned ? -1 : partitions, replicationFactor: assigned ? -1 : options.replicationFactor ?? -1,
+        assignments, configs,
+      }],
       validateOnly,
     });
     throwFirstError(res.results);
-    const count = options.assignments !== undefined && options.assignments.length > 0 ? options.assignments.length : partitions;
+    const count = assigned ? assignments.length : partitions;
     if (validateOnly) return { name, topicId: randomBytes(16), partitions: count, configs: { ...configs } };
     await this.untilApplied(() => this.published.has(this.topicKeyOf(name) ?? ''), `topic ${name} to appear`);
     return this.opts.logs.describeTopic(name)!;

@@ -329,9 +329,10 @@ describe.sequential('@platformatic/kafka admin', () => {
       { errorCode: 75, partition: 0, leaderEpoch: -1, endOffset: -1 }, // UNKNOWN_LEADER_EPOCH: the client knows a newer epoch
       { errorCode: 3, partition: 9, leaderEpoch: -1, endOffset: -1 },
     ]);
-    // v0 has no current epoch to fence on, and no epoch in the answer.
+    // v0 has no current epoch to fence on, and no epoch in the answer. Partition 0 is empty, but
+    // its leader recorded epoch 0 at its log end on becoming leader (as Kafka's makeLeader does).
     const v0 = await rawRequest(ApiKey.OffsetForLeaderEpoch, 0, { topics: [{ topic, partitions }] });
-    expect(v0.topics[0]!.partitions.map((p) => [p.partition, p.errorCode, p.endOffset])).toEqual([[1, 0, 8], [0, 0, -1], [9, 3, -1]]);
+    expect(v0.topics[0]!.partitions.map((p) => [p.partition, p.errorCode, p.endOffset])).toEqual([[1, 0, 8], [0, 0, 0], [9, 3, -1]]);
   });
 
   it('deletes topics (DeleteTopics v6)', async () => {
