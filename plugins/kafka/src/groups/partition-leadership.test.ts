@@ -1,7 +1,7 @@
 /**
  * Leadership of a coordinator topic's partitions as the kernel tells it: its
  * `partition.leadership` events, the partitions it says this node leads when a coordinator
- * subscribes, and (until the kernel emits the event) topics created later.
+ * subscribes.
  */
 import { asOffset, type Kernel, type KernelEventHandler, type KernelEventName, type KernelEvents, type PartitionHandle } from '@sluice/sdk';
 import { describe, expect, it } from 'vitest';
@@ -69,14 +69,6 @@ describe('KernelLeadership', () => {
     unsubscribe();
     kernel.emit('partition.leadership', { topic: TOPIC, partition: 0, leader: true, leaderEpoch: 7 });
     expect(changes).toEqual([{ partition: 0, leader: false, leaderEpoch: 6 }]);
-  });
-
-  it('reports the led partitions of the topic once it is created (until the kernel emits partition.leadership)', () => {
-    const { changes } = setup([1, 1]);
-    kernel.emit('topic.created', { topic: { name: 'other', topicId: new Uint8Array(16), partitions: 1, configs: {} } });
-    expect(changes).toEqual([]);
-    kernel.emit('topic.created', { topic: { name: TOPIC, topicId: new Uint8Array(16), partitions: 2, configs: {} } });
-    expect(changes.map((c) => c.partition)).toEqual([0, 1]);
   });
 
   it('waits for the high watermark only while it trails the log end', async () => {

@@ -44,19 +44,9 @@ export class KernelLeadership implements PartitionLeadership {
   }
 
   subscribe(listener: (change: LeadershipChange) => void): () => void {
-    const offLeadership = this.kernel.on('partition.leadership', (e) => {
+    return this.kernel.on('partition.leadership', (e) => {
       if (e.topic === this.topic) listener({ partition: e.partition, leader: e.leader, leaderEpoch: e.leaderEpoch });
     });
-    // FALLBACK until the kernel emits 'partition.leadership' (delete this handler then): a
-    // topic created after the coordinator subscribed is led where topicPartitions says so.
-    const offCreated = this.kernel.on('topic.created', (e) => {
-      if (e.topic.name !== this.topic) return;
-      for (const change of this.led()) listener(change);
-    });
-    return () => {
-      offLeadership();
-      offCreated();
-    };
   }
 
   caughtUp(partition: number, signal: AbortSignal): Promise<void> | undefined {
