@@ -2,7 +2,7 @@
  * `sluice cluster`, `metadata` and `partitions` as an operator runs them against a single
  * node (the built CLI as a child process, build first: `tsc -b`): a one-node cluster is
  * healthy, and usage mistakes are refused before anything is sent. The 3-node behaviour
- * is in cluster-basics.
+ * is in cluster-basics.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../src/cli/cluster.js';
@@ -32,9 +32,10 @@ describe('sluice cluster status on one node', () => {
     expect(status.partitions.partitionCount).toBeGreaterThanOrEqual(2);
     expect(status.partitions.underReplicated).toEqual([]);
     expect(status.partitions.offline).toEqual([]);
-    // A single node is its own only voter once it serves DescribeQuorum; until then the status says why it has no quorum.
-    if (status.quorum !== null) expect(status.quorum.voters.map((v) => v.nodeId)).toEqual([1]);
-    else expect(status.quorumError).toMatch(/DescribeQuorum/);
+    // A single node is its own only voter, and so the quorum leader.
+    expect(status.quorumError).toBeNull();
+    expect(status.quorum!.leaderId).toBe(1);
+    expect(status.quorum!.voters.map((v) => [v.nodeId, v.role, v.lag])).toEqual([[1, 'Leader', 0]]);
 
     const text = await runSluice(broker.bootstrap, ['cluster', 'status']);
     expect(text.code, text.stderr).toBe(0);
