@@ -66,9 +66,12 @@ export interface ClusterOptions {
 
 export interface ClusterNode {
   readonly nodeId: number;
+  /** `broker,controller` for the voters, `broker` for a node added with addBroker (a Raft observer). */
+  readonly roles: string;
   /** The PLAINTEXT port clients use. */
   readonly port: number;
-  readonly controllerPort: number;
+  /** The CONTROLLER listener's port; null on a broker-only node. */
+  readonly controllerPort: number | null;
   readonly dataDir: string;
   /** `127.0.0.1:<port>`. */
   readonly bootstrap: string;
@@ -85,7 +88,7 @@ export class Cluster {
   private constructor(
     readonly clusterId: string,
     private readonly root: string,
-    private readonly specs: readonly NodeSpec[],
+    private readonly specs: NodeSpec[],
     private readonly overrides: Readonly<Record<string, string>>,
     private readonly env: Readonly<Record<string, string>> | undefined,
   ) {}
@@ -101,7 +104,7 @@ export class Cluster {
       for (let nodeId = 1; nodeId <= count; nodeId++) {
         const dataDir = join(root, `node${nodeId}`);
         mkdirSync(dataDir);
-        specs.push({ nodeId, port: await freePort(), controllerPort: await freePort(), dataDir });
+        specs.push({ nodeId, roles: 'broker,controller', port: await freePort(), controllerPort: await freePort(), dataDir });
       }
       const known = new Set(brokerConfigTable().map((row) => row.name));
       const defaults = Object.fromEntries(Object.entries(TEST_DEFAULTS).filter(([key]) => known.has(key)));
@@ -159,6 +162,21 @@ export class Cluster {
     const code = await child.kill(signal);
     this.retire(nodeId);
     return code;
+  }
+
+  /**
+   * Adds a node with `process.roles=broker` (not a voter: it follows the metadata log as a
+   * Raft observer), formatted with the cluster's id, as an operator adds a broker.
+   */
+  async addBroker(): Promise<ClusterNode> {
+    const nodeId = Math.max(...this.specs.map((n) => n.nodeId)) + 1;
+    const dataDir = join(this.root, `node${nodeId}`);
+    mkdirSync(dataDir);
+    const spec: NodeSpec = { nodeId, roles: 'broker', port: await freePort(), controllerPort: null, dataDir };
+    this.specs.push(spec);
+    await this.format(spec);
+    await this.startNode(spec);
+    return this.node(nodeId);
   }
 
   /** Starts a stopped node again on its ports and data dir. */
@@ -243,12 +261,13 @@ export class Cluster {
   }
 
   private nodeProperties(s: NodeSpec): Record<string, string> {
-    const voters = this.specs.map((v) => `${v.nodeId}@127.0.0.1:${v.controllerPort}`).join(',');
+    const voters = this.specs.filter((v) => v.controllerPort !== null).map((v) => `${v.nodeId}@127.0.0.1:${v.controllerPort}`).join(',');
+    const plaintext = `PLAINTEXT://127.0.0.1:${s.port}`;
     return {
       ...this.overrides,
       'node.id': String(s.nodeId),
-      'process.roles': 'broker,controller',
-      listeners: `PLAINTEXT://127.0.0.1:${s.port},CONTROLLER://127.0.0.1:${s.controllerPort}`,
+      'process.roles': s.roles,
+      listeners: s.controllerPort === null ? plaintext : `${plaintext},CONTROLLER://127.0.0.1:${s.controllerPort}`,
       'advertised.listeners': `PLAINTEXT://127.0.0.1:${s.port}`,
       'controller.listener.names': 'CONTROLLER',
       'controller.quorum.voters': voters,
@@ -286,8 +305,9 @@ export class Cluster {
 
 interface NodeSpec {
   readonly nodeId: number;
+  readonly roles: string;
   readonly port: number;
-  readonly controllerPort: number;
+  readonly controllerPort: number | null;
   readonly dataDir: string;
 }
 
