@@ -179,6 +179,18 @@ export class Cluster {
     return this.node(nodeId);
   }
 
+  /**
+   * A stopped node's disk replaced: its data dir emptied and formatted again with the
+   * cluster's id, as an operator brings back a node whose disk was lost.
+   */
+  async replaceDisk(nodeId: number): Promise<void> {
+    if (this.processes.has(nodeId)) throw new Error(`node ${nodeId} is still running`);
+    const s = this.spec(nodeId);
+    rmSync(s.dataDir, { recursive: true, force: true });
+    mkdirSync(s.dataDir);
+    await this.format(s);
+  }
+
   /** Starts a stopped node again on its ports and data dir. */
   async restart(nodeId: number): Promise<void> {
     if (this.processes.has(nodeId)) throw new Error(`node ${nodeId} is still running`);
