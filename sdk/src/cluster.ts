@@ -289,6 +289,46 @@ export interface ClusterRpcs {
   'controller.create-partitions': { request: CreatePartitionsForward; response: TopicResults };
   /** IncrementalAlterConfigs (44) on topics. */
   'controller.alter-configs': { request: AlterConfigsForward; response: TopicResults };
+/** Kafka's AlterPartitionReassignments: per partition the target replicas, or null to cancel. @experimental */
+export interface AlterPartitionReassignmentsRequest {
+  readonly topics: ReadonlyArray<{
+    readonly name: string;
+    readonly partitions: ReadonlyArray<{ readonly partition: number; readonly replicas: readonly number[] | null }>;
+  }>;
+}
+
+/** @experimental */
+export interface AlterPartitionReassignmentsResponse {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly results: ReadonlyArray<{
+    readonly name: string;
+    readonly partitions: ReadonlyArray<{ readonly partition: number; readonly errorCode: number; readonly errorMessage: string | null }>;
+  }>;
+}
+
+/** Kafka's ListPartitionReassignments. @experimental */
+export interface ListPartitionReassignmentsRequest {
+  /** null: every partition being reassigned. */
+  readonly topics: ReadonlyArray<{ readonly name: string; readonly partitions: readonly number[] }> | null;
+}
+
+/** @experimental */
+export interface ListPartitionReassignmentsResponse {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  /** Only partitions with a reassignment in progress. */
+  readonly topics: ReadonlyArray<{
+    readonly name: string;
+    readonly partitions: ReadonlyArray<{
+      readonly partition: number;
+      readonly replicas: readonly number[];
+      readonly addingReplicas: readonly number[];
+      readonly removingReplicas: readonly number[];
+    }>;
+  }>;
+}
+
   /** ElectLeaders (43). */
   'controller.elect-leaders': { request: ElectLeadersRequest; response: ElectLeadersResponse };
   /** Fetch (1) with a replica id: partition replication. */
@@ -323,6 +363,10 @@ export interface ClusterEndpoint {
 
 /** A broker as the metadata image knows it. @experimental */
 export interface BrokerDescription {
+  /** AlterPartitionReassignments (45). */
+  'controller.alter-partition-reassignments': { request: AlterPartitionReassignmentsRequest; response: AlterPartitionReassignmentsResponse };
+  /** ListPartitionReassignments (46). */
+  'controller.list-partition-reassignments': { request: ListPartitionReassignmentsRequest; response: ListPartitionReassignmentsResponse };
   readonly nodeId: number;
   readonly rack: string | null;
   /** Fenced brokers lead nothing and are left out of Metadata responses. */

@@ -444,6 +444,94 @@ describe('QuorumController: a broker fails and comes back', () => {
   });
 });
 
+describe('QuorumController: partition reassignment', () => {
+  /** Brokers 1-3 and topic `t` with its partition 0 on `replicas` (the first leads). */
+  async function setup(replicas: number[]) {
+    const h = harness();
+    await h.join([1, 2, 3]);
+    const res = await h.controller.createTopics({
+      topics: [{ name: 't', numPartitions: -1, replicationFactor: -1, configs: {}, assignments: [{ partitionIndex: 0, brokerIds: replicas }] }],
+      validateOnly: false,
+    });
+    expect(res.results[0]!.errorCode).toBe(0);
+    const topicId = h.image.topicsByName.get('t')!.topicId;
+    const reassign = async (target: number[] | null) =>
+      (await h.controller.alterPartitionReassignments({ topics: [{ name: 't', partitions: [{ partition: 0, replicas: target }] }] }))
+        .results[0]!.partitions[0]!;
+    /** The leader's AlterPartition, as its PartitionLeader sends it. */
+    const alterIsr = async (newIsr: number[]) => {
+      const p = h.partition('t', 0);
+      const res = await h.controller.alterPartition({
+        brokerId: p.leader, brokerEpoch: h.image.brokers.get(p.leader)!.epoch,
+        topics: [{ topicId, partitions: [{ partitionIndex: 0, leaderEpoch: p.leaderEpoch, newIsr, partitionEpoch: p.partitionEpoch }] }],
+      });
+      return res.topics[0]!.partitions[0]!.errorCode;
+    };
+    const list = async () => (await h.controller.listPartitionReassignments({ topics: null })).topics;
+    return { h, reassign, alterIsr, list };
+  }
+
+  it('adding replicas: replicas are the union until the new ones are in the ISR, then the target', async () => {
+    const { h, reassign, alterIsr, list } = await setup([1]);
+    expect(await reassign([1, 2, 3])).toMatchObject({ errorCode: 0 });
+    expect(h.partition('t', 0)).toMatchObject({
+      replicas: [1, 2, 3], isr: [1], leader: 1, leaderEpoch: 0, addingReplicas: [2, 3],
+    });
+    expect(h.partition('t', 0).removingReplicas).toBeUndefined();
+    expect(await list()).toEqual([{ name: 't', partitions: [{ partition: 0, replicas: [1, 2, 3], addingReplicas: [2, 3], removingReplicas: [] }] }]);
+    expect(await alterIsr([1, 2])).toBe(0);
+    expect(h.partition('t', 0).addingReplicas).toEqual([2, 3]);
+    expect(await alterIsr([1, 2, 3])).toBe(0);
+    const done = h.partition('t', 0);
+    expect(done).toMatchObject({ replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1, leaderEpoch: 0 });
+    expect(done.addingReplicas).toBeUndefined();
+    expect(await list()).toEqual([]);
+  });
+
+  it('moving away from the leader: the leader moves to an in-sync target replica with a new epoch, the ISR is trimmed', async () => {
+    const { h, reassign, alterIsr, list } = await setup([1]);
+    expect(await reassign([2, 3])).toMatchObject({ errorCode: 0 });
+    expect(h.partition('t', 0)).toMatchObject({ replicas: [2, 3, 1], isr: [1], leader: 1, addingReplicas: [2, 3], removingReplicas: [1] });
+    expect(await alterIsr([1, 2, 3])).toBe(0);
+    const done = h.partition('t', 0);
+    expect(done).toMatchObject({ replicas: [2, 3], isr: [2, 3], leader: 2, leaderEpoch: 1 });
+    expect(done.removingReplicas).toBeUndefined();
+    expect(await list()).toEqual([]);
+  });
+
+  it('removing a follower completes at once, bumping the leader epoch so that the removed replica is fenced', async () => {
+    const { h, reassign } = await setup([1, 2, 3]);
+    expect(await reassign([1, 2])).toMatchObject({ errorCode: 0 });
+    expect(h.partition('t', 0)).toMatchObject({ replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 1 });
+  });
+
+  it('cancel reverts to the original replicas; a new target replaces one in progress', async () => {
+    const { h, reassign, alterIsr, list } = await setup([1]);
+    expect(await reassign(null)).toMatchObject({ errorCode: 85 }); // NO_REASSIGNMENT_IN_PROGRESS
+    expect(await reassign([2, 3])).toMatchObject({ errorCode: 0 });
+    expect(await alterIsr([1, 2])).toBe(0);
+    expect(await reassign(null)).toMatchObject({ errorCode: 0 });
+    const reverted = h.partition('t', 0);
+    expect(reverted).toMatchObject({ replicas: [1], isr: [1], leader: 1 });
+    expect(reverted.addingReplicas).toBeUndefined();
+    expect(await list()).toEqual([]);
+    expect(await reassign([2, 3])).toMatchObject({ errorCode: 0 });
+    expect(await reassign([1, 3])).toMatchObject({ errorCode: 0 });
+    expect(h.partition('t', 0)).toMatchObject({ replicas: [1, 3], isr: [1], addingReplicas: [3] });
+    expect(h.partition('t', 0).removingReplicas).toBeUndefined();
+  });
+
+  it('refuses unknown partitions and invalid targets', async () => {
+    const { h, reassign } = await setup([1]);
+    expect(await reassign([])).toMatchObject({ errorCode: 39 }); // INVALID_REPLICA_ASSIGNMENT
+    expect(await reassign([2, 2])).toMatchObject({ errorCode: 39 });
+    expect(await reassign([2, 9])).toMatchObject({ errorCode: 39 });
+    const unknown = await h.controller.alterPartitionReassignments({ topics: [{ name: 'nope', partitions: [{ partition: 0, replicas: [1] }] }] });
+    expect(unknown.results[0]!.partitions[0]!.errorCode).toBe(3);
+    expect(h.partition('t', 0)).toMatchObject({ replicas: [1], partitionEpoch: 0 });
+  });
+});
+
 describe('controllerSettings', () => {
   it('takes Kafka\'s defaults and the broker keys', () => {
     const warn = () => {};

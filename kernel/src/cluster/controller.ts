@@ -12,6 +12,8 @@
 import {
   KafkaError,
   type AllocateProducerIdsRequest, type AllocateProducerIdsResponse, type AlterConfigsForward, type AlterPartitionRequest,
+  type AlterPartitionReassignmentsRequest, type AlterPartitionReassignmentsResponse, type ListPartitionReassignmentsRequest,
+  type ListPartitionReassignmentsResponse,
   type AlterPartitionResponse, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse, type BrokerRegistrationRequest,
   type BrokerRegistrationResponse, type ClusterRpcName, type ClusterRpcRequest, type ClusterRpcResponse,
   type CreatePartitionsForward, type CreateTopicsForward, type DeleteTopicsForward, type ElectLeadersRequest,
@@ -27,6 +29,7 @@ import {
 import { ControllerErrorCode } from './controller-errors.js';
 import { planAlterPartition, planElectLeaders, planRebalance } from './controller-partitions.js';
 import type { ControllerQuorum } from './controller-quorum.js';
+import { planAlterReassignments, planCompleteReassignments, planListReassignments } from './controller-reassignments.js';
 import { BrokerSessions } from './controller-sessions.js';
 import {
   planAlterConfigs, planCreatePartitions, planCreateTopics, planDeleteTopics, type TopicPlan, type TopicSettings,
@@ -132,6 +135,8 @@ export class QuorumController {
       'controller.create-partitions': (req) => this.createPartitions(req),
       'controller.alter-configs': (req) => this.alterConfigs(req),
       'controller.elect-leaders': (req) => this.electLeaders(req),
+      'controller.alter-partition-reassignments': (req) => this.alterPartitionReassignments(req),
+      'controller.list-partition-reassignments': (req) => this.listPartitionReassignments(req),
     };
     return (handlers[rpc] as (req: never) => Promise<ClusterRpcResponse<K>>)(r);
   }
@@ -223,6 +228,10 @@ export class QuorumController {
       if (image.brokers.get(req.brokerId)?.epoch !== req.brokerEpoch) return fail(ControllerErrorCode.STALE_BROKER_EPOCH);
       const { records, response } = planAlterPartition(image, req);
       await this.commit(records);
+      // An ISR that grew may hold every replica a reassignment adds: that reassignment completes.
+      const changed = response.topics.flatMap((t) => t.partitions.filter((p) => p.errorCode === 0)
+        .map((p) => ({ topicId: t.topicId, partitionId: p.partitionIndex })));
+      await this.commit(planCompleteReassignments(this.opts.quorum.image, changed));
       return response;
     }, () => fail(ControllerErrorCode.NOT_CONTROLLER));
   }
@@ -265,6 +274,20 @@ export class QuorumController {
       await this.commit(records);
       return response;
     }, () => ({ errorCode: ControllerErrorCode.NOT_CONTROLLER, results: [] }));
+  }
+
+  alterPartitionReassignments(req: AlterPartitionReassignmentsRequest): Promise<AlterPartitionReassignmentsResponse> {
+    return this.run(async () => {
+      const { records, response } = planAlterReassignments(this.opts.quorum.image, req);
+      if (records.length > 0) this.opts.log.info(`reassigning ${records.length} partition(s)`);
+      await this.commit(records);
+      return response;
+    }, () => ({ errorCode: ControllerErrorCode.NOT_CONTROLLER, errorMessage: 'not the active controller', results: [] }));
+  }
+
+  listPartitionReassignments(req: ListPartitionReassignmentsRequest): Promise<ListPartitionReassignmentsResponse> {
+    return this.run(() => Promise.resolve(planListReassignments(this.opts.quorum.image, req)),
+      () => ({ errorCode: ControllerErrorCode.NOT_CONTROLLER, errorMessage: 'not the active controller', topics: [] }));
   }
 
   /** Fences every unfenced broker whose session has run out, one commit each. */

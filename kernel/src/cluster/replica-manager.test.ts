@@ -134,6 +134,26 @@ describe('ReplicaManager', () => {
     expect(node.leadership.map((e) => e.leader)).toEqual([true, false]);
   });
 
+  it('a single-replica leader that gains replicas in the same epoch (a reassignment) becomes a PartitionLeader, and the new replica copies the log', async () => {
+    const time = new SimTime();
+    const nodes = cluster([1, 2], () => new Promise(() => {}), time);
+    const [n1, n2] = [nodes.get(1)!, nodes.get(2)!];
+    await n1.manager.applyPartition(state({ replicas: [1], isr: [1] }));
+    await n1.log().append(batch('a'), 'leader');
+    await n1.log().append(batch('b'), 'leader');
+    expect(n1.manager.leaderOf('t', 0)).toBeUndefined();
+    const grown = state({ replicas: [1, 2], isr: [1], partitionEpoch: 2 });
+    await n1.manager.applyPartition(grown);
+    await n2.manager.applyPartition(grown);
+    expect(n1.manager.leaderOf('t', 0)).toBeDefined();
+    expect(n1.manager.isLeader('t', 0)).toBe(true);
+    await run(time, 2000);
+    expect(n2.log().logEndOffset).toBe(2);
+    expect(n2.log().readForReplica(0, 1 << 20).equals(n1.log().readForReplica(0, 1 << 20))).toBe(true);
+    // The same leadership: announced once.
+    expect(n1.leadership).toEqual([{ topic: 't', partition: 0, leader: true, leaderEpoch: 1 }]);
+  });
+
   it('truncates a follower that diverged from the new leader and copies the leader\'s batches', async () => {
     const time = new SimTime();
     const nodes = cluster([1, 2], () => new Promise(() => {}), time);

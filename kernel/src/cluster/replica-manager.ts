@@ -5,7 +5,8 @@
  * - A partition this node replicates gets its local log (`openLog`), then:
  *   leader with more than one replica: a PartitionLeader takes the log over (ISR, high
  *   watermark, acks=all); leader of a single replica: the log stays standalone, exactly the
- *   single-node behaviour (high watermark = flushed offset, group commit); follower: the log
+ *   single-node behaviour (high watermark = flushed offset, group commit), until replicas
+ *   join (a reassignment, same leader epoch) and a PartitionLeader takes over; follower: the log
  *   refuses producers and consumers and a ReplicaFetcher for the leader broker feeds it.
  * - A partition this node no longer replicates (or whose topic is gone) stops and its log
  *   is handed to `dropLog`.
@@ -136,7 +137,10 @@ export class ReplicaManager {
     } else if (state.leaderEpoch === replica.state.leaderEpoch && state.leader === replica.state.leader
       && (replica.leading || replica.fetcher !== undefined || state.leader < 0)) {
       replica.state = state;
-      replica.leader?.applyState(state);
+      // Replicas added (a reassignment) do not change the leader epoch: a standalone leader
+      // that gains followers needs a PartitionLeader now, and one left alone goes standalone.
+      if (replica.leading && (replica.leader === undefined) !== (state.replicas.length === 1)) this.startLeading(replica);
+      else replica.leader?.applyState(state);
       return;
     }
     replica.state = state;
@@ -145,8 +149,17 @@ export class ReplicaManager {
   }
 
   private makeLeader(replica: Replica): void {
-    const { state, log } = replica;
+    const { state } = replica;
     this.stopFetching(replica);
+    this.startLeading(replica);
+    replica.leading = true;
+    this.opts.logger.info('leading partition', { topic: state.topic, partition: state.partition, leaderEpoch: state.leaderEpoch });
+    this.opts.events.emit('partition.leadership', { topic: state.topic, partition: state.partition, leader: true, leaderEpoch: state.leaderEpoch });
+  }
+
+  /** The leader side for the partition's current replicas: standalone alone, else a PartitionLeader. */
+  private startLeading(replica: Replica): void {
+    const { state, log } = replica;
     replica.leader?.stop();
     if (state.replicas.length === 1) {
       replica.leader = undefined;
@@ -158,9 +171,6 @@ export class ReplicaManager {
         replicaLagTimeMaxMs: this.opts.settings.replicaLagTimeMaxMs, logger: this.opts.logger,
       });
     }
-    replica.leading = true;
-    this.opts.logger.info('leading partition', { topic: state.topic, partition: state.partition, leaderEpoch: state.leaderEpoch });
-    this.opts.events.emit('partition.leadership', { topic: state.topic, partition: state.partition, leader: true, leaderEpoch: state.leaderEpoch });
   }
 
   private makeFollower(replica: Replica): void {

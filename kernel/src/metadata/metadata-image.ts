@@ -25,6 +25,13 @@ export interface PartitionState {
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /**
+   * A reassignment in progress (Kafka's AddingReplicas/RemovingReplicas): `replicas` is the
+   * union of the old and the target set until the adding replicas are all in the ISR.
+   * Absent when none is in progress.
+   */
+  readonly addingReplicas?: readonly number[];
+  readonly removingReplicas?: readonly number[];
 }
 
 export interface TopicImage {
@@ -32,6 +39,14 @@ export interface TopicImage {
   readonly topicId: Uint8Array;
   readonly partitions: Map<number, PartitionState>;
   readonly configs: Map<string, string>;
+}
+
+/** The reassignment fields of a PartitionState: left out when nothing is being added or removed. */
+function reassignment(adding: readonly number[] | undefined, removing: readonly number[] | undefined): Pick<PartitionState, 'addingReplicas' | 'removingReplicas'> {
+  return {
+    ...(adding !== undefined && adding.length > 0 ? { addingReplicas: adding } : {}),
+    ...(removing !== undefined && removing.length > 0 ? { removingReplicas: removing } : {}),
+  };
 }
 
 export function topicIdKey(id: Uint8Array): string {
@@ -59,6 +74,7 @@ export class MetadataImage {
         topic.partitions.set(record.partitionId, {
           replicas: record.replicas, isr: record.isr, leader: record.leader,
           leaderEpoch: record.leaderEpoch, partitionEpoch: record.partitionEpoch,
+          ...reassignment(record.addingReplicas, record.removingReplicas),
         });
         break;
       }
@@ -107,6 +123,7 @@ export class MetadataImage {
           leader: record.leader ?? prev.leader,
           leaderEpoch: record.leader === undefined ? prev.leaderEpoch : prev.leaderEpoch + 1,
           partitionEpoch: prev.partitionEpoch + 1,
+          ...reassignment(record.addingReplicas ?? prev.addingReplicas, record.removingReplicas ?? prev.removingReplicas),
         });
         break;
       }

@@ -18,7 +18,8 @@ const recordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
   fc.record({
     type: fc.constant('partition' as const), topicId: uuid, partitionId: brokerId, replicas: ids, isr: ids,
     leader: int32, leaderEpoch: int32, partitionEpoch: int32,
-  }),
+    addingReplicas: fc.array(brokerId, { minLength: 1, maxLength: 3 }), removingReplicas: fc.array(brokerId, { minLength: 1, maxLength: 3 }),
+  }, { requiredKeys: ['type', 'topicId', 'partitionId', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'] }),
   fc.record({
     type: fc.constant('config' as const), resourceType: fc.constantFrom(2, 4), resourceName: str, name: str,
     value: fc.option(str, { nil: null }),
@@ -35,7 +36,7 @@ const recordArb: fc.Arbitrary<MetadataRecord> = fc.oneof(
   fc.record({ type: fc.constant('unregister-broker' as const), brokerId, brokerEpoch: epoch }),
   fc.record({
     type: fc.constant('partition-change' as const), topicId: uuid, partitionId: brokerId,
-    isr: ids, leader: fc.integer({ min: -1, max: 2 ** 31 - 1 }), replicas: ids,
+    isr: ids, leader: fc.integer({ min: -1, max: 2 ** 31 - 1 }), replicas: ids, removingReplicas: ids, addingReplicas: ids,
   }, { requiredKeys: ['type', 'topicId', 'partitionId'] }),
   fc.record({ type: fc.constant('fence-broker' as const), brokerId, brokerEpoch: epoch }),
   fc.record({ type: fc.constant('unfence-broker' as const), brokerId, brokerEpoch: epoch }),

@@ -72,6 +72,8 @@ export type MetadataRecord =
       readonly type: 'partition'; readonly topicId: Uint8Array; readonly partitionId: number;
       readonly replicas: readonly number[]; readonly isr: readonly number[];
       readonly leader: number; readonly leaderEpoch: number; readonly partitionEpoch: number;
+      /** A reassignment in progress: replicas joining and leaving (absent: none). */
+      readonly addingReplicas?: readonly number[]; readonly removingReplicas?: readonly number[];
     }
   | { readonly type: 'config'; readonly resourceType: number; readonly resourceName: string; readonly name: string;
       readonly value: string | null }
@@ -84,13 +86,14 @@ export type MetadataRecord =
     }
   | { readonly type: 'unregister-broker'; readonly brokerId: number; readonly brokerEpoch: number }
   /**
-   * Only what changed: an absent `isr`/`replicas` keeps the old list, an absent `leader`
-   * keeps the leader (Kafka's -2); a present `leader` (even the same one) bumps the leader
-   * epoch. Every change bumps the partition epoch.
+   * Only what changed: an absent `isr`/`replicas`/`addingReplicas`/`removingReplicas` keeps
+   * the old list, an absent `leader` keeps the leader (Kafka's -2); a present `leader` (even
+   * the same one) bumps the leader epoch. Every change bumps the partition epoch.
    */
   | {
       readonly type: 'partition-change'; readonly topicId: Uint8Array; readonly partitionId: number;
       readonly isr?: readonly number[]; readonly leader?: number; readonly replicas?: readonly number[];
+      readonly removingReplicas?: readonly number[]; readonly addingReplicas?: readonly number[];
     }
   | { readonly type: 'fence-broker'; readonly brokerId: number; readonly brokerEpoch: number }
   | { readonly type: 'unfence-broker'; readonly brokerId: number; readonly brokerEpoch: number }
@@ -104,6 +107,8 @@ export type MetadataRecord =
 const PARTITION_CHANGE_TAG_ISR = 0;
 const PARTITION_CHANGE_TAG_LEADER = 1;
 const PARTITION_CHANGE_TAG_REPLICAS = 2;
+const PARTITION_CHANGE_TAG_REMOVING_REPLICAS = 3;
+const PARTITION_CHANGE_TAG_ADDING_REPLICAS = 4;
 /** Tag numbers of BrokerRegistrationChangeRecord's tagged fields. */
 const REGISTRATION_CHANGE_TAG_FENCED = 0;
 const REGISTRATION_CHANGE_TAG_CONTROLLED_SHUTDOWN = 1;
@@ -268,7 +273,7 @@ export function encodeMetadataRecord(r: MetadataRecord): Buffer {
       return w.uvarint(TOPIC_RECORD).uvarint(0).compactString(r.name).uuid(r.topicId).noTags().done();
     case 'partition':
       return w.uvarint(PARTITION_RECORD).uvarint(0).int32(r.partitionId).uuid(r.topicId)
-        .int32Array(r.replicas).int32Array(r.isr).int32Array([]).int32Array([])
+        .int32Array(r.replicas).int32Array(r.isr).int32Array(r.removingReplicas ?? []).int32Array(r.addingReplicas ?? [])
         .int32(r.leader).int32(r.leaderEpoch).int32(r.partitionEpoch).noTags().done();
     case 'config':
       return w.uvarint(CONFIG_RECORD).uvarint(0).int8(r.resourceType).compactString(r.resourceName)
@@ -294,6 +299,10 @@ export function encodeMetadataRecord(r: MetadataRecord): Buffer {
       if (r.isr !== undefined) tags.push([PARTITION_CHANGE_TAG_ISR, new Writer().int32Array(r.isr).done()]);
       if (r.leader !== undefined) tags.push([PARTITION_CHANGE_TAG_LEADER, new Writer().int32(r.leader).done()]);
       if (r.replicas !== undefined) tags.push([PARTITION_CHANGE_TAG_REPLICAS, new Writer().int32Array(r.replicas).done()]);
+      if (r.removingReplicas !== undefined) {
+        tags.push([PARTITION_CHANGE_TAG_REMOVING_REPLICAS, new Writer().int32Array(r.removingReplicas).done()]);
+      }
+      if (r.addingReplicas !== undefined) tags.push([PARTITION_CHANGE_TAG_ADDING_REPLICAS, new Writer().int32Array(r.addingReplicas).done()]);
       return w.uvarint(PARTITION_CHANGE_RECORD).uvarint(0).int32(r.partitionId).uuid(r.topicId).tags(tags).done();
     }
     case 'fence-broker':
@@ -330,10 +339,11 @@ export function decodeMetadataRecord(value: Buffer): MetadataRecord | undefined 
       const topicId = r.uuid();
       const replicas = r.int32Array();
       const isr = r.int32Array();
-      r.int32Array();
-      r.int32Array();
+      const removingReplicas = r.int32Array();
+      const addingReplicas = r.int32Array();
       return { type: 'partition', partitionId, topicId, replicas, isr, leader: r.int32(), leaderEpoch: r.int32(),
-        partitionEpoch: r.int32() };
+        partitionEpoch: r.int32(),
+        ...(removingReplicas.length > 0 ? { removingReplicas } : {}), ...(addingReplicas.length > 0 ? { addingReplicas } : {}) };
     }
     case CONFIG_RECORD: {
       const resourceType = r.int8();
@@ -379,9 +389,12 @@ export function decodeMetadataRecord(value: Buffer): MetadataRecord | undefined 
       const leaderBytes = tags.get(PARTITION_CHANGE_TAG_LEADER);
       const leader = leaderBytes === undefined ? -2 : new Reader(leaderBytes).int32();
       const replicas = taggedInt32Array(tags.get(PARTITION_CHANGE_TAG_REPLICAS));
+      const removingReplicas = taggedInt32Array(tags.get(PARTITION_CHANGE_TAG_REMOVING_REPLICAS));
+      const addingReplicas = taggedInt32Array(tags.get(PARTITION_CHANGE_TAG_ADDING_REPLICAS));
       return {
         type: 'partition-change', topicId, partitionId,
         ...(isr !== null ? { isr } : {}), ...(leader !== -2 ? { leader } : {}), ...(replicas !== null ? { replicas } : {}),
+        ...(removingReplicas !== null ? { removingReplicas } : {}), ...(addingReplicas !== null ? { addingReplicas } : {}),
       };
     }
     case FENCE_BROKER_RECORD:

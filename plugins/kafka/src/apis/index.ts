@@ -31,6 +31,8 @@ import { createPartitionsApi } from './37-create-partitions.js';
 import { deleteGroupsApi } from './42-delete-groups.js';
 import { electLeadersApi } from './43-elect-leaders.js';
 import { incrementalAlterConfigsApi } from './44-incremental-alter-configs.js';
+import { alterPartitionReassignmentsApi } from './45-alter-partition-reassignments.js';
+import { listPartitionReassignmentsApi } from './46-list-partition-reassignments.js';
 import { offsetDeleteApi } from './47-offset-delete.js';
 import { voteApi } from './52-vote.js';
 import { beginQuorumEpochApi } from './53-begin-quorum-epoch.js';
@@ -78,6 +80,8 @@ const served: ApiHandler[] = [
   electLeadersApi as ApiHandler,
   incrementalAlterConfigsApi as ApiHandler,
   offsetDeleteApi as ApiHandler,
+  alterPartitionReassignmentsApi as ApiHandler,
+  listPartitionReassignmentsApi as ApiHandler,
   voteApi as ApiHandler,
   beginQuorumEpochApi as ApiHandler,
   describeQuorumApi as ApiHandler,

@@ -66,6 +66,8 @@ const CLIENT_VERSIONS: ReadonlyMap<KnownApiKey, readonly [number, number]> = new
   [ApiKey.DescribeQuorum, [0, 2]],
   // Election types (unclean) from v1.
   [ApiKey.ElectLeaders, [1, 2]],
+  [ApiKey.AlterPartitionReassignments, [0, 0]],
+  [ApiKey.ListPartitionReassignments, [0, 0]],
 ] as const);
 const API_VERSIONS_VERSION = 3;
 const COORDINATOR_KEY_GROUP = 0;

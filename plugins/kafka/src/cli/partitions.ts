@@ -5,8 +5,7 @@
  * a restart left the leaderships on the other brokers); an unclean one gives an offline
  * partition a leader from outside the ISR, accepting the loss of what only the old ISR had.
  *
- * Partition reassignment (AlterPartitionReassignments) is not served by the broker yet, so
- * there is no `partitions reassign`.
+ * `sluice partitions reassign` (partitions-reassign.ts) moves partitions to new replicas.
  */
 import { CliUsageError, parseArgs, type CliCommand, type CliIo } from '@sluice/sdk';
 import { ApiKey } from '../protocol/index.js';
@@ -14,8 +13,9 @@ import { KafkaClient, KafkaResponseError, REQUEST_TIMEOUT_MS } from './client.js
 import { describeQuorum } from './cluster-queries.js';
 import { errorName } from './error-names.js';
 import { BOOTSTRAP_USAGE, bootstrap, integer, single } from './options.js';
+import { reassignUsage, runReassign } from './partitions-reassign.js';
 
-const usage = `Usage: sluice partitions elect-leaders --election-type preferred|unclean
+const electUsage = `Usage: sluice partitions elect-leaders --election-type preferred|unclean
                      (--topic T --partition P | --all-topic-partitions) [--json] [options]
 
 Elects partition leaders over the Kafka protocol, as kafka-leader-election.sh does.
@@ -35,6 +35,8 @@ ${BOOTSTRAP_USAGE}
   -h, --help                     Show this help.
 `;
 
+const usage = `${electUsage}\n${reassignUsage}`;
+
 const ELECTION_TYPES = { preferred: 0, unclean: 1 } as const;
 /** The partition already has the leader asked for: not a failure (Kafka's tool says so too). */
 const ELECTION_NOT_NEEDED = 84;
@@ -53,12 +55,13 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     io.stdout(usage);
     return 0;
   }
+  if (action === 'reassign') return runReassign(rest, io);
   if (action !== 'elect-leaders') {
-    throw new CliUsageError(action === undefined ? 'expected elect-leaders' : `unknown partitions action ${action}`);
+    throw new CliUsageError(action === undefined ? 'expected elect-leaders or reassign' : `unknown partitions action ${action}`);
   }
   const args = parseArgs(rest, { values: ['bootstrap-server', 'election-type', 'topic', 'partition'], flags: ['all-topic-partitions', 'json'] });
   if (args.flags.has('help')) {
-    io.stdout(usage);
+    io.stdout(electUsage);
     return 0;
   }
   if (args.positionals.length > 0) throw new CliUsageError('partitions elect-leaders takes no positional argument');
@@ -129,4 +132,4 @@ export function renderElection(typeName: string, results: readonly ElectionResul
   return out.join('');
 }
 
-export const partitionsCommand: CliCommand = { name: 'partitions', summary: 'Elect partition leaders (preferred or unclean)', usage, run };
+export const partitionsCommand: CliCommand = { name: 'partitions', summary: 'Elect partition leaders (preferred or unclean), reassign partitions', usage, run };

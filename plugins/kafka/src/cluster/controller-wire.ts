@@ -1,7 +1,8 @@
 /**
  * The controller RPCs on the wire: BrokerRegistration v4, BrokerHeartbeat v1,
  * AlterPartition v3 (the new ISR with broker epochs -1: the controller checks the sender's
- * epoch, not each member's), AllocateProducerIds v0, ElectLeaders v2, and the admin requests
+ * epoch, not each member's), AllocateProducerIds v0, ElectLeaders v2,
+ * AlterPartitionReassignments v0, ListPartitionReassignments v0, and the admin requests
  * a broker forwards to the active controller as the Kafka requests a client would send:
  * CreateTopics v7, DeleteTopics v6 (by name), CreatePartitions v3 (the controller places
  * the new replicas) and IncrementalAlterConfigs v1 on TOPIC resources (a null value is a
@@ -153,6 +154,67 @@ const electLeaders: RpcWire<'controller.elect-leaders', typeof ApiKey.ElectLeade
   errorToWire: (errorCode) => ({ throttleTimeMs: 0, errorCode, replicaElectionResults: [] }),
 };
 
+const alterPartitionReassignments: RpcWire<'controller.alter-partition-reassignments', typeof ApiKey.AlterPartitionReassignments> = {
+  apiKey: ApiKey.AlterPartitionReassignments,
+  version: 0,
+  requestToWire: (r, timeoutMs) => ({
+    timeoutMs,
+    topics: r.topics.map((t) => ({
+      name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, replicas: p.replicas === null ? null : [...p.replicas] })),
+    })),
+  }),
+  responseFromWire: (res) => ({
+    errorCode: res.errorCode, errorMessage: res.errorMessage,
+    results: res.responses.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partition: p.partitionIndex, errorCode: p.errorCode, errorMessage: p.errorMessage })),
+    })),
+  }),
+  requestFromWire: (req) => ({
+    topics: req.topics.map((t) => ({
+      name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partitionIndex, replicas: p.replicas })),
+    })),
+  }),
+  responseToWire: (res) => ({
+    throttleTimeMs: 0, errorCode: res.errorCode, errorMessage: res.errorMessage,
+    responses: res.results.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, errorCode: p.errorCode, errorMessage: p.errorMessage })),
+    })),
+  }),
+  errorToWire: (errorCode) => ({ throttleTimeMs: 0, errorCode, errorMessage: null, responses: [] }),
+};
+
+const listPartitionReassignments: RpcWire<'controller.list-partition-reassignments', typeof ApiKey.ListPartitionReassignments> = {
+  apiKey: ApiKey.ListPartitionReassignments,
+  version: 0,
+  requestToWire: (r, timeoutMs) => ({
+    timeoutMs, topics: r.topics === null ? null : r.topics.map((t) => ({ name: t.name, partitionIndexes: [...t.partitions] })),
+  }),
+  responseFromWire: (res) => ({
+    errorCode: res.errorCode, errorMessage: res.errorMessage,
+    topics: res.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partition: p.partitionIndex, replicas: p.replicas, addingReplicas: p.addingReplicas, removingReplicas: p.removingReplicas,
+      })),
+    })),
+  }),
+  requestFromWire: (req) => ({
+    topics: req.topics === null ? null : req.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes })),
+  }),
+  responseToWire: (res) => ({
+    throttleTimeMs: 0, errorCode: res.errorCode, errorMessage: res.errorMessage,
+    topics: res.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partition, replicas: [...p.replicas], addingReplicas: [...p.addingReplicas], removingReplicas: [...p.removingReplicas],
+      })),
+    })),
+  }),
+  errorToWire: (errorCode) => ({ throttleTimeMs: 0, errorCode, errorMessage: null, topics: [] }),
+};
+
 type Results = TopicResults['results'];
 
 const createTopics: RpcWire<'controller.create-topics', typeof ApiKey.CreateTopics> = {
@@ -274,6 +336,8 @@ export const controllerWires = {
   'controller.alter-partition': alterPartition,
   'controller.allocate-producer-ids': allocateProducerIds,
   'controller.elect-leaders': electLeaders,
+  'controller.alter-partition-reassignments': alterPartitionReassignments,
+  'controller.list-partition-reassignments': listPartitionReassignments,
   'controller.create-topics': createTopics,
   'controller.delete-topics': deleteTopics,
   'controller.create-partitions': createPartitions,

@@ -212,6 +212,23 @@ const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; res
   }],
 };
 
+  'controller.alter-partition-reassignments': [{
+    request: { topics: [{ name: 'orders', partitions: [{ partition: 0, replicas: [2, 3] }, { partition: 1, replicas: null }] }] },
+    response: {
+      errorCode: 0, errorMessage: null,
+      results: [{ name: 'orders', partitions: [{ partition: 0, errorCode: 0, errorMessage: null }, { partition: 1, errorCode: 85, errorMessage: 'none' }] }],
+    },
+  }],
+  'controller.list-partition-reassignments': [
+    {
+      request: { topics: null },
+      response: {
+        errorCode: 0, errorMessage: null,
+        topics: [{ name: 'orders', partitions: [{ partition: 2, replicas: [2, 3, 1], addingReplicas: [2, 3], removingReplicas: [1] }] }],
+      },
+    },
+    { request: { topics: [{ name: 'orders', partitions: [0, 1] }] }, response: { errorCode: 0, errorMessage: null, topics: [] } },
+  ],
 /** Plain arrays for byte fields, so Buffer and Uint8Array compare by content. */
 function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) return { bytes: [...value] };
