@@ -52,34 +52,29 @@ for n in 2 3; do
   fi
 done
 
-# Stops whatever node still runs, by the pid files (a node restarted with start-node too).
+# Stops whatever node still runs (a node restarted with start-node too, by the pid files),
+# one at a time: each hands its leaderships to the nodes still up (controlled shutdown),
+# which needs a controller quorum; stopped all at once, the last ones would wait for a
+# controller that is gone.
 stop_all() {
   trap - INT TERM EXIT
   echo "stopping..."
-  local pids=() n pid
-  for n in 1 2 3; do
-    if [ -f "logs/node$n.pid" ]; then
-      pid=$(cat "logs/node$n.pid")
-      if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid"
-        pids+=("$pid")
-      fi
-      rm -f "logs/node$n.pid"
-    fi
-  done
-  local i alive
-  for ((i = 0; i < STOP_TIMEOUT_S; i++)); do
-    alive=0
-    for pid in ${pids[@]+"${pids[@]}"}; do
-      if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+  local n pid i
+  for n in 3 2 1; do
+    [ -f "logs/node$n.pid" ] || continue
+    pid=$(cat "logs/node$n.pid")
+    rm -f "logs/node$n.pid"
+    kill -0 "$pid" 2>/dev/null || continue
+    kill -TERM "$pid"
+    for ((i = 0; i < STOP_TIMEOUT_S; i++)); do
+      if ! kill -0 "$pid" 2>/dev/null; then break; fi
+      sleep 1
     done
-    if [ $alive = 0 ]; then break; fi
-    sleep 1
-  done
-  for pid in ${pids[@]+"${pids[@]}"}; do
     if kill -0 "$pid" 2>/dev/null; then
       kill -KILL "$pid" || true
-      echo "pid $pid did not stop within ${STOP_TIMEOUT_S} s: killed"
+      echo "node $n did not stop within ${STOP_TIMEOUT_S} s: killed"
+    else
+      echo "node $n stopped"
     fi
   done
   if [ -n "${sleeper:-}" ]; then kill "$sleeper" 2>/dev/null || true; fi
