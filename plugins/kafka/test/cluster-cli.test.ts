@@ -50,7 +50,7 @@ describe('sluice cluster status on one node', () => {
       ['metadata', 'quorum', 'describe', '--status', '--replication'],
       ['partitions', 'elect-leaders', '--all-topic-partitions'],
       ['partitions', 'elect-leaders', '--election-type', 'preferred', '--topic', 'health'],
-      ['partitions', 'reassign'],
+      ['partitions', 'move'],
     ];
     for (const args of cases) {
       const run = await runSluice(broker.bootstrap, args);
