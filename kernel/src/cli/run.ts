@@ -12,10 +12,12 @@ import { versionCommand } from './version.js';
 const COMMANDS: readonly Command[] = [startCommand, formatCommand, pluginsCommand, versionCommand];
 
 function usage(commands: ReadonlyArray<Command | CliCommand>): string {
+  // Plugins contribute names longer than the built-in ones (transactions, partitions).
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return `Usage: sluice <command> [options]
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}
 
 Run sluice <command> --help for a command's options.
 `;
