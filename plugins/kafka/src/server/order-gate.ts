@@ -62,3 +62,29 @@ export class OrderGate {
     return slot;
   }
 }
+
+/**
+ * The hold of a request that may defer an append but met no hook before its handler (a
+ * Produce with interceptors on a connection whose gate is idle). Its handler runs
+ * synchronously up to its first hold, so a slot opened then stands where one opened at
+ * the start would; a request whose interceptors all answer synchronously opens none, and
+ * costs the gate nothing.
+ */
+export class DeferredSlot implements OrderHold {
+  private slot: OrderSlot | undefined;
+
+  constructor(private readonly open: () => OrderSlot) {}
+
+  hold(until: Promise<unknown>): void {
+    if (this.slot === undefined) {
+      this.slot = this.open();
+      if (this.slot.ready !== undefined) throw new Error('assertion failed: a deferred slot opened behind pending work');
+    }
+    this.slot.hold(until);
+  }
+
+  /** Once the handler has returned (or thrown). */
+  close(): void {
+    this.slot?.close();
+  }
+}
