@@ -105,12 +105,12 @@ export const produceApi = defineApi({
           } else {
             const intercepted = intercept(ctx, partition, p.records, acks);
             if (intercepted instanceof Promise) {
-              const issued = intercepted.then((r) => appendIntercepted(r, partition, acks));
+              // Wrapped in an object so that the append is issued (and the order hold released) without waiting for it.
+              const issued = intercepted.then((r) => ({ appended: appendIntercepted(r, partition, acks) }));
               ctx.order.hold(issued);
               appended = issued.then((a) => a.appended);
             } else {
-              const a = appendIntercepted(intercepted, partition, acks);
-              appended = a.appended;
+              appended = appendIntercepted(intercepted, partition, acks);
             }
           }
         } catch (err) {
@@ -171,20 +171,16 @@ function intercept(ctx: RequestContext, partition: PartitionHandle, records: Uin
   });
 }
 
-/**
- * Appends what the interceptors let through, or fails with their code. Wrapped in an
- * object so that the append is issued (and the order hold released) without waiting for it.
- */
-function appendIntercepted(r: WaterfallResult<RecordBatches>, partition: PartitionHandle, acks: AppendAcks):
-  { readonly appended: Promise<AppendResult> } {
+/** Appends what the interceptors let through, or fails with their code. */
+function appendIntercepted(r: WaterfallResult<RecordBatches>, partition: PartitionHandle, acks: AppendAcks): Promise<AppendResult> {
   if (r.outcome === 'reject') {
     const reason = r.reason ?? 'rejected by a produce interceptor';
-    return { appended: Promise.reject(new KafkaError(r.errorCode, 'INTERCEPTOR_REJECTED', reason)) };
+    return Promise.reject(new KafkaError(r.errorCode, 'INTERCEPTOR_REJECTED', reason));
   }
   try {
-    return { appended: partition.append(r.value.bytes, acks) };
+    return partition.append(r.value.bytes, acks);
   } catch (err) {
-    return { appended: Promise.reject(err as Error) };
+    return Promise.reject(err as Error);
   }
 }
 

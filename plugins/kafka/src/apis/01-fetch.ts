@@ -67,7 +67,10 @@ export const fetchApi = defineApi({
       }
       result = readAll(ctx, wanted, maxBytes, isolation);
     }
-    if (ctx.hooks.hasHandlers('fetch.intercept')) await interceptFetched(ctx, wanted, result.entries);
+    if (ctx.hooks.hasHandlers('fetch.intercept')) {
+      const intercepting = interceptFetched(ctx, wanted, result.entries);
+      if (intercepting !== undefined) await intercepting;
+    }
     if (ctx.hooks.hasHandlers('fetch.failed')) {
       result.entries.forEach((entry, i) => {
         const w = wanted[i]!;
@@ -268,8 +271,11 @@ function hintedEndpoints(ctx: RequestContext, entries: readonly PartitionData[])
   return leaders === undefined ? [] : leaders.list(ctx);
 }
 
-/** Runs `fetch.intercept` over every partition that returns records, all partitions at once. */
-async function interceptFetched(ctx: RequestContext, wanted: readonly Wanted[], entries: PartitionData[]): Promise<void> {
+/**
+ * Runs `fetch.intercept` over every partition that returns records, all partitions at
+ * once. Undefined when every interceptor answered synchronously: nothing to await.
+ */
+function interceptFetched(ctx: RequestContext, wanted: readonly Wanted[], entries: PartitionData[]): Promise<void> | undefined {
   const waits: Array<Promise<void>> = [];
   entries.forEach((entry, i) => {
     const records = entry.records;
@@ -290,7 +296,7 @@ async function interceptFetched(ctx: RequestContext, wanted: readonly Wanted[], 
     if (r instanceof Promise) waits.push(r.then(apply));
     else apply(r);
   });
-  if (waits.length > 0) await Promise.all(waits);
+  return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
 }
 
 /** Kafka's fencing (KIP-320): a client that knows a newer epoch than ours, or an older one, is told so. */
