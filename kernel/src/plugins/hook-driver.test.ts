@@ -120,6 +120,25 @@ describe('HookDriver', () => {
     ]));
   });
 
+  it('an asynchronous handler: a rejection fails closed; an answer after the deadline is neither used nor counted', async () => {
+    const d = driver();
+    d.add('refuser', 'produce.intercept', () => Promise.reject(new Error('no')), { filter: { topics: ['t-refuse'] } });
+    let answerLate: ((err: Error) => void) | undefined;
+    d.add('late', 'produce.intercept', () => new Promise<never>((_, reject) => {
+      answerLate = reject;
+    }), { timeoutMs: 20, onTimeout: 'skip', filter: { topics: ['t-late'] } });
+    d.freeze();
+    const view = d.recordBatches(batch(['a']));
+    expect(await d.runWaterfall('produce.intercept', view, produceInput('t-refuse'))).toMatchObject({ outcome: 'reject', errorCode: 44 });
+    expect(await d.runWaterfall('produce.intercept', view, produceInput('t-late'))).toEqual({ outcome: 'accept', value: view });
+    answerLate!(new Error('too late'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(d.failures()).toEqual(expect.arrayContaining([
+      { plugin: 'refuser', hook: 'produce.intercept', errors: 1, timeouts: 0 },
+      { plugin: 'late', hook: 'produce.intercept', errors: 0, timeouts: 1 },
+    ]));
+  });
+
   it('parallel observers: failures are counted, others still run, and kernel events feed them', async () => {
     const events = new KernelEventBus(log);
     const d = driver(events);

@@ -83,7 +83,6 @@ const FIRST_DEFAULTS: { readonly [N in HookNameOf<'first'>]: Decision<HookOutput
 };
 
 const ORDER_RANK = { pre: 0, normal: 1, post: 2 } as const;
-const TIMED_OUT = Symbol('timed out');
 /** A fallback of `skip`: as if the handler said `next` or returned the value unchanged. */
 const SKIP = Symbol('skip');
 
@@ -262,22 +261,30 @@ export class HookDriver implements HookRunner {
    * `e.rejection` when the fallback rejects, or with SKIP when it skips. Never rejects.
    */
   private settle(e: Entry, result: PromiseLike<unknown>): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), e.ctx.timeoutMs);
+    // One promise and one timer, not a race between two promises: whichever comes first
+    // settles it, and an answer after the deadline is neither used nor counted.
+    return new Promise((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        resolve(this.fail(e, 'timeout', undefined) === 'reject' ? e.rejection : SKIP);
+      }, e.ctx.timeoutMs);
       timer.unref();
+      Promise.resolve(result).then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(this.fail(e, 'error', err) === 'reject' ? e.rejection : SKIP);
+        },
+      );
     });
-    return Promise.race([Promise.resolve(result), deadline]).then(
-      (value) => {
-        clearTimeout(timer);
-        if (value !== TIMED_OUT) return value;
-        return this.fail(e, 'timeout', undefined) === 'reject' ? e.rejection : SKIP;
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        return this.fail(e, 'error', err) === 'reject' ? e.rejection : SKIP;
-      },
-    );
   }
 
   /** A `first` handler's answer, or its error fallback when it is not a decision. */
