@@ -226,6 +226,15 @@ describe('sluice start', () => {
     expect(h.started).toEqual([]);
   });
 
+  it('exits 2 instead of formatting a node of a multi-node cluster with an id of its own', async () => {
+    const h = harness();
+    const voters = 'controller.quorum.voters=1@127.0.0.1:19093,2@127.0.0.1:19193,3@127.0.0.1:19293';
+    expect(await runCli(['start', '--override', `log.dirs=${root}`, '--override', voters,
+      '--override', 'listeners=PLAINTEXT://:0,CONTROLLER://127.0.0.1:19093'], h.ctx)).toBe(2);
+    expect(h.err.at(-1)).toMatch(/no log dir is formatted .*run sluice format first/);
+    expect(h.started).toEqual([]);
+  });
+
   it('exits 1 on a missing properties file', async () => {
     const h = harness();
     const missing = path.join(root, 'nope.properties');

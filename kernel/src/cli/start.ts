@@ -6,7 +6,9 @@ const usage = `Usage: sluice start [server.properties] [--override key=value ...
 
 Starts the broker. Without a properties file, Kafka's defaults and a single node
 listening on PLAINTEXT://:9092 with its data in ./data. Log dirs that are not yet
-formatted are formatted, with a new cluster id on first start.
+formatted are formatted, with a new cluster id on first start; a node of a multi-node
+cluster (controller.quorum.voters lists several nodes) must be formatted with the
+cluster's id first (sluice format --cluster-id ID).
 
 Options:
   --override key=value   Set a property, after the file; may repeat.
@@ -21,7 +23,8 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<number> {
   }
   if (args.positionals.length > 1) throw new UsageError('expected at most one properties file');
   const config = loadConfig(args.positionals[0], args.values.get('override') ?? [], (msg) => ctx.log.warn(msg));
-  const clusterId = ensureFormatted(config.logDirs, config.nodeId, { allowFormat: true });
+  // A new id would make this node a cluster of its own that its peers refuse to talk to.
+  const clusterId = ensureFormatted(config.logDirs, config.nodeId, { allowFormat: config.quorumVoters.length <= 1 });
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => {
     finish = resolve;

@@ -213,7 +213,9 @@ export class ClusterNode implements ClusterEndpoint {
   async stop(): Promise<void> {
     if (this.closed) return;
     const self = this.opts.config.nodeId;
-    const others = [...this.quorum.image.brokers.values()].some((b) => b.id !== self && !b.fenced);
+    // Brokers already shutting down cannot take leaderships; with none left (the last node of
+    // a cluster being stopped, whose quorum may be gone) waiting for the controller is pointless.
+    const others = [...this.quorum.image.brokers.values()].some((b) => b.id !== self && !b.fenced && !b.inControlledShutdown);
     if (this.isBroker && this.publishing && others) {
       try {
         await this.lifecycle.controlledShutdown(this.opts.clock.nowMs() + CONTROLLED_SHUTDOWN_MS_MAX);
