@@ -61,6 +61,7 @@ export class Broker implements Kernel {
         nodeId: config.nodeId, voters: config.quorumVoters, clusterId,
         transport: () => broker?.plugins.provider('cluster.transport'),
         raft: raftConfigOf(config), requestTimeoutMs: config.quorumRequestTimeoutMs,
+        snapshots: { maxRecordBytes: config.metadataSnapshotMaxRecordBytes, intervalMs: config.metadataSnapshotIntervalMs },
       },
       logDirs: config.logDirs, brokerProps: config.props, nodeId: config.nodeId, clock, log, events,
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,

@@ -71,6 +71,36 @@ export interface RaftFetchResponse {
   readonly divergingEpoch: { readonly epoch: number; readonly endOffset: number } | null;
   /** RecordBatch v2 bytes, as stored. */
   readonly records: Uint8Array;
+  /**
+   * Set when the fetch offset is below the leader's log start (or diverges there): fetch
+   * this snapshot with `raft.fetch-snapshot`, then fetch the log from its end. Absent: none.
+   */
+  readonly snapshotId?: { readonly endOffset: number; readonly epoch: number } | null;
+}
+
+/** A chunk of a metadata snapshot, Kafka's FetchSnapshot (KIP-630). @experimental */
+export interface RaftFetchSnapshotRequest {
+  readonly clusterId: string;
+  readonly replicaId: number;
+  /** The fetcher's epoch (current_leader_epoch). */
+  readonly epoch: number;
+  readonly snapshotId: { readonly endOffset: number; readonly epoch: number };
+  /** Byte position in the snapshot of the chunk asked for. */
+  readonly position: number;
+}
+
+/** @experimental */
+export interface RaftFetchSnapshotResponse {
+  /** 0, FENCED_LEADER_EPOCH (74), NOT_LEADER_OR_FOLLOWER (6) or SNAPSHOT_NOT_FOUND (98). */
+  readonly errorCode: number;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly snapshotId: { readonly endOffset: number; readonly epoch: number };
+  /** The snapshot's whole size in bytes. */
+  readonly size: number;
+  /** Where `bytes` starts in the snapshot. */
+  readonly position: number;
+  readonly bytes: Uint8Array;
 }
 
 /** Kafka's DescribeQuorum. @experimental */
@@ -259,36 +289,6 @@ export interface ElectLeadersResponse {
   }>;
 }
 
-/**
- * Every cluster RPC: its request and response. The Kafka API each maps onto is named in
- * the comment; a transport must carry all of them.
- * @experimental
- */
-export interface ClusterRpcs {
-  /** Vote (52). */
-  'raft.vote': { request: VoteRequest; response: VoteResponse };
-  /** BeginQuorumEpoch (53). */
-  'raft.begin-quorum-epoch': { request: BeginQuorumEpochRequest; response: BeginQuorumEpochResponse };
-  /** Fetch (1) of `__cluster_metadata-0`. */
-  'raft.fetch': { request: RaftFetchRequest; response: RaftFetchResponse };
-  /** DescribeQuorum (55). */
-  'raft.describe-quorum': { request: Record<string, never>; response: DescribeQuorumResponse };
-  /** BrokerRegistration (62). */
-  'controller.register-broker': { request: BrokerRegistrationRequest; response: BrokerRegistrationResponse };
-  /** BrokerHeartbeat (63). */
-  'controller.heartbeat': { request: BrokerHeartbeatRequest; response: BrokerHeartbeatResponse };
-  /** AlterPartition (56). */
-  'controller.alter-partition': { request: AlterPartitionRequest; response: AlterPartitionResponse };
-  /** AllocateProducerIds (67). */
-  'controller.allocate-producer-ids': { request: AllocateProducerIdsRequest; response: AllocateProducerIdsResponse };
-  /** CreateTopics (19), sent to the active controller. */
-  'controller.create-topics': { request: CreateTopicsForward; response: TopicResults };
-  /** DeleteTopics (20). */
-  'controller.delete-topics': { request: DeleteTopicsForward; response: TopicResults };
-  /** CreatePartitions (37). */
-  'controller.create-partitions': { request: CreatePartitionsForward; response: TopicResults };
-  /** IncrementalAlterConfigs (44) on topics. */
-  'controller.alter-configs': { request: AlterConfigsForward; response: TopicResults };
 /** Kafka's AlterPartitionReassignments: per partition the target replicas, or null to cancel. @experimental */
 export interface AlterPartitionReassignmentsRequest {
   readonly topics: ReadonlyArray<{
@@ -329,8 +329,44 @@ export interface ListPartitionReassignmentsResponse {
   }>;
 }
 
+/**
+ * Every cluster RPC: its request and response. The Kafka API each maps onto is named in
+ * the comment; a transport must carry all of them.
+ * @experimental
+ */
+export interface ClusterRpcs {
+  /** Vote (52). */
+  'raft.vote': { request: VoteRequest; response: VoteResponse };
+  /** BeginQuorumEpoch (53). */
+  'raft.begin-quorum-epoch': { request: BeginQuorumEpochRequest; response: BeginQuorumEpochResponse };
+  /** Fetch (1) of `__cluster_metadata-0`. */
+  'raft.fetch': { request: RaftFetchRequest; response: RaftFetchResponse };
+  /** FetchSnapshot (59) of `__cluster_metadata-0`. */
+  'raft.fetch-snapshot': { request: RaftFetchSnapshotRequest; response: RaftFetchSnapshotResponse };
+  /** DescribeQuorum (55). */
+  'raft.describe-quorum': { request: Record<string, never>; response: DescribeQuorumResponse };
+  /** BrokerRegistration (62). */
+  'controller.register-broker': { request: BrokerRegistrationRequest; response: BrokerRegistrationResponse };
+  /** BrokerHeartbeat (63). */
+  'controller.heartbeat': { request: BrokerHeartbeatRequest; response: BrokerHeartbeatResponse };
+  /** AlterPartition (56). */
+  'controller.alter-partition': { request: AlterPartitionRequest; response: AlterPartitionResponse };
+  /** AllocateProducerIds (67). */
+  'controller.allocate-producer-ids': { request: AllocateProducerIdsRequest; response: AllocateProducerIdsResponse };
+  /** CreateTopics (19), sent to the active controller. */
+  'controller.create-topics': { request: CreateTopicsForward; response: TopicResults };
+  /** DeleteTopics (20). */
+  'controller.delete-topics': { request: DeleteTopicsForward; response: TopicResults };
+  /** CreatePartitions (37). */
+  'controller.create-partitions': { request: CreatePartitionsForward; response: TopicResults };
+  /** IncrementalAlterConfigs (44) on topics. */
+  'controller.alter-configs': { request: AlterConfigsForward; response: TopicResults };
   /** ElectLeaders (43). */
   'controller.elect-leaders': { request: ElectLeadersRequest; response: ElectLeadersResponse };
+  /** AlterPartitionReassignments (45). */
+  'controller.alter-partition-reassignments': { request: AlterPartitionReassignmentsRequest; response: AlterPartitionReassignmentsResponse };
+  /** ListPartitionReassignments (46). */
+  'controller.list-partition-reassignments': { request: ListPartitionReassignmentsRequest; response: ListPartitionReassignmentsResponse };
   /** Fetch (1) with a replica id: partition replication. */
   'replica.fetch': { request: ReplicaFetchRequest; response: ReplicaFetchResponse };
 }
@@ -363,10 +399,6 @@ export interface ClusterEndpoint {
 
 /** A broker as the metadata image knows it. @experimental */
 export interface BrokerDescription {
-  /** AlterPartitionReassignments (45). */
-  'controller.alter-partition-reassignments': { request: AlterPartitionReassignmentsRequest; response: AlterPartitionReassignmentsResponse };
-  /** ListPartitionReassignments (46). */
-  'controller.list-partition-reassignments': { request: ListPartitionReassignmentsRequest; response: ListPartitionReassignmentsResponse };
   readonly nodeId: number;
   readonly rack: string | null;
   /** Fenced brokers lead nothing and are left out of Metadata responses. */

@@ -14,7 +14,8 @@ import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
 import { MemoryTransport, TEST_RAFT_CONFIG, TEST_VOTERS, waitFor } from '../../test/raft-cluster.js';
 import { FileQuorumStateStore } from '../raft/file-quorum-state-store.js';
 import { FileRaftLog } from '../raft/file-raft-log.js';
-import { MetadataQuorum } from './metadata-quorum.js';
+import { DEFAULT_RAFT_CONFIG } from '../raft/raft-config.js';
+import { MetadataQuorum, type MetadataSnapshotSettings } from './metadata-quorum.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -29,18 +30,23 @@ function newDir(): string {
 
 interface Voter {
   readonly quorum: MetadataQuorum;
+  readonly log: FileRaftLog;
   readonly events: string[];
   stop(): Promise<void>;
 }
 
-function startVoter(nodeId: number, dir: string, transport: MemoryTransport): Voter {
+/** `snapshots`: snapshot often, in a log of tiny segments, so that prefixes really go. */
+function startVoter(nodeId: number, dir: string, transport: MemoryTransport, snapshots?: MetadataSnapshotSettings): Voter {
   const partitionLog = PartitionLog.open({
-    dir, topic: '__cluster_metadata', partition: 0, config: logConfig({ 'write.caching': 'true' }),
+    dir, topic: '__cluster_metadata', partition: 0,
+    config: logConfig({ 'write.caching': 'true', ...(snapshots !== undefined ? { 'segment.bytes': '1024' } : {}) }),
     clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false,
   });
+  const log = new FileRaftLog(partitionLog);
   const quorum = new MetadataQuorum({
-    nodeId, voters: TEST_VOTERS, clusterId: 'c1', log: new FileRaftLog(partitionLog), store: new FileQuorumStateStore(dir),
+    nodeId, voters: TEST_VOTERS, clusterId: 'c1', log, store: new FileQuorumStateStore(dir),
     config: TEST_RAFT_CONFIG, transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
+    ...(snapshots !== undefined ? { snapshots } : {}),
   });
   const events: string[] = [];
   quorum.onCommitted((records, offset) => events.push(`commit ${offset}: ${records.map((r) => r.type).join(',')}`));
@@ -56,7 +62,7 @@ function startVoter(nodeId: number, dir: string, transport: MemoryTransport): Vo
   };
   cleanups.push(stop);
   quorum.start();
-  return { quorum, events, stop };
+  return { quorum, log, events, stop };
 }
 
 function topic(name: string): MetadataRecord {
@@ -141,6 +147,72 @@ describe('MetadataQuorum', () => {
     await expect(active.quorum.commit([topic('lost')])).rejects.toMatchObject({ code: 41 });
     expect(active.quorum.isActiveController()).toBe(false);
     expect(active.events.at(-1)).toMatch(/^inactive in /);
+  });
+
+  it('catches up a voter and an observer that were away while the leader snapshotted and deleted its log prefix', async () => {
+    const transport = new MemoryTransport();
+    const snapshots = { maxRecordBytes: 100, intervalMs: 0 };
+    const dirs = TEST_VOTERS.map(() => newDir());
+    const voters = TEST_VOTERS.map((v, i) => startVoter(v.nodeId, dirs[i]!, transport, snapshots));
+    await waitFor('one active controller', () => activeOf(voters) !== undefined);
+    const leader = activeOf(voters)!;
+    await leader.quorum.commit([topic('early')]);
+    const away = voters.find((v) => v !== leader)!;
+    await waitFor('early on the voter about to go away', () => away.quorum.image.topicsByName.has('early'));
+    await away.stop();
+
+    for (let i = 0; i < 40; i++) await leader.quorum.commit([topic(`t${i}`)]);
+    await leader.quorum.commit([topic('gone')]);
+    const gone = leader.quorum.image.topicsByName.get('gone')!;
+    await leader.quorum.commit([{ type: 'remove-topic', topicId: gone.topicId }]);
+    await waitFor('a snapshot past the away voter and a log start past its log end',
+      () => leader.log.startOffset() > away.log.endOffset() && (leader.log.latestSnapshot()?.offset ?? 0) >= leader.log.startOffset());
+
+    const back = startVoter(TEST_VOTERS[voters.indexOf(away)]!.nodeId, dirs[voters.indexOf(away)]!, transport, snapshots);
+    const observer = startVoter(4, newDir(), transport, snapshots);
+    await leader.quorum.commit([topic('after')]);
+    const names = (v: Voter): string[] => [...v.quorum.image.topicsByName.keys()].sort();
+    for (const v of [back, observer]) {
+      await waitFor('the image equal to the leader\'s', () => names(v).join() === names(leader).join());
+      // Installed from a snapshot: their logs start where the leader's snapshot ended, not at 0.
+      expect(v.log.startOffset()).toBeGreaterThan(0);
+      expect(v.events.some((e) => e.includes('topic'))).toBe(true);
+    }
+    expect(names(back)).toContain('after');
+    expect(names(back)).not.toContain('gone');
+  });
+
+  it('restarts a sole voter from its snapshot and the log after it, to the same image', async () => {
+    const dir = newDir();
+    const logger = captureLogger();
+    const open = (): MetadataLog => MetadataLog.open({
+      logDir: dir, clock: new ManualClock(), log: logger, recoveryPoint: 0, cleanShutdown: false,
+      quorum: {
+        nodeId: 0, voters: [], clusterId: '', transport: () => undefined, raft: DEFAULT_RAFT_CONFIG, requestTimeoutMs: 2000,
+        snapshots: { maxRecordBytes: 150, intervalMs: 0 },
+      },
+    });
+    let metadata = open();
+    for (let i = 0; i < 12; i++) {
+      await metadata.commit([topic(`t${i}`)]);
+      await metadata.commit([{ type: 'config', resourceType: 2, resourceName: `t${i}`, name: 'retention.ms', value: String(i) }]);
+    }
+    // Leave a tail after the snapshot, to be replayed on top of it (a commit right after one leaves none).
+    for (let i = 0; i < 5 && (metadata.quorum.latestSnapshot()?.offset ?? Infinity) >= metadata.quorum.highWatermark(); i++) {
+      await metadata.commit([{ type: 'config', resourceType: 2, resourceName: 't0', name: 'cleanup.policy', value: `x${i}` }]);
+    }
+    const snapshot = metadata.quorum.latestSnapshot();
+    expect(snapshot).not.toBeNull();
+    expect(snapshot!.offset).toBeLessThan(metadata.quorum.highWatermark());
+    const before = [...metadata.image.topicsByName.values()].map((t) => [t.name, [...t.configs]]);
+    await metadata.close();
+
+    metadata = open();
+    expect(logger.lines.some((l) => l.msg.includes('image loaded from snapshot') && l.fields?.['endOffset'] === snapshot!.offset)).toBe(true);
+    expect([...metadata.image.topicsByName.values()].map((t) => [t.name, [...t.configs]])).toEqual(before);
+    await metadata.commit([topic('more')]);
+    expect(metadata.image.topicsByName.has('more')).toBe(true);
+    await metadata.close();
   });
 
   it('gives a sole voter its image back at open, before anything is awaited', async () => {

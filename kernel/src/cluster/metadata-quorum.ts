@@ -12,10 +12,18 @@
  *   resolves once it is committed and applied here; it rejects with NOT_CONTROLLER when this
  *   node is not the active controller or loses leadership first (the entry may then still
  *   commit under the next leader, as in Kafka: callers retry idempotently or check the image).
- * - A sole voter replays its whole local log into the image in the constructor: it commits
- *   only what it flushed, and whatever survived on disk is committed by its next leader
- *   entry anyway. Raft then reports those entries again from offset 0; they are skipped.
- *   Several voters start from an empty image and fill it as commits arrive.
+ * - At start the image is loaded from the log's latest snapshot (empty without one). A sole
+ *   voter then replays its local log after the snapshot into the image in the constructor:
+ *   it commits only what it flushed, and whatever survived on disk is committed by its next
+ *   leader entry anyway. Raft then reports those entries again; they are skipped. Several
+ *   voters fill the image from the snapshot on as commits arrive.
+ * - Snapshots (KRaft's): once `maxRecordBytes` of entries were committed since the last
+ *   snapshot, or `intervalMs` passed since it and something was committed, the image is
+ *   written as a snapshot at the applied offset (checked after each commit), and the log
+ *   prefix below it is deleted: followers and observers behind it fetch the snapshot
+ *   (FetchSnapshot). A snapshot fetched from the leader replaces the image; committed
+ *   listeners then get the records of the new image, preceded by a RemoveTopicRecord for
+ *   each topic it no longer has, so they can follow without replaying a log they never saw.
  * - A node not among the voters (`process.roles=broker`) observes: it replicates the log by
  *   fetching from the leader (raft-observer.ts), applies what is committed, and is never
  *   the active controller.
@@ -27,12 +35,13 @@ import {
 import type { Clock } from '../clock.js';
 import { MetadataImage } from '../metadata/metadata-image.js';
 import { decodeMetadataEntry, encodeMetadataEntry } from '../metadata/metadata-entry.js';
+import { encodeMetadataSnapshot, imageOfSnapshot, imageRecords } from '../metadata/metadata-snapshot.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import type { RaftConfig } from '../raft/raft-config.js';
 import type { RaftLog } from '../raft/raft-log.js';
 import type { QuorumStateStore } from '../raft/quorum-state-store.js';
 import type { Random } from '../raft/random.js';
-import type { LogEntry } from '../raft/types.js';
+import type { LogEntry, OffsetAndEpoch } from '../raft/types.js';
 import { RaftDriver, raftClock, type RaftRpcName } from './raft-driver.js';
 import { RaftObserver } from './raft-observer.js';
 
@@ -43,6 +52,16 @@ const INCONSISTENT_VOTER_SET = 94;
 const REPLAY_ENTRIES_MAX = 500;
 
 export type MetadataQuorumRpc = RaftRpcName | 'raft.describe-quorum';
+
+/** When to snapshot the image (`metadata.log.max.record.bytes.between.snapshots`, `metadata.log.max.snapshot.interval.ms`). */
+export interface MetadataSnapshotSettings {
+  readonly maxRecordBytes: number;
+  /** 0: no time trigger. */
+  readonly intervalMs: number;
+}
+
+/** Kafka's defaults: 20 MiB of records, one hour. */
+export const DEFAULT_METADATA_SNAPSHOT_SETTINGS: MetadataSnapshotSettings = { maxRecordBytes: 20 * 1024 * 1024, intervalMs: 3_600_000 };
 
 export interface MetadataQuorumOptions {
   readonly nodeId: number;
@@ -59,6 +78,8 @@ export interface MetadataQuorumOptions {
   readonly clock?: Clock;
   readonly logger: Logger;
   readonly random?: Random;
+  /** Default DEFAULT_METADATA_SNAPSHOT_SETTINGS. */
+  readonly snapshots?: MetadataSnapshotSettings;
 }
 
 interface PendingCommit {
@@ -90,12 +111,24 @@ export class MetadataQuorum {
   private caughtUpWaiters: Array<() => void> = [];
   private closed = false;
   private readonly clock: Clock;
+  private readonly snapshotSettings: MetadataSnapshotSettings;
+  /** Entry bytes applied since the last snapshot, and when that was taken (or this node started). */
+  private bytesSinceSnapshot = 0;
+  private lastSnapshotMs: number;
+  /** Epoch of the entry before `applied`: a snapshot taken at `applied` carries it. */
+  private appliedEpoch = 0;
 
   constructor(private readonly opts: MetadataQuorumOptions) {
     this.clock = opts.clock ?? raftClock;
+    this.snapshotSettings = opts.snapshots ?? DEFAULT_METADATA_SNAPSHOT_SETTINGS;
+    this.lastSnapshotMs = this.clock.nowMs();
     const voters = opts.voters.length === 0 ? [{ nodeId: opts.nodeId, host: '', port: 0 }] : opts.voters;
-    const listener = { onCommit: (entries: readonly LogEntry[]): void => this.onCommit(entries) };
+    const listener = {
+      onCommit: (entries: readonly LogEntry[]): void => this.onCommit(entries),
+      onSnapshot: (id: OffsetAndEpoch, bytes: Uint8Array): void => this.onSnapshot(id, bytes),
+    };
     this.soleVoter = voters.length === 1 && voters[0]!.nodeId === opts.nodeId;
+    this.loadLatestSnapshot();
     if (this.soleVoter) this.replayLocalLog();
     if (voters.some((v) => v.nodeId === opts.nodeId)) {
       this.driver = new RaftDriver({
@@ -209,6 +242,11 @@ export class MetadataQuorum {
     const leaderId = this.activeControllerId() ?? -1;
     const answer = rpc === 'raft.fetch'
       ? { errorCode: NOT_LEADER_OR_FOLLOWER, leaderId, leaderEpoch: this.epoch(), highWatermark: -1, divergingEpoch: null, records: new Uint8Array(0) }
+      : rpc === 'raft.fetch-snapshot'
+        ? {
+            errorCode: NOT_LEADER_OR_FOLLOWER, leaderId, leaderEpoch: this.epoch(),
+            snapshotId: (request as ClusterRpcRequest<'raft.fetch-snapshot'>).snapshotId, size: 0, position: 0, bytes: new Uint8Array(0),
+          }
       : rpc === 'raft.vote'
         ? { errorCode: INCONSISTENT_VOTER_SET, leaderId, leaderEpoch: this.epoch(), voteGranted: false }
         : { errorCode: INCONSISTENT_VOTER_SET };
@@ -224,12 +262,68 @@ export class MetadataQuorum {
     this.dropPending();
   }
 
+  /** Snapshot offset and size of the last snapshot this node wrote or loaded, for tests and logs. */
+  latestSnapshot(): OffsetAndEpoch | null {
+    return this.opts.log.latestSnapshot();
+  }
+
+  private loadLatestSnapshot(): void {
+    const id = this.opts.log.latestSnapshot();
+    if (id === null) return;
+    const chunk = this.opts.log.readSnapshot(id, 0, Number.MAX_SAFE_INTEGER);
+    if (chunk === undefined) throw new Error(`snapshot ${id.offset}@${id.epoch} listed but not readable`);
+    this.image.replaceWith(imageOfSnapshot(chunk.bytes));
+    this.applied = id.offset;
+    this.appliedEpoch = id.epoch;
+    this.opts.logger.info('metadata quorum: image loaded from snapshot', { endOffset: id.offset, epoch: id.epoch, bytes: chunk.size });
+  }
+
+  /** A snapshot fetched from the leader: the image becomes its content. */
+  private onSnapshot(id: OffsetAndEpoch, bytes: Uint8Array): void {
+    const next = imageOfSnapshot(bytes);
+    const removed: MetadataRecord[] = [...this.image.topicsById.entries()]
+      .filter(([key]) => !next.topicsById.has(key)).map(([, t]) => ({ type: 'remove-topic', topicId: t.topicId }));
+    this.image.replaceWith(next);
+    this.applied = id.offset;
+    this.appliedEpoch = id.epoch;
+    this.bytesSinceSnapshot = 0;
+    this.lastSnapshotMs = this.clock.nowMs();
+    // Commits waiting at offsets the snapshot covers were decided without this node seeing them.
+    this.dropPending();
+    this.opts.logger.info('metadata quorum: installed a snapshot from the leader', { endOffset: id.offset, epoch: id.epoch, bytes: bytes.length });
+    const records = [...removed, ...imageRecords(next)];
+    const offset = id.offset - 1;
+    this.notify(() => { for (const l of this.committedListeners) l(records, offset); });
+  }
+
+  /**
+   * After a step of the core (never inside one: the core may still read the log prefix this
+   * deletes): writes a snapshot at the applied offset when a trigger is due, then drops the
+   * log prefix. Only committed state is snapshotted: a sole voter's replayed entries wait
+   * for its Raft high watermark to pass them.
+   */
+  private maybeSnapshot(): void {
+    const { maxRecordBytes, intervalMs } = this.snapshotSettings;
+    const now = this.clock.nowMs();
+    const due = this.bytesSinceSnapshot >= maxRecordBytes || (intervalMs > 0 && now - this.lastSnapshotMs >= intervalMs);
+    if (!due || this.bytesSinceSnapshot === 0 || this.closed || this.applied > this.raftHighWatermark()) return;
+    const id = { offset: this.applied, epoch: this.appliedEpoch };
+    const bytes = encodeMetadataSnapshot(this.image, id, now);
+    this.opts.log.storeSnapshot(id, bytes);
+    this.opts.log.deleteBefore(id.offset);
+    this.bytesSinceSnapshot = 0;
+    this.lastSnapshotMs = now;
+    this.opts.logger.info('metadata quorum: wrote a snapshot', { endOffset: id.offset, epoch: id.epoch, bytes: bytes.length, logStartOffset: this.opts.log.startOffset() });
+  }
+
   private replayLocalLog(): void {
     const end = this.opts.log.endOffset();
     while (this.applied < end) {
       const entries = this.opts.log.read(this.applied, REPLAY_ENTRIES_MAX);
       for (const entry of entries) {
         if (entry.kind === 'data') for (const r of decodeMetadataEntry(entry.data)) this.image.apply(r);
+        this.bytesSinceSnapshot += entry.data.length;
+        this.appliedEpoch = entry.epoch;
       }
       this.applied += entries.length;
     }
@@ -250,6 +344,7 @@ export class MetadataQuorum {
   private onCommit(entries: readonly LogEntry[]): void {
     for (const entry of entries) {
       if (entry.offset < this.applied) continue;
+      this.bytesSinceSnapshot += entry.data.length;
       if (entry.offset !== this.applied) throw new Error(`commit of offset ${entry.offset} while ${this.applied} is next to apply`);
       if (entry.kind === 'data') {
         const records = decodeMetadataEntry(entry.data);
@@ -263,6 +358,7 @@ export class MetadataQuorum {
         this.notify(() => { for (const l of this.leadershipListeners) l(true, epoch); });
       }
       this.applied = entry.offset + 1;
+      this.appliedEpoch = entry.epoch;
       const waiting = this.pending.get(entry.offset);
       if (waiting !== undefined) {
         this.pending.delete(entry.offset);
@@ -292,6 +388,7 @@ export class MetadataQuorum {
         for (const w of this.caughtUpWaiters.splice(0)) w();
       }
     }
+    this.maybeSnapshot();
     this.drainNotifications();
   }
 

@@ -9,6 +9,7 @@ import { PartitionLog } from '../log/partition-log.js';
 import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
 import { FileQuorumStateStore } from '../raft/file-quorum-state-store.js';
 import { FileRaftLog } from '../raft/file-raft-log.js';
+import { decodeSnapshot, encodeSnapshot } from '../raft/snapshot-format.js';
 import { MemoryTransport, TEST_RAFT_CONFIG, TEST_VOTERS as VOTERS, waitFor } from '../../test/raft-cluster.js';
 import { RaftDriver, type RaftRpcName } from './raft-driver.js';
 
@@ -24,9 +25,10 @@ interface TestNode {
   stop(): Promise<void>;
 }
 
-function startNode(id: number, dir: string, transport: MemoryTransport): TestNode {
+function startNode(id: number, dir: string, transport: MemoryTransport, segmentBytes?: number): TestNode {
   const partitionLog = PartitionLog.open({
-    dir, topic: '__cluster_metadata', partition: 0, config: logConfig({ 'write.caching': 'true' }),
+    dir, topic: '__cluster_metadata', partition: 0,
+    config: logConfig({ 'write.caching': 'true', ...(segmentBytes !== undefined ? { 'segment.bytes': String(segmentBytes) } : {}) }),
     clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false,
   });
   const log = new FileRaftLog(partitionLog);
@@ -34,7 +36,11 @@ function startNode(id: number, dir: string, transport: MemoryTransport): TestNod
   const driver = new RaftDriver({
     nodeId: id, voters: VOTERS, clusterId: 'c1', log, store: new FileQuorumStateStore(dir), config: TEST_RAFT_CONFIG,
     transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
-    listener: { onCommit: (entries) => { for (const e of entries) if (e.kind === 'data') committed.push(Buffer.from(e.data).toString()); } },
+    listener: {
+      onCommit: (entries) => { for (const e of entries) if (e.kind === 'data') committed.push(Buffer.from(e.data).toString()); },
+      // The state machine's snapshot is its list of committed words.
+      onSnapshot: (_id, bytes) => { committed.splice(0, committed.length, ...decodeSnapshot(bytes).map((w) => Buffer.from(w).toString())); },
+    },
   });
   transport.register(id, (rpc, req) => driver.handle(rpc as RaftRpcName, req as never));
   let stopped = false;
@@ -85,6 +91,37 @@ describe('RaftDriver', () => {
     await waitFor('the restarted node to commit everything', () => restarted.committed.join() === 'a,b,c,d');
     await waitFor('the restarted node to follow', () => leaderOf([...rest, restarted]) !== undefined);
     expect(restarted.log.endOffset()).toBe(second.log.endOffset());
+  });
+
+  it('catches a follower that was down up by FetchSnapshot once the leader snapshotted and deleted its log prefix', async () => {
+    const transport = new MemoryTransport();
+    const dirs = VOTERS.map(() => tempDir('sluice-raft-driver-'));
+    cleanups.push(() => { for (const d of dirs) d.cleanup(); });
+    // Small segments, so that deleting the prefix below the snapshot removes whole segments.
+    const nodes = VOTERS.map((v, i) => startNode(v.nodeId, dirs[i]!.path, transport, 1024));
+    await waitFor('a leader all three follow', () => leaderOf(nodes) !== undefined);
+    const leader = leaderOf(nodes)!;
+    for (const word of ['a', 'b', 'c']) leader.driver.propose(Buffer.from(word));
+    await waitFor('a, b, c committed everywhere', () => nodes.every((n) => n.committed.join() === 'a,b,c'));
+    const away = nodes.find((n) => n !== leader)!;
+    await away.stop();
+
+    const words = Array.from({ length: 60 }, (_, i) => `w${i}`);
+    for (const word of words) expect(leader.driver.propose(Buffer.from(word)).accepted).toBe(true);
+    await waitFor('every word committed on the leader', () => leader.committed.length === 3 + words.length);
+    const hw = leader.driver.node.highWatermark();
+    const id = { offset: hw, epoch: leader.log.entryAt(hw - 1)!.epoch };
+    leader.log.storeSnapshot(id, encodeSnapshot(id, leader.committed.map((w) => Buffer.from(w)), Date.now()));
+    leader.log.deleteBefore(hw);
+    expect(leader.log.startOffset()).toBeGreaterThan(away.log.endOffset());
+
+    const index = nodes.indexOf(away);
+    const back = startNode(away.driver.node.id, dirs[index]!.path, transport, 1024);
+    await waitFor('the returning follower to hold everything', () => back.committed.join() === leader.committed.join());
+    expect(back.log.startOffset()).toBe(id.offset);
+    expect(back.log.latestSnapshot()).toEqual(id);
+    expect(leader.driver.propose(Buffer.from('after')).accepted).toBe(true);
+    await waitFor('a word after the snapshot on the returning follower', () => back.committed.at(-1) === 'after');
   });
 
   it('answers requests from outside the cluster with errors the core never sees', async () => {

@@ -23,17 +23,21 @@
  *   fetch-request {from, epoch, fetchOffset, lastFetchedEpoch} <-> RaftFetchRequest {replicaId, epoch, ...}
  *   fetch-response {error, epoch, leaderId, highWatermark, entries, divergingEpoch}
  *     <-> RaftFetchResponse {errorCode (0, 74, 6), leaderEpoch, leaderId, highWatermark,
- *         records (one batch per entry), divergingEpoch {epoch, endOffset}}
+ *         records (one batch per entry), divergingEpoch {epoch, endOffset}, snapshotId {endOffset, epoch}}
+ *   fetch-snapshot-request {from, epoch, snapshotId, position} <-> RaftFetchSnapshotRequest {replicaId, epoch, ...}
+ *   fetch-snapshot-response {error, epoch, leaderId, size, position, bytes}
+ *     <-> RaftFetchSnapshotResponse {errorCode (0, 74, 6, 98), leaderEpoch, leaderId, size, position, bytes}
  * The response echo fields of the core's messages (requestEpoch, fetchOffset, ...) are
  * taken from the request the caller sent.
  */
 import type {
   BeginQuorumEpochRequest, BeginQuorumEpochResponse, ClusterTransport, Logger, PeerAddress, RaftFetchRequest,
-  RaftFetchResponse, VoteRequest as WireVoteRequest, VoteResponse as WireVoteResponse,
+  RaftFetchResponse, RaftFetchSnapshotRequest, RaftFetchSnapshotResponse, VoteRequest as WireVoteRequest,
+  VoteResponse as WireVoteResponse,
 } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
 import { batchesOfEntries, entriesOfBatches } from '../raft/file-raft-log.js';
-import type { FetchError, FetchRequest, RaftMessage, VoteRequest } from '../raft/messages.js';
+import type { FetchError, FetchRequest, FetchSnapshotError, FetchSnapshotRequest, RaftMessage, VoteRequest } from '../raft/messages.js';
 import type { RaftConfig } from '../raft/raft-config.js';
 import type { RaftLog } from '../raft/raft-log.js';
 import { RaftNode, type ProposeResult, type RaftListener } from '../raft/raft-node.js';
@@ -65,9 +69,13 @@ const UNKNOWN_LEADER_EPOCH = 75;
 const BROKER_NOT_AVAILABLE = 8;
 const INCONSISTENT_VOTER_SET = 94;
 const INCONSISTENT_CLUSTER_ID = 104;
+const SNAPSHOT_NOT_FOUND = 98;
 
 const FETCH_ERROR_CODES: Readonly<Record<FetchError, number>> = {
   none: NONE, 'fenced-epoch': FENCED_LEADER_EPOCH, 'not-leader': NOT_LEADER_OR_FOLLOWER,
+};
+const FETCH_SNAPSHOT_ERROR_CODES: Readonly<Record<FetchSnapshotError, number>> = {
+  ...FETCH_ERROR_CODES, 'snapshot-not-found': SNAPSHOT_NOT_FOUND,
 };
 
 /** The raft.* RPCs a driver answers, with their wire request and response. */
@@ -75,6 +83,7 @@ export interface RaftRpcs {
   'raft.vote': { request: WireVoteRequest; response: WireVoteResponse };
   'raft.begin-quorum-epoch': { request: BeginQuorumEpochRequest; response: BeginQuorumEpochResponse };
   'raft.fetch': { request: RaftFetchRequest; response: RaftFetchResponse };
+  'raft.fetch-snapshot': { request: RaftFetchSnapshotRequest; response: RaftFetchSnapshotResponse };
 }
 export type RaftRpcName = keyof RaftRpcs;
 
@@ -191,6 +200,25 @@ export class RaftDriver {
           highWatermark: reply.highWatermark,
           divergingEpoch: reply.divergingEpoch === null ? null : { epoch: reply.divergingEpoch.epoch, endOffset: reply.divergingEpoch.offset },
           records: batchesOfEntries(reply.entries, this.clock.nowMs(), FETCH_RESPONSE_BYTES_MAX),
+          snapshotId: reply.snapshotId === null ? null : { endOffset: reply.snapshotId.offset, epoch: reply.snapshotId.epoch },
+        };
+      }
+      case 'raft.fetch-snapshot': {
+        const req = request as RaftFetchSnapshotRequest;
+        const noAnswer = (errorCode: number): RaftFetchSnapshotResponse => ({
+          errorCode, leaderId: -1, leaderEpoch: this.node.epoch(), snapshotId: req.snapshotId, size: 0, position: req.position,
+          bytes: new Uint8Array(0),
+        });
+        const refused = this.refusal(req.clusterId, null);
+        if (refused !== NONE) return noAnswer(refused);
+        const reply = this.ask(req.replicaId, {
+          type: 'fetch-snapshot-request', from: req.replicaId, to: self, epoch: req.epoch,
+          snapshotId: { offset: req.snapshotId.endOffset, epoch: req.snapshotId.epoch }, position: req.position,
+        });
+        if (reply?.type !== 'fetch-snapshot-response') return noAnswer(UNKNOWN_LEADER_EPOCH);
+        return {
+          errorCode: FETCH_SNAPSHOT_ERROR_CODES[reply.error], leaderId: reply.leaderId ?? -1, leaderEpoch: reply.epoch,
+          snapshotId: req.snapshotId, size: reply.size, position: reply.position, bytes: reply.bytes,
         };
       }
     }
@@ -238,7 +266,7 @@ export class RaftDriver {
   }
 
   private send(message: RaftMessage): void {
-    if (message.type === 'vote-response' || message.type === 'fetch-response') {
+    if (message.type === 'vote-response' || message.type === 'fetch-response' || message.type === 'fetch-snapshot-response') {
       // Replies only ever go out as the answer to the request being handled.
       if (this.replyTo === message.to) this.reply = message;
       return;
@@ -264,6 +292,12 @@ export class RaftDriver {
           clusterId: this.opts.clusterId, replicaId: message.from, epoch: message.epoch, fetchOffset: message.fetchOffset,
           lastFetchedEpoch: message.lastFetchedEpoch,
         }, (resp) => this.onFetchResponse(message, resp));
+        return;
+      case 'fetch-snapshot-request':
+        this.call(transport, peer, 'raft.fetch-snapshot', {
+          clusterId: this.opts.clusterId, replicaId: message.from, epoch: message.epoch,
+          snapshotId: { endOffset: message.snapshotId.offset, epoch: message.snapshotId.epoch }, position: message.position,
+        }, (resp) => this.onFetchSnapshotResponse(message, resp));
         return;
     }
   }
@@ -317,6 +351,17 @@ export class RaftDriver {
       leaderId: resp.leaderId < 0 ? null : resp.leaderId, fetchOffset: req.fetchOffset, lastFetchedEpoch: req.lastFetchedEpoch,
       highWatermark: resp.highWatermark, entries,
       divergingEpoch: resp.divergingEpoch === null ? null : { offset: resp.divergingEpoch.endOffset, epoch: resp.divergingEpoch.epoch },
+      snapshotId: resp.snapshotId == null ? null : { offset: resp.snapshotId.endOffset, epoch: resp.snapshotId.epoch },
+    }));
+  }
+
+  private onFetchSnapshotResponse(req: FetchSnapshotRequest, resp: RaftFetchSnapshotResponse): void {
+    const error = (Object.keys(FETCH_SNAPSHOT_ERROR_CODES) as FetchSnapshotError[]).find((e) => FETCH_SNAPSHOT_ERROR_CODES[e] === resp.errorCode);
+    if (error === undefined) return;
+    this.step(() => this.node.handle({
+      type: 'fetch-snapshot-response', from: req.to, to: req.from, error, epoch: resp.leaderEpoch,
+      leaderId: resp.leaderId < 0 ? null : resp.leaderId, snapshotId: req.snapshotId, size: resp.size,
+      position: resp.position, bytes: resp.bytes,
     }));
   }
 }

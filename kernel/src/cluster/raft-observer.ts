@@ -8,7 +8,10 @@
  * It finds the leader by asking voters in turn: a voter that does not lead answers with the
  * leader it follows (NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH with leaderId and epoch).
  * Entries below the leader's high watermark (capped at its own log end) are committed and
- * reported once each, in order, from offset 0 after every start, as voters report them.
+ * reported once each, in order, from the latest snapshot on after every start, as voters
+ * report them. A fetch answered with a snapshot id (this log is behind the leader's log
+ * start) is followed by FetchSnapshot requests, chunk by chunk, to the same leader; the
+ * whole snapshot is installed (the log restarts empty at its end) and reported upward.
  */
 import type { ClusterTransport, Logger, PeerAddress, RaftFetchResponse } from '@sluice/sdk';
 import { entriesOfBatches } from '../raft/file-raft-log.js';
@@ -50,6 +53,8 @@ export class RaftObserver {
   constructor(private readonly opts: RaftObserverOptions) {
     if (opts.voters.some((v) => v.nodeId === opts.nodeId)) throw new Error(`node ${opts.nodeId} is a voter, not an observer`);
     if (opts.voters.length === 0) throw new Error('an observer needs voters to fetch from');
+    this.hw = Math.max(opts.log.startOffset(), opts.log.latestSnapshot()?.offset ?? 0);
+    this.applied = this.hw;
   }
 
   epoch(): Epoch {
@@ -110,10 +115,48 @@ export class RaftObserver {
     }
     if (!this.running) return 0;
     try {
+      const snapshotId = response.snapshotId ?? null;
+      if (response.errorCode === NONE && response.leaderEpoch === this.epochValue && snapshotId !== null) {
+        this.leader = peer.nodeId;
+        return await this.fetchSnapshot(transport, peer, { offset: snapshotId.endOffset, epoch: snapshotId.epoch });
+      }
       return this.handle(peer.nodeId, fetchOffset, lastFetchedEpoch, response);
     } finally {
       this.opts.onStep?.();
     }
+  }
+
+  /** Fetches snapshot `id` from the leader and installs it; returns how long to wait before the next fetch. */
+  private async fetchSnapshot(transport: ClusterTransport, peer: PeerAddress, id: { offset: number; epoch: Epoch }): Promise<number> {
+    const chunks: Uint8Array[] = [];
+    let position = 0;
+    for (;;) {
+      let resp;
+      try {
+        resp = await transport.call(peer, 'raft.fetch-snapshot', {
+          clusterId: this.opts.clusterId, replicaId: this.opts.nodeId, epoch: this.epochValue,
+          snapshotId: { endOffset: id.offset, epoch: id.epoch }, position,
+        }, this.opts.requestTimeoutMs);
+      } catch (err) {
+        this.opts.logger.debug('metadata snapshot fetch failed', { peer: peer.nodeId, error: (err as Error).message });
+        return this.opts.fetchBackoffMs;
+      }
+      if (!this.running) return 0;
+      // The leader changed or moved to a newer snapshot: start over with a fetch.
+      if (resp.errorCode !== NONE || resp.position !== position || (resp.bytes.length === 0 && position < resp.size)) {
+        return this.opts.fetchBackoffMs;
+      }
+      chunks.push(resp.bytes);
+      position += resp.bytes.length;
+      if (position >= resp.size) break;
+    }
+    if (id.offset < this.hw) throw new Error(`observer ${this.opts.nodeId} told to install snapshot ${id.offset} below its high watermark ${this.hw}`);
+    const bytes = Buffer.concat(chunks);
+    this.opts.log.installSnapshot(id, bytes);
+    this.hw = id.offset;
+    this.applied = id.offset;
+    this.opts.listener.onSnapshot(id, bytes);
+    return 0;
   }
 
   private handle(from: NodeId, fetchOffset: number, lastFetchedEpoch: Epoch, resp: RaftFetchResponse): number {

@@ -304,6 +304,14 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     name: 'replica.socket.timeout.ms', type: 'int', default: '30000', min: 1,
     doc: 'How long a follower\'s fetch may take beyond replica.fetch.wait.max.ms before it counts as failed.',
   },
+  {
+    name: 'metadata.log.max.record.bytes.between.snapshots', type: 'long', default: String(20 * 1024 * 1024), min: 1,
+    doc: 'Bytes of committed metadata log entries after the last snapshot that make this node write a new one.',
+  },
+  {
+    name: 'metadata.log.max.snapshot.interval.ms', type: 'long', default: '3600000', min: 0,
+    doc: 'Longest time between metadata snapshots while entries were committed since the last; 0 disables the time trigger.',
+  },
 ];
 
 /**
@@ -394,6 +402,10 @@ export interface BrokerConfig {
   readonly replicaFetchResponseMaxBytes: number;
   readonly replicaFetchBackoffMs: number;
   readonly replicaSocketTimeoutMs: number;
+  /** `metadata.log.max.record.bytes.between.snapshots`. */
+  readonly metadataSnapshotMaxRecordBytes: number;
+  /** `metadata.log.max.snapshot.interval.ms`; 0: no time trigger. */
+  readonly metadataSnapshotIntervalMs: number;
   readonly autoCreateTopicsEnable: boolean;
   readonly minInsyncReplicas: number;
   readonly deleteTopicEnable: boolean;
@@ -589,6 +601,8 @@ export function loadBrokerConfig(
     replicaFetchResponseMaxBytes: num('replica.fetch.response.max.bytes'),
     replicaFetchBackoffMs: num('replica.fetch.backoff.ms'),
     replicaSocketTimeoutMs: num('replica.socket.timeout.ms'),
+    metadataSnapshotMaxRecordBytes: num('metadata.log.max.record.bytes.between.snapshots'),
+    metadataSnapshotIntervalMs: num('metadata.log.max.snapshot.interval.ms'),
     autoCreateTopicsEnable: bool('auto.create.topics.enable'),
     minInsyncReplicas: num('min.insync.replicas'),
     deleteTopicEnable: bool('delete.topic.enable'),

@@ -138,6 +138,17 @@ export class MetadataImage {
     }
   }
 
+  /** Makes this image equal to `other` (a snapshot fetched from the leader), keeping its identity for holders. */
+  replaceWith(other: MetadataImage): void {
+    this.brokers.clear();
+    this.topicsByName.clear();
+    this.topicsById.clear();
+    for (const [id, b] of other.brokers) this.brokers.set(id, b);
+    for (const [key, t] of other.topicsById) this.topicsById.set(key, t);
+    for (const [name, t] of other.topicsByName) this.topicsByName.set(name, t);
+    this.nextProducerId = other.nextProducerId;
+  }
+
   /** Records for another registration (an older epoch) change nothing: the broker re-registered since. */
   private changeBroker(id: number, epoch: number, change: Partial<Pick<BrokerRegistration, 'fenced' | 'inControlledShutdown'>>): void {
     const broker = this.brokers.get(id);

@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import type { ClusterTransport, Logger, PeerAddress } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
-import { MetadataQuorum } from '../cluster/metadata-quorum.js';
+import { MetadataQuorum, type MetadataSnapshotSettings } from '../cluster/metadata-quorum.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { toLogConfig } from '../config/topic-config.js';
 import { PartitionLog } from '../log/partition-log.js';
@@ -34,6 +34,8 @@ export interface MetadataQuorumSettings {
   readonly transport: () => ClusterTransport | undefined;
   readonly raft: RaftConfig;
   readonly requestTimeoutMs: number;
+  /** When to snapshot the image; default Kafka's (20 MiB of records, 1 h). */
+  readonly snapshots?: MetadataSnapshotSettings;
 }
 
 export interface MetadataLogOptions {
@@ -66,8 +68,9 @@ export class MetadataLog {
     const dir = join(opts.logDir, `${METADATA_TOPIC}-0`);
     const partitionLog = PartitionLog.open({
       dir, topic: METADATA_TOPIC, partition: 0,
-      // Kept whole (snapshots come later); write caching so that Raft reads up to the log
-      // end: Raft flushes and keeps its own high watermark.
+      // Never deleted by retention: only the prefix below a snapshot goes (FileRaftLog).
+      // Write caching so that Raft reads up to the log end: Raft flushes and keeps its own
+      // high watermark.
       config: toLogConfig({}, { 'retention.ms': '-1', 'segment.bytes': String(16 * 1024 * 1024), 'write.caching': 'true' }),
       clock: opts.clock, log: opts.log, recoveryPoint: opts.recoveryPoint, logStartOffset: 0,
       cleanShutdown: opts.cleanShutdown,
@@ -77,7 +80,7 @@ export class MetadataLog {
       nodeId: settings.nodeId, voters: settings.voters, clusterId: settings.clusterId,
       log: new FileRaftLog(partitionLog, () => opts.clock.nowMs()), store: new FileQuorumStateStore(dir),
       config: settings.raft, transport: settings.transport, requestTimeoutMs: settings.requestTimeoutMs,
-      logger: opts.log,
+      logger: opts.log, ...(settings.snapshots !== undefined ? { snapshots: settings.snapshots } : {}),
     });
     quorum.start();
     return new MetadataLog(partitionLog, quorum);

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { readdirSync, statSync, truncateSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../clock.js';
 import { buildBatch } from '../log/batch-builder.js';
@@ -14,6 +14,7 @@ import * as rb from '../log/record-batch.js';
 import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
 import { batchesOfEntries, entriesOfBatches, FileRaftLog } from './file-raft-log.js';
 import { MemoryRaftLog, type RaftLog } from './raft-log.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 import type { LogEntry } from './types.js';
 
 const dirs: Array<{ cleanup(): void }> = [];
@@ -160,5 +161,67 @@ describe('FileRaftLog', () => {
     const corrupt = Buffer.from(stored);
     corrupt[corrupt.length - 1] = corrupt[corrupt.length - 1]! ^ 1;
     expect(() => entriesOfBatches(corrupt)).toThrow(/invalid Raft batch/);
+  });
+});
+
+describe('FileRaftLog snapshots', () => {
+  const snapshotOf = (text: string): Buffer => encodeSnapshot({ offset: 0, epoch: 0 }, [Buffer.from(text)], 0);
+
+  function fill(log: FileRaftLog, count: number, epochOf: (offset: number) => number): void {
+    for (let o = log.endOffset(); o < count; o++) log.append({ offset: o, epoch: epochOf(o), kind: 'data', data: Buffer.from(`entry ${o} `.repeat(4)) });
+    log.flush();
+  }
+
+  it('deletes whole segments below a snapshot and reopens at the first kept segment with the snapshot', async () => {
+    const dir = newDir();
+    let log = openFileLog(dir);
+    fill(log, 60, (o) => (o < 40 ? 1 : 2));
+    expect(() => log.deleteBefore(10)).toThrow(/snapshot/);
+    log.storeSnapshot({ offset: 45, epoch: 2 }, snapshotOf('state'));
+    log.deleteBefore(45);
+    expect(log.startOffset()).toBe(45);
+    expect(log.endOffsetForEpoch(2)).toEqual({ offset: 60, epoch: 2 });
+    expect(log.endOffsetForEpoch(1)).toEqual({ offset: 0, epoch: 0 });
+    const segmentsLeft = readdirSync(dir).filter((n) => n.endsWith('.log')).length;
+
+    log = await reopen(dir, log);
+    // Only whole segments went: the log now starts at the base of the segment holding 45.
+    expect(log.startOffset()).toBeGreaterThan(0);
+    expect(log.startOffset()).toBeLessThanOrEqual(45);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.log'))).toHaveLength(segmentsLeft);
+    expect([log.endOffset(), log.lastEpoch(), log.latestSnapshot()]).toEqual([60, 2, { offset: 45, epoch: 2 }]);
+    expect(log.read(log.startOffset(), 100).map((e) => e.offset)).toEqual(Array.from({ length: 60 - log.startOffset() }, (_, i) => log.startOffset() + i));
+    expect(decodeSnapshot(log.readSnapshot({ offset: 45, epoch: 2 }, 0, 1000)!.bytes).map((r) => Buffer.from(r).toString())).toEqual(['state']);
+  });
+
+  it('installs a snapshot from a leader as an empty log at its end, and finishes an install a crash interrupted', async () => {
+    const dir = newDir();
+    let log = openFileLog(dir);
+    fill(log, 20, () => 1);
+    log.installSnapshot({ offset: 100, epoch: 5 }, snapshotOf('leader state'));
+    expect(() => log.installSnapshot({ offset: 200, epoch: 5 }, Buffer.from('not a snapshot'))).toThrow(/header|torn/);
+    expect([log.startOffset(), log.endOffset(), log.lastEpoch(), log.flushedOffset()]).toEqual([100, 100, 5, 100]);
+    log.append({ offset: 100, epoch: 6, kind: 'leader-change', data: new Uint8Array(0) });
+    log.flush();
+    log = await reopen(dir, log);
+    expect([log.startOffset(), log.endOffset(), log.lastEpoch()]).toEqual([100, 101, 6]);
+
+    // A crash after the snapshot was written but before the log was emptied.
+    log.snapshots.write({ offset: 300, epoch: 9 }, snapshotOf('newer'));
+    log = await reopen(dir, log);
+    expect([log.startOffset(), log.endOffset(), log.lastEpoch()]).toEqual([300, 300, 9]);
+  });
+
+  it('refuses to open a log whose prefix is gone with no snapshot to hold it', async () => {
+    const dir = newDir();
+    let log = openFileLog(dir);
+    fill(log, 60, () => 1);
+    log.storeSnapshot({ offset: 45, epoch: 1 }, snapshotOf('state'));
+    log.deleteBefore(45);
+    const partitionLog = log.partitionLog;
+    open.splice(open.indexOf(partitionLog), 1);
+    await partitionLog.close();
+    for (const name of readdirSync(dir)) if (name.endsWith('.checkpoint')) rmSync(join(dir, name));
+    expect(() => openFileLog(dir)).toThrow(/no snapshot holds/);
   });
 });

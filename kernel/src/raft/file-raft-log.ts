@@ -25,6 +25,16 @@
  *   recovery point). What is left is scanned once: the epoch starts are rebuilt from the
  *   batch headers (the source of truth, not the leader-epoch checkpoint), density is
  *   asserted, and everything is synced, so the whole log counts as flushed from then on.
+ *
+ * Snapshots (snapshot-files.ts) live in the same directory. The prefix below the latest
+ * snapshot may be deleted, whole segments only (PartitionLog.advanceLogStartOffset), so
+ * after a restart the log starts at its first segment's base offset, at or below the
+ * snapshot. On open:
+ * - a log that starts above 0 without a snapshot at or past its start lost data no
+ *   snapshot holds: the open fails rather than serve a log with a hole;
+ * - a latest snapshot past the log end, or whose last entry the log holds with another
+ *   epoch, was installed from a leader by a process that crashed before it emptied the
+ *   log: the log is emptied to start at the snapshot, as the install would have left it.
  */
 import { asOffset } from '@sluice/sdk';
 import { assert } from '../errors.js';
@@ -33,7 +43,8 @@ import { fsyncDirSync } from '../log/checkpoint-file.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import * as rb from '../log/record-batch.js';
 import { emptyRecordView, readRecord } from '../log/records.js';
-import type { RaftLog } from './raft-log.js';
+import { clampEpochs, type RaftLog, type SnapshotChunk } from './raft-log.js';
+import { SnapshotFiles } from './snapshot-files.js';
 import type { Epoch, LogEntry, OffsetAndEpoch } from './types.js';
 
 /** Kafka's control record key for LEADER_CHANGE: version 0, type 2. */
@@ -54,15 +65,24 @@ interface EpochStart {
 const batchOfEntry = new WeakMap<LogEntry, Buffer>();
 
 export class FileRaftLog implements RaftLog {
-  private readonly epochs: EpochStart[] = [];
+  private epochs: EpochStart[] = [];
   private flushed = 0;
   /** Segment count at the last directory sync: a new segment file needs the directory synced. */
   private syncedSegmentCount = 0;
+  readonly snapshots: SnapshotFiles;
 
   constructor(readonly partitionLog: PartitionLog, private readonly nowMs: () => number = Date.now) {
-    assert(partitionLog.logStartOffset === 0, `a Raft log starts at offset 0, ${partitionLog.topic} starts at ${partitionLog.logStartOffset}`);
-    let next = 0;
-    for (const { buf, pos } of this.batchesFrom(0, this.endOffset())) {
+    this.snapshots = new SnapshotFiles(partitionLog.dir);
+    const latest = this.snapshots.latest();
+    const start = partitionLog.logStartOffset as number;
+    if (start > 0 && (latest === null || latest.offset < start)) {
+      throw new Error(`${partitionLog.dir} starts at offset ${start} but no snapshot holds the entries before it`);
+    }
+    if (latest !== null && latest.offset > start && this.snapshotInstallUnfinished(latest.offset, latest.epoch)) {
+      partitionLog.truncateFullyAndStartAt(latest.offset);
+    }
+    let next = this.startOffset();
+    for (const { buf, pos } of this.batchesFrom(next, this.endOffset())) {
       if (rb.batchBaseOffset(buf, pos) !== next || rb.batchRecordCount(buf, pos) !== 1) {
         // Not a bug but a directory this layout cannot use, such as a metadata log written
         // before it was a Raft log (several records per batch): refuse rather than guess.
@@ -79,8 +99,15 @@ export class FileRaftLog implements RaftLog {
     return this.partitionLog.logEndOffset as number;
   }
 
+  startOffset(): number {
+    return this.partitionLog.logStartOffset as number;
+  }
+
   lastEpoch(): Epoch {
-    return this.epochs.at(-1)?.epoch ?? 0;
+    const last = this.epochs.at(-1);
+    if (last !== undefined) return last.epoch;
+    const latest = this.snapshots.latest();
+    return latest !== null && latest.offset === this.endOffset() ? latest.epoch : 0;
   }
 
   flushedOffset(): number {
@@ -88,13 +115,13 @@ export class FileRaftLog implements RaftLog {
   }
 
   entryAt(offset: number): LogEntry | undefined {
-    if (offset < 0 || offset >= this.endOffset()) return undefined;
+    if (offset < this.startOffset() || offset >= this.endOffset()) return undefined;
     return this.read(offset, 1)[0];
   }
 
   read(from: number, maxEntries: number): LogEntry[] {
     const end = this.endOffset();
-    if (from < 0 || from > end) throw new RangeError(`read from ${from} outside [0, ${end}]`);
+    if (from < this.startOffset() || from > end) throw new RangeError(`read from ${from} outside [${this.startOffset()}, ${end}]`);
     const entries: LogEntry[] = [];
     for (const { buf, pos } of this.batchesFrom(from, Math.min(end, from + maxEntries))) entries.push(decodeEntry(buf, pos));
     return entries;
@@ -126,7 +153,7 @@ export class FileRaftLog implements RaftLog {
   }
 
   truncateTo(offset: number): void {
-    if (offset < 0) throw new RangeError(`truncate to ${offset}`);
+    if (offset < this.startOffset()) throw new RangeError(`truncate to ${offset} below the log start ${this.startOffset()}`);
     if (offset >= this.endOffset()) return;
     this.partitionLog.truncateTo(offset);
     assert(this.endOffset() === offset, `truncate to ${offset} left the log end at ${this.endOffset()}`);
@@ -150,7 +177,51 @@ export class FileRaftLog implements RaftLog {
         return { offset: end, epoch: start.epoch };
       }
     }
+    const latest = this.snapshots.latest();
+    if (latest !== null && latest.offset === this.startOffset() && epoch >= latest.epoch) return { offset: latest.offset, epoch: latest.epoch };
     return { offset: 0, epoch: 0 };
+  }
+
+  latestSnapshot(): OffsetAndEpoch | null {
+    return this.snapshots.latest();
+  }
+
+  readSnapshot(id: OffsetAndEpoch, position: number, maxBytes: number): SnapshotChunk | undefined {
+    return this.snapshots.read(id, position, maxBytes);
+  }
+
+  storeSnapshot(id: OffsetAndEpoch, bytes: Uint8Array): void {
+    assert(id.offset <= this.endOffset(), `snapshot at ${id.offset} past the log end ${this.endOffset()}`);
+    assert(id.offset - 1 < this.startOffset() || this.entryAt(id.offset - 1)?.epoch === id.epoch,
+      `snapshot ${id.offset}@${id.epoch} does not match the log`);
+    this.snapshots.write(id, bytes);
+  }
+
+  deleteBefore(offset: number): void {
+    const latest = this.snapshots.latest();
+    assert(latest !== null && offset <= latest.offset, `delete before ${offset} past the latest snapshot`);
+    if (offset <= this.startOffset()) return;
+    this.partitionLog.advanceLogStartOffset(offset);
+    this.epochs = clampEpochs(this.epochs, this.startOffset());
+    // Deleted segments are below the flushed offset or in the snapshot: either way durable.
+    this.flushed = Math.max(this.flushed, this.startOffset());
+  }
+
+  installSnapshot(id: OffsetAndEpoch, bytes: Uint8Array): void {
+    // The snapshot is durable before the log goes: a crash in between is finished at open.
+    this.snapshots.write(id, bytes);
+    this.partitionLog.truncateFullyAndStartAt(id.offset);
+    this.epochs = [];
+    this.flushed = id.offset;
+    this.syncNow(true);
+  }
+
+  /** The log disagrees with the snapshot at its end: it is past the end, or holds its last entry with another epoch. */
+  private snapshotInstallUnfinished(offset: number, epoch: Epoch): boolean {
+    if (offset > this.endOffset()) return true;
+    const buf = this.partitionLog.read(asOffset(offset - 1), 1, 'read_uncommitted').records;
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    return b.length === 0 || rb.batchLeaderEpoch(b, 0) !== epoch;
   }
 
   private noteEpoch(epoch: Epoch, offset: number): void {

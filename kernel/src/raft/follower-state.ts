@@ -3,7 +3,15 @@
  * one Fetch at a time and treats the time since its last successful fetch as the leader's
  * liveness, both to time out (fetch timeout) and to refuse pre-votes while the leader is fine.
  */
-import type { NodeId } from './types.js';
+import type { NodeId, OffsetAndEpoch } from './types.js';
+
+/** A snapshot being fetched from the leader, chunk by chunk. */
+export interface SnapshotDownload {
+  readonly id: OffsetAndEpoch;
+  readonly chunks: Uint8Array[];
+  /** Bytes received so far: the position of the next chunk. */
+  position: number;
+}
 
 export class FollowerState {
   readonly name = 'follower' as const;
@@ -16,6 +24,8 @@ export class FollowerState {
    * others: peers that timed out could otherwise keep reviving a dead leader for each other.
    */
   lastFetchSuccessMs: number | null = null;
+  /** While set, the follower fetches this snapshot instead of the log. */
+  snapshot: SnapshotDownload | null = null;
 
   constructor(readonly leaderId: NodeId, private readonly sinceMs: number) {
     this.nextFetchMs = sinceMs;

@@ -42,6 +42,12 @@ export class LeaderState {
     progress.lastFetchMs = nowMs;
   }
 
+  /** A voter's fetch that acknowledges nothing (it needs a snapshot) but shows it reaches this leader. */
+  recordContact(replica: NodeId, nowMs: number): void {
+    const progress = this.replicas.get(replica);
+    if (progress !== undefined) progress.lastFetchMs = nowMs;
+  }
+
   /** Voters that have not fetched in this epoch yet and so may not know it began. */
   unacknowledged(): NodeId[] {
     return [...this.replicas].filter(([, p]) => p.lastFetchMs === null).map(([id]) => id);

@@ -56,6 +56,9 @@ export interface FetchRequest extends Envelope {
 
 export type FetchError = 'none' | 'fenced-epoch' | 'not-leader';
 
+/** FetchSnapshot's errors: a snapshot the leader no longer has is SNAPSHOT_NOT_FOUND. */
+export type FetchSnapshotError = FetchError | 'snapshot-not-found';
+
 export interface FetchResponse extends Envelope {
   readonly type: 'fetch-response';
   readonly error: FetchError;
@@ -67,9 +70,36 @@ export interface FetchResponse extends Envelope {
   readonly entries: readonly LogEntry[];
   /** Set when the follower's log diverges: truncate to at most this position, fetch again. */
   readonly divergingEpoch: OffsetAndEpoch | null;
+  /**
+   * Set when what the follower needs is below the leader's log start: fetch this snapshot
+   * (FetchSnapshot), install it, and fetch the log after it.
+   */
+  readonly snapshotId: OffsetAndEpoch | null;
 }
 
-export type RaftMessage = VoteRequest | VoteResponse | BeginQuorumEpoch | FetchRequest | FetchResponse;
+/** One chunk of a snapshot, from byte `position` (Kafka's FetchSnapshot, KIP-630). */
+export interface FetchSnapshotRequest extends Envelope {
+  readonly type: 'fetch-snapshot-request';
+  readonly epoch: Epoch;
+  readonly snapshotId: OffsetAndEpoch;
+  readonly position: number;
+}
+
+export interface FetchSnapshotResponse extends Envelope {
+  readonly type: 'fetch-snapshot-response';
+  readonly error: FetchSnapshotError;
+  readonly epoch: Epoch;
+  readonly leaderId: NodeId | null;
+  readonly snapshotId: OffsetAndEpoch;
+  /** The snapshot's whole size in bytes. */
+  readonly size: number;
+  /** Where `bytes` starts in the snapshot. */
+  readonly position: number;
+  readonly bytes: Uint8Array;
+}
+
+export type RaftMessage =
+  | VoteRequest | VoteResponse | BeginQuorumEpoch | FetchRequest | FetchResponse | FetchSnapshotRequest | FetchSnapshotResponse;
 
 /** How the core sends; delivery is best effort, the core retries what matters. */
 export interface NetworkChannel {

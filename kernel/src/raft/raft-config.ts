@@ -14,7 +14,12 @@ export interface RaftConfig {
   /** How long a leader batches appends before it flushes (Kafka's `append.linger.ms`). */
   readonly appendLingerMs: number;
   readonly maxFetchEntries: number;
+  /** Bytes of snapshot in one FetchSnapshot answer; default `SNAPSHOT_CHUNK_BYTES_DEFAULT`. */
+  readonly maxSnapshotChunkBytes?: number;
 }
+
+/** Kafka's FetchSnapshot callers ask for up to `quorum.fetch.max.bytes`-sized chunks; 1 MiB keeps one answer small. */
+export const SNAPSHOT_CHUNK_BYTES_DEFAULT = 1024 * 1024;
 
 export const DEFAULT_RAFT_CONFIG: RaftConfig = {
   electionTimeoutMs: 1000,

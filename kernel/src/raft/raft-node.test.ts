@@ -6,7 +6,7 @@ import { MemoryRaftLog } from './raft-log.js';
 import { RaftNode } from './raft-node.js';
 import { MemoryQuorumStateStore } from './quorum-state-store.js';
 import { SeededRandom } from './random.js';
-import { isLogUpToDate, type Epoch, type LogEntry, type NodeId } from './types.js';
+import { isLogUpToDate, type Epoch, type LogEntry, type NodeId, type OffsetAndEpoch } from './types.js';
 
 const config = DEFAULT_RAFT_CONFIG;
 const VOTERS = [1, 2, 3];
@@ -26,12 +26,13 @@ class Harness {
   readonly clock = new ManualClock(0);
   readonly sent: RaftMessage[] = [];
   readonly committed: LogEntry[] = [];
+  readonly snapshots: Array<{ id: OffsetAndEpoch; bytes: Uint8Array }> = [];
 
-  node(id: NodeId, log = new MemoryRaftLog(), store = new MemoryQuorumStateStore()): RaftNode {
+  node(id: NodeId, log = new MemoryRaftLog(), store = new MemoryQuorumStateStore(), raftConfig = config): RaftNode {
     return new RaftNode({
-      id, voters: VOTERS, log, store, clock: this.clock, random: new SeededRandom(id), config,
+      id, voters: VOTERS, log, store, clock: this.clock, random: new SeededRandom(id), config: raftConfig,
       channel: { send: (m) => this.sent.push(m) },
-      listener: { onCommit: (entries) => this.committed.push(...entries) },
+      listener: { onCommit: (entries) => this.committed.push(...entries), onSnapshot: (sid, bytes) => this.snapshots.push({ id: sid, bytes }) },
     });
   }
 
@@ -304,6 +305,7 @@ describe('leadership', () => {
     const fenced: FetchResponse = {
       type: 'fetch-response', from: 1, to: 2, error: 'fenced-epoch', epoch: 6, leaderId: 3,
       fetchOffset: req.fetchOffset, lastFetchedEpoch: req.lastFetchedEpoch, highWatermark: 0, entries: [], divergingEpoch: null,
+      snapshotId: null,
     };
     follower.handle(fenced);
     expect([follower.epoch(), follower.leaderId()]).toEqual([6, 3]);
@@ -321,6 +323,85 @@ describe('MemoryRaftLog', () => {
     log.truncateTo(2);
     expect([log.endOffset(), log.flushedOffset(), log.lastEpoch()]).toEqual([2, 2, 1]);
     expect(() => log.append(entry(3, 1))).toThrow(/offset 3/);
+  });
+
+  it('keeps epoch ends past a deleted prefix and answers for the epoch it starts in', () => {
+    const log = logOf(1, 1, 2, 2, 3);
+    log.storeSnapshot({ offset: 3, epoch: 2 }, new Uint8Array([7]));
+    log.deleteBefore(3);
+    expect([log.startOffset(), log.endOffset(), log.lastEpoch()]).toEqual([3, 5, 3]);
+    expect(log.endOffsetForEpoch(2)).toEqual({ epoch: 2, offset: 4 });
+    expect(log.endOffsetForEpoch(1)).toEqual({ epoch: 0, offset: 0 });
+    expect(() => log.read(2, 1)).toThrow(RangeError);
+    expect(() => log.deleteBefore(4)).toThrow(/snapshot/);
+    log.installSnapshot({ offset: 9, epoch: 4 }, new Uint8Array([8]));
+    expect([log.startOffset(), log.endOffset(), log.lastEpoch(), log.endOffsetForEpoch(5)]).toEqual([9, 9, 4, { offset: 9, epoch: 4 }]);
+  });
+});
+
+describe('snapshots', () => {
+  /** A leader of epoch 2 over entries 0..5 (epoch 1) that committed them all and snapshotted at 5, keeping 5 on. */
+  function snapshottedLeader(h: Harness, chunkBytes: number): { leader: RaftNode; log: MemoryRaftLog } {
+    const log = logOf(1, 1, 1, 1, 1);
+    const leader = h.node(1, log, new MemoryQuorumStateStore(), { ...config, maxSnapshotChunkBytes: chunkBytes });
+    h.elect(leader, 3);
+    h.flush(leader);
+    leader.handle(fetch(3, 1, leader.epoch(), log.endOffset(), log.lastEpoch()));
+    expect(leader.highWatermark()).toBe(6);
+    log.storeSnapshot({ offset: 5, epoch: 1 }, new TextEncoder().encode('state up to 5, in several chunks'));
+    log.deleteBefore(5);
+    h.sent.length = 0;
+    return { leader, log };
+  }
+
+  it('a follower behind the log start fetches the snapshot in chunks, installs it and fetches the log after it', () => {
+    const h = new Harness();
+    const { leader, log } = snapshottedLeader(h, 4);
+    const followerLog = logOf(1, 1);
+    const follower = h.node(2, followerLog);
+    follower.handle({ type: 'begin-quorum-epoch', from: 1, to: 2, epoch: leader.epoch() });
+    leader.handle(h.take('fetch-request')[0]!);
+    expect(h.sent[0]).toMatchObject({ type: 'fetch-response', snapshotId: { offset: 5, epoch: 1 }, entries: [] });
+    let rounds = 0;
+    const committedBefore = h.committed.length;
+    for (let m = h.sent.shift(); m !== undefined; m = h.sent.shift()) {
+      if (m.type === 'fetch-snapshot-request') rounds++;
+      (m.to === 1 ? leader : follower).handle(m);
+      if (m.type === 'fetch-response' && m.entries.length > 0) break;
+    }
+    h.sent.length = 0;
+    expect(rounds).toBe(Math.ceil(log.readSnapshot({ offset: 5, epoch: 1 }, 0, 0)!.size / 4));
+    expect(h.snapshots.map((s) => [s.id.offset, new TextDecoder().decode(s.bytes)])).toEqual([[5, 'state up to 5, in several chunks']]);
+    expect([followerLog.startOffset(), followerLog.endOffset(), followerLog.latestSnapshot()]).toEqual([5, 6, { offset: 5, epoch: 1 }]);
+    expect(followerLog.entryAt(5)).toMatchObject({ epoch: leader.epoch(), kind: 'leader-change' });
+    expect(follower.highWatermark()).toBe(6);
+    // Only the follower commits here: the entry after the snapshot, nothing below it.
+    expect(h.committed.slice(committedBefore).map((e) => e.offset)).toEqual([5]);
+  });
+
+  it('a follower diverging inside the deleted prefix is sent the snapshot, not a divergence it cannot use', () => {
+    const h = new Harness();
+    const { leader } = snapshottedLeader(h, 1024);
+    // Offsets 0..5 under a different epoch, as written by a deposed leader that never committed them.
+    leader.handle(fetch(2, 1, leader.epoch(), 6, 0));
+    const resp = h.take('fetch-response')[0]!;
+    expect([resp.snapshotId, resp.divergingEpoch]).toEqual([{ offset: 5, epoch: 1 }, null]);
+  });
+
+  it('a restarted node starts its high watermark and commits at its latest snapshot', () => {
+    const h = new Harness();
+    const log = logOf(1, 1, 1, 1);
+    log.storeSnapshot({ offset: 3, epoch: 1 }, new Uint8Array([1]));
+    log.deleteBefore(2);
+    const node = h.node(2, log);
+    expect(node.highWatermark()).toBe(3);
+    node.handle({ type: 'begin-quorum-epoch', from: 1, to: 2, epoch: 2 });
+    const req = h.take('fetch-request')[0]!;
+    node.handle({
+      type: 'fetch-response', from: 1, to: 2, error: 'none', epoch: 2, leaderId: 1, fetchOffset: req.fetchOffset,
+      lastFetchedEpoch: req.lastFetchedEpoch, highWatermark: 5, entries: [entry(4, 2)], divergingEpoch: null, snapshotId: null,
+    });
+    expect(h.committed.map((e) => e.offset)).toEqual([3, 4]);
   });
 });
 

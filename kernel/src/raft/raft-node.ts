@@ -27,23 +27,38 @@
  * Durability: votes are written to the store before they are sent. The leader counts only
  * its flushed offset towards the majority and flushes after `appendLingerMs`; a follower
  * flushes before any Fetch, because its fetch offset is an acknowledgement.
+ *
+ * Snapshots (KIP-630): the state machine stores snapshots of committed state in the log and
+ * may delete the prefix below one. A fetch the leader cannot answer from its log (below its
+ * start, or diverging inside the deleted prefix) is answered with the latest snapshot's id;
+ * the follower fetches it chunk by chunk (FetchSnapshot), installs it (its log restarts
+ * empty at the snapshot's end, `RaftListener.onSnapshot` resets the state machine) and
+ * fetches the log from there. The follower's high watermark never exceeds the snapshot's
+ * end when it is told to fetch one: its log matched the leader's only below the point the
+ * leader cannot serve, and committed entries are in every leader's log.
  */
 import type { Clock } from '../clock.js';
 import type {
-  BeginQuorumEpoch, FetchRequest, FetchResponse, NetworkChannel, RaftMessage, VoteRequest, VoteResponse,
+  BeginQuorumEpoch, FetchRequest, FetchResponse, FetchSnapshotRequest, FetchSnapshotResponse, NetworkChannel, RaftMessage,
+  VoteRequest, VoteResponse,
 } from './messages.js';
 import type { FollowerState } from './follower-state.js';
 import type { LeaderState } from './leader-state.js';
-import { checkQuorumTimeoutMs, type RaftConfig } from './raft-config.js';
+import { checkQuorumTimeoutMs, SNAPSHOT_CHUNK_BYTES_DEFAULT, type RaftConfig } from './raft-config.js';
 import type { RaftLog } from './raft-log.js';
 import type { QuorumStateStore } from './quorum-state-store.js';
 import { QuorumState } from './quorum-state.js';
 import type { Random } from './random.js';
 import { isLogUpToDate, type Epoch, type LogEntry, type NodeId, type OffsetAndEpoch, type RoleName } from './types.js';
 
-/** What the node reports upward: entries below the high watermark, in offset order, once each. */
+/**
+ * What the node reports upward: entries below the high watermark, in offset order, once each,
+ * starting at the log's latest snapshot (the state machine loads that itself at start); and a
+ * snapshot fetched from the leader, which replaces the state machine's state.
+ */
 export interface RaftListener {
   onCommit(entries: readonly LogEntry[], highWatermark: number): void;
+  onSnapshot(id: OffsetAndEpoch, bytes: Uint8Array): void;
 }
 
 export type ProposeResult =
@@ -85,6 +100,9 @@ export class RaftNode {
     this.listener = opts.listener;
     this.config = opts.config;
     this.quorum = new QuorumState(opts.id, opts.voters, opts.store, opts.clock, opts.random, opts.config);
+    // A snapshot holds only committed state, and the state machine starts from the latest.
+    this.hw = Math.max(this.log.startOffset(), this.log.latestSnapshot()?.offset ?? 0);
+    this.applied = this.hw;
   }
 
   epoch(): Epoch {
@@ -189,6 +207,10 @@ export class RaftNode {
         return this.handleFetchRequest(message);
       case 'fetch-response':
         return this.handleFetchResponse(message);
+      case 'fetch-snapshot-request':
+        return this.handleFetchSnapshotRequest(message);
+      case 'fetch-snapshot-response':
+        return this.handleFetchSnapshotResponse(message);
     }
   }
 
@@ -349,8 +371,16 @@ export class RaftNode {
       this.sendFetchResponse(req, req.epoch < this.quorum.epoch ? 'fenced-epoch' : 'not-leader', [], null);
       return;
     }
-    const end = this.log.endOffsetForEpoch(req.lastFetchedEpoch);
-    if (end.epoch !== req.lastFetchedEpoch || req.fetchOffset > end.offset) {
+    const start = this.log.startOffset();
+    const end = req.fetchOffset < start ? null : this.log.endOffsetForEpoch(req.lastFetchedEpoch);
+    const diverges = end !== null && (end.epoch !== req.lastFetchedEpoch || req.fetchOffset > end.offset);
+    if (end === null || (diverges && end.offset < start)) {
+      // What the fetcher needs is gone from the log: only the snapshot has it.
+      if (role.isVoter(req.from)) role.recordContact(req.from, this.clock.nowMs());
+      this.sendFetchResponse(req, 'none', [], null, this.log.latestSnapshot());
+      return;
+    }
+    if (diverges) {
       this.sendFetchResponse(req, 'none', [], end);
       return;
     }
@@ -367,18 +397,74 @@ export class RaftNode {
 
   private sendFetchResponse(
     req: FetchRequest, error: FetchResponse['error'], entries: readonly LogEntry[], divergingEpoch: OffsetAndEpoch | null,
+    snapshotId: OffsetAndEpoch | null = null,
   ): void {
     this.channel.send({
       type: 'fetch-response', from: this.id, to: req.from, error, epoch: this.quorum.epoch,
       leaderId: this.liveLeaderId(), fetchOffset: req.fetchOffset, lastFetchedEpoch: req.lastFetchedEpoch,
-      highWatermark: this.hw, entries, divergingEpoch,
+      highWatermark: this.hw, entries, divergingEpoch, snapshotId,
     });
+  }
+
+  private handleFetchSnapshotRequest(req: FetchSnapshotRequest): void {
+    if (req.epoch > this.quorum.epoch) {
+      this.quorum.transitionToUnattached(req.epoch);
+      return;
+    }
+    const role = this.quorum.role;
+    const answer = (error: FetchSnapshotResponse['error'], size: number, bytes: Uint8Array): void => this.channel.send({
+      type: 'fetch-snapshot-response', from: this.id, to: req.from, error, epoch: this.quorum.epoch, leaderId: this.liveLeaderId(),
+      snapshotId: req.snapshotId, size, position: req.position, bytes,
+    });
+    if (req.epoch < this.quorum.epoch || role.name !== 'leader') {
+      answer(req.epoch < this.quorum.epoch ? 'fenced-epoch' : 'not-leader', 0, NO_DATA);
+      return;
+    }
+    if (role.isVoter(req.from)) role.recordContact(req.from, this.clock.nowMs());
+    const chunk = this.log.readSnapshot(req.snapshotId, req.position, this.config.maxSnapshotChunkBytes ?? SNAPSHOT_CHUNK_BYTES_DEFAULT);
+    if (chunk === undefined || req.position > chunk.size) answer('snapshot-not-found', 0, NO_DATA);
+    else answer('none', chunk.size, chunk.bytes);
+  }
+
+  private handleFetchSnapshotResponse(resp: FetchSnapshotResponse): void {
+    if (resp.epoch < this.quorum.epoch || this.observeEpoch(resp.epoch, resp.leaderId)) return;
+    const role = this.quorum.role;
+    if (role.name !== 'follower' || role.leaderId !== resp.from) return;
+    const download = role.snapshot;
+    // Answers another request: a duplicate, a late one, or one for a snapshot given up on.
+    if (download === null || resp.snapshotId.offset !== download.id.offset || resp.snapshotId.epoch !== download.id.epoch
+      || resp.position !== download.position) return;
+    const now = this.clock.nowMs();
+    role.fetchSentMs = null;
+    if (resp.error !== 'none' || (resp.bytes.length === 0 && download.position < resp.size)) {
+      // The leader moved on to a newer snapshot (or lost leadership): start over with a fetch.
+      if (resp.error === 'snapshot-not-found') role.snapshot = null;
+      role.nextFetchMs = now + this.config.fetchBackoffMs;
+      return;
+    }
+    role.lastFetchSuccessMs = now;
+    download.chunks.push(resp.bytes);
+    download.position += resp.bytes.length;
+    if (download.position >= resp.size) {
+      role.snapshot = null;
+      this.installSnapshot(download.id, Buffer.concat(download.chunks));
+    }
+    role.nextFetchMs = now;
+    this.maybeSendFetch(role);
+  }
+
+  private installSnapshot(id: OffsetAndEpoch, bytes: Uint8Array): void {
+    if (id.offset < this.hw) throw new Error(`node ${this.id} told to install snapshot ${id.offset}@${id.epoch} below its high watermark ${this.hw}`);
+    this.log.installSnapshot(id, bytes);
+    this.hw = id.offset;
+    this.applied = id.offset;
+    this.listener.onSnapshot(id, bytes);
   }
 
   private handleFetchResponse(resp: FetchResponse): void {
     if (resp.epoch < this.quorum.epoch || this.observeEpoch(resp.epoch, resp.leaderId)) return;
     const role = this.quorum.role;
-    if (role.name !== 'follower' || role.leaderId !== resp.from) return;
+    if (role.name !== 'follower' || role.leaderId !== resp.from || role.snapshot !== null) return;
     // Answers a fetch from another log state: a duplicate or a late one.
     if (resp.fetchOffset !== this.log.endOffset() || resp.lastFetchedEpoch !== this.log.lastEpoch()) return;
     const now = this.clock.nowMs();
@@ -388,7 +474,10 @@ export class RaftNode {
       return;
     }
     role.lastFetchSuccessMs = now;
-    if (resp.divergingEpoch !== null) {
+    if (resp.snapshotId !== null) {
+      role.snapshot = { id: resp.snapshotId, chunks: [], position: 0 };
+      role.nextFetchMs = now;
+    } else if (resp.divergingEpoch !== null) {
       this.truncateOnDivergence(resp.divergingEpoch);
       role.nextFetchMs = now;
     } else {
@@ -415,6 +504,13 @@ export class RaftNode {
     // The fetch offset acknowledges the log up to it, so it must survive a crash.
     if (this.log.flushedOffset() < this.log.endOffset()) this.log.flush();
     role.fetchSentMs = now;
+    if (role.snapshot !== null) {
+      this.channel.send({
+        type: 'fetch-snapshot-request', from: this.id, to: role.leaderId, epoch: this.quorum.epoch,
+        snapshotId: role.snapshot.id, position: role.snapshot.position,
+      });
+      return;
+    }
     this.channel.send({
       type: 'fetch-request', from: this.id, to: role.leaderId, epoch: this.quorum.epoch,
       fetchOffset: this.log.endOffset(), lastFetchedEpoch: this.log.lastEpoch(),

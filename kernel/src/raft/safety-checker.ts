@@ -100,10 +100,24 @@ export class SafetyChecker {
     this.lastHighWatermark.set(id, highWatermark);
   }
 
-  /** A restarted process rebuilds its state from offset 0 with no high watermark. */
-  observeRestart(id: NodeId): void {
-    this.nextApply.delete(id);
+  /** A restarted process rebuilds its state from its latest snapshot (offset 0 without one) with no high watermark. */
+  observeRestart(id: NodeId, fromOffset = 0): void {
+    this.nextApply.set(id, fromOffset);
     this.lastHighWatermark.delete(id);
+  }
+
+  /**
+   * A snapshot a node stored or installed: it holds committed entries only, the same ones
+   * every node committed at those offsets. Installing one moves the node's state machine to its end.
+   */
+  observeSnapshot(id: NodeId, entries: readonly LogEntry[], installed: boolean): void {
+    entries.forEach((entry, offset) => {
+      if (entry.offset !== offset) throw new SafetyViolation(`node ${id} snapshot holds offset ${entry.offset} at position ${offset}`);
+      const known = this.committed[offset];
+      if (known === undefined) this.committed[offset] = entry;
+      else if (!sameEntry(known, entry)) throw new SafetyViolation(`node ${id} snapshot differs at committed offset ${offset}`);
+    });
+    if (installed) this.nextApply.set(id, entries.length);
   }
 
   /**

@@ -6,6 +6,10 @@
  * virtual clock, an event queue standing in for the network, and `MemoryRaftLog`s that
  * lose unflushed entries when their node crashes.
  *
+ * In about half the seeds nodes snapshot their state machine (the committed entries) every
+ * few committed entries and delete the log prefix below, so followers that fall behind
+ * catch up by FetchSnapshot; the checkers then find committed entries in snapshots too.
+ *
  * A run has two phases. Safety: faults come and go while the checker verifies every event.
  * Liveness: the network heals, crashed nodes restart and faults stop; a leader must emerge,
  * and proposals made to it must commit on every node within a bound of virtual time.
@@ -13,7 +17,7 @@
 import type { Clock } from '../clock.js';
 import type { RaftMessage } from './messages.js';
 import type { RaftConfig } from './raft-config.js';
-import { MemoryRaftLog, type RaftLog } from './raft-log.js';
+import { MemoryRaftLog, type RaftLog, type SnapshotChunk } from './raft-log.js';
 import { RaftNode } from './raft-node.js';
 import { MemoryQuorumStateStore } from './quorum-state-store.js';
 import { SeededRandom } from './random.js';
@@ -35,6 +39,8 @@ export interface SwarmParameters {
   readonly safetyPhaseMs: number;
   /** Small batches leave old-epoch entries replicated without the new leader's entry (Figure 8). */
   readonly maxFetchEntries: number;
+  /** A node snapshots once this many entries committed since its last snapshot; 0: never. */
+  readonly snapshotEveryEntries: number;
 }
 
 export interface SimulationResult {
@@ -44,6 +50,8 @@ export interface SimulationResult {
   readonly elections: number;
   readonly committed: number;
   readonly livenessMs: number;
+  /** Snapshots followers fetched from a leader and installed. */
+  readonly snapshotsInstalled: number;
 }
 
 const CHAOS_STEP_MS = 50;
@@ -70,6 +78,7 @@ export const SIM_RAFT_CONFIG: RaftConfig = {
 
 export function drawSwarm(seed: number, nodes: number): SwarmParameters {
   const r = new SeededRandom(seed ^ 0x5eed);
+  const snapshotRandom = new SeededRandom(seed ^ 0x54a9);
   const maxDelayMs = r.between(1, 25);
   return {
     nodes,
@@ -84,6 +93,8 @@ export function drawSwarm(seed: number, nodes: number): SwarmParameters {
     proposeEveryMs: r.between(5, 100),
     safetyPhaseMs: r.between(1_000, 5_000),
     maxFetchEntries: r.chance(0.5) ? 1 : r.between(1, 16),
+    // Drawn apart, so the parameters above stay what they were for every seed.
+    snapshotEveryEntries: snapshotRandom.chance(0.5) ? 0 : snapshotRandom.between(2, 40),
   };
 }
 
@@ -141,10 +152,46 @@ function before(a: Scheduled, b: Scheduled): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
-/** Reports appends and truncations to the checker; the crash path is the simulator's own. */
+/** The simulated state machine's snapshot: the committed entries themselves. */
+function encodeEntries(entries: readonly LogEntry[]): Uint8Array {
+  const json = entries.map((e) => [e.epoch, e.offset, e.kind, Buffer.from(e.data).toString('hex')]);
+  return new TextEncoder().encode(JSON.stringify(json));
+}
+
+function decodeEntries(bytes: Uint8Array): LogEntry[] {
+  const json = JSON.parse(new TextDecoder().decode(bytes)) as Array<[number, number, LogEntry['kind'], string]>;
+  return json.map(([epoch, offset, kind, hex]) => ({ epoch, offset, kind, data: new Uint8Array(Buffer.from(hex, 'hex')) }));
+}
+
+/** Reports appends, truncations and snapshots to the checker; the crash path is the simulator's own. */
 class CheckedLog implements RaftLog {
+  /** The latest snapshot's entries, decoded once: what the "disk" holds below the log start. */
+  snapshotEntries: LogEntry[] = [];
   constructor(readonly inner: MemoryRaftLog, private readonly id: NodeId, private readonly checker: SafetyChecker) {}
   endOffset(): number { return this.inner.endOffset(); }
+  startOffset(): number { return this.inner.startOffset(); }
+  latestSnapshot(): OffsetAndEpoch | null { return this.inner.latestSnapshot(); }
+  readSnapshot(id: OffsetAndEpoch, position: number, maxBytes: number): SnapshotChunk | undefined {
+    return this.inner.readSnapshot(id, position, maxBytes);
+  }
+  storeSnapshot(id: OffsetAndEpoch, bytes: Uint8Array): void {
+    const entries = decodeEntries(bytes);
+    this.checker.observeSnapshot(this.id, entries, false);
+    this.inner.storeSnapshot(id, bytes);
+    this.snapshotEntries = entries;
+  }
+  deleteBefore(offset: number): void { this.inner.deleteBefore(offset); }
+  installSnapshot(id: OffsetAndEpoch, bytes: Uint8Array): void {
+    const entries = decodeEntries(bytes);
+    this.checker.observeRemoval(this.id, this.inner.read(Math.max(this.inner.startOffset(), Math.min(id.offset, this.inner.endOffset())), Infinity), 'snapshot install');
+    this.checker.observeSnapshot(this.id, entries, true);
+    this.inner.installSnapshot(id, bytes);
+    this.snapshotEntries = entries;
+  }
+  /** The entry at `offset` in the log or, below its start, in the latest snapshot. */
+  held(offset: number): LogEntry | undefined {
+    return this.inner.entryAt(offset) ?? (offset < this.inner.startOffset() ? this.snapshotEntries[offset] : undefined);
+  }
   lastEpoch(): Epoch { return this.inner.lastEpoch(); }
   flushedOffset(): number { return this.inner.flushedOffset(); }
   entryAt(offset: number): LogEntry | undefined { return this.inner.entryAt(offset); }
@@ -167,6 +214,8 @@ interface SimNode {
   readonly log: CheckedLog;
   readonly store: MemoryQuorumStateStore;
   raft: RaftNode | null;
+  /** The state machine: every committed entry, in order (loaded from the latest snapshot at start). */
+  applied: LogEntry[];
   /** Invalidates timers scheduled before a crash or a reschedule. */
   generation: number;
   timerAt: number;
@@ -196,6 +245,7 @@ export class Simulation {
   private livenessProposals: LogEntry[] = [];
   private converged = false;
   private proposalCounter = 0;
+  private snapshotsInstalled = 0;
 
   private readonly config: RaftConfig;
 
@@ -208,7 +258,7 @@ export class Simulation {
       const disk = new MemoryRaftLog();
       const node: SimNode = {
         id, disk, log: new CheckedLog(disk, id, this.checker), store: new MemoryQuorumStateStore(),
-        raft: null, generation: 0, timerAt: Infinity,
+        raft: null, generation: 0, timerAt: Infinity, applied: [],
       };
       this.nodes.push(node);
       this.group.set(id, 0);
@@ -229,6 +279,7 @@ export class Simulation {
     return {
       seed: this.seed, swarm: this.swarm, events: this.events, elections: this.elections,
       committed: this.checker.committed.length, livenessMs: this.now - this.livenessStartMs,
+      snapshotsInstalled: this.snapshotsInstalled,
     };
   }
 
@@ -249,6 +300,7 @@ export class Simulation {
       if (this.trace.length > TRACE_LENGTH) this.trace.shift();
       this.dispatch(next.event);
       this.checkAfterEvent();
+      for (const node of this.nodes) this.maybeSnapshot(node);
     }
   }
 
@@ -277,6 +329,8 @@ export class Simulation {
   }
 
   private start(node: SimNode): void {
+    const latest = node.log.latestSnapshot();
+    node.applied = latest === null ? [] : node.log.snapshotEntries.slice();
     const raft = new RaftNode({
       id: node.id,
       voters: this.nodes.map((n) => n.id),
@@ -285,12 +339,34 @@ export class Simulation {
       clock: this.clock,
       random: new SeededRandom(this.random.nextUint32()),
       channel: { send: (message) => this.send(message) },
-      listener: { onCommit: (entries, hw) => this.checker.observeCommit(node.id, entries, hw) },
+      listener: {
+        onCommit: (entries, hw) => {
+          this.checker.observeCommit(node.id, entries, hw);
+          node.applied.push(...entries);
+        },
+        onSnapshot: (id, bytes) => {
+          this.snapshotsInstalled++;
+          node.applied = decodeEntries(bytes);
+          if (node.applied.length !== id.offset) throw new SafetyViolation(`node ${node.id} installed snapshot ${id.offset} of ${node.applied.length} entries`);
+        },
+      },
       config: this.config,
     });
     node.raft = raft;
-    this.checker.observeRestart(node.id);
+    this.checker.observeRestart(node.id, node.applied.length);
     this.reschedule(node);
+  }
+
+  /** Between events, as a state machine would after the core's step: snapshot and delete the prefix below. */
+  private maybeSnapshot(node: SimNode): void {
+    const every = this.swarm.snapshotEveryEntries;
+    if (every === 0 || node.raft === null) return;
+    const hw = node.raft.highWatermark();
+    if (hw - (node.log.latestSnapshot()?.offset ?? 0) < every) return;
+    if (node.applied.length !== hw) throw new SafetyViolation(`node ${node.id} applied ${node.applied.length} entries, high watermark ${hw}`);
+    const last = node.log.entryAt(hw - 1)!;
+    node.log.storeSnapshot({ offset: hw, epoch: last.epoch }, encodeEntries(node.applied));
+    node.log.deleteBefore(hw);
   }
 
   private crash(node: SimNode): void {
@@ -298,7 +374,7 @@ export class Simulation {
     node.generation++;
     node.timerAt = Infinity;
     node.disk.loseUnflushed();
-    const durable = new Map(this.nodes.map((n) => [n.id, (o: number) => (o < n.disk.flushedOffset() ? n.disk.entryAt(o) : undefined)]));
+    const durable = new Map(this.nodes.map((n) => [n.id, (o: number) => (o < n.disk.flushedOffset() ? n.log.held(o) : undefined)]));
     this.checker.checkCommittedDurable(durable, majorityOf(this.nodes.length));
   }
 
@@ -392,7 +468,7 @@ export class Simulation {
   }
 
   private isLost(leader: SimNode, proposal: LogEntry): boolean {
-    const held = leader.log.entryAt(proposal.offset);
+    const held = leader.log.held(proposal.offset);
     return held === undefined || held.epoch !== proposal.epoch;
   }
 
@@ -416,7 +492,7 @@ export class Simulation {
       if (raft === null) continue;
       this.checker.observeHighWatermark(node.id, raft.highWatermark());
       if (raft.role() === 'leader') {
-        if (this.checker.observeLeader(node.id, raft.epoch(), (o) => node.log.entryAt(o))) this.elections++;
+        if (this.checker.observeLeader(node.id, raft.epoch(), (o) => node.log.held(o))) this.elections++;
       }
     }
   }

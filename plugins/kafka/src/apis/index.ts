@@ -38,6 +38,7 @@ import { voteApi } from './52-vote.js';
 import { beginQuorumEpochApi } from './53-begin-quorum-epoch.js';
 import { describeQuorumApi } from './55-describe-quorum.js';
 import { alterPartitionApi } from './56-alter-partition.js';
+import { fetchSnapshotApi } from './59-fetch-snapshot.js';
 import { describeClusterApi } from './60-describe-cluster.js';
 import { describeProducersApi } from './61-describe-producers.js';
 import { brokerRegistrationApi } from './62-broker-registration.js';
@@ -86,6 +87,7 @@ const served: ApiHandler[] = [
   beginQuorumEpochApi as ApiHandler,
   describeQuorumApi as ApiHandler,
   alterPartitionApi as ApiHandler,
+  fetchSnapshotApi as ApiHandler,
   describeClusterApi as ApiHandler,
   describeProducersApi as ApiHandler,
   brokerRegistrationApi as ApiHandler,

@@ -1,15 +1,16 @@
 /**
  * The Raft RPCs on the wire, as KRaft sends them: Vote v1, BeginQuorumEpoch v1,
- * DescribeQuorum v2, and Fetch v17 of `__cluster_metadata` partition 0 (by its fixed topic id,
- * the fetcher in ReplicaState, the batches as stored in `records`). Each message names the
- * metadata partition; one naming anything else is INVALID_REQUEST.
+ * DescribeQuorum v2, Fetch v17 of `__cluster_metadata` partition 0 (by its fixed topic id,
+ * the fetcher in ReplicaState, the batches as stored in `records`, the snapshot to fetch in
+ * the `snapshot_id` tag), and FetchSnapshot v1 (a chunk of a snapshot in `unaligned_records`).
+ * Each message names the metadata partition; one naming anything else is INVALID_REQUEST.
  *
  * Pre-vote (KIP-996) is a field of Vote v2, and the message definitions our codecs are
  * generated from stop at v1. Until they are regenerated from Kafka 4's, a pre-vote is marked
  * by PRE_VOTE_DIRECTORY_ID in v1's candidate_directory_id, a field Sluice has no other use
  * for (it does not track log directory ids).
  */
-import type { ClusterRpcRequest, RaftFetchResponse } from '@sluice/sdk';
+import type { ClusterRpcRequest, RaftFetchResponse, RaftFetchSnapshotResponse } from '@sluice/sdk';
 import {
   ApiKey, uuidEquals, ZERO_UUID, type Decoded, type DescribeQuorumResponse, type FetchRequest, type FetchResponse,
 } from '../protocol/index.js';
@@ -188,6 +189,7 @@ const raftFetch: RpcWire<'raft.fetch', typeof ApiKey.Fetch> = {
       divergingEpoch: diverging === undefined || (diverging.epoch === -1 && diverging.endOffset === -1)
         ? null : { epoch: diverging.epoch, endOffset: diverging.endOffset },
       records: p?.records ?? NO_RECORDS,
+      ...(p?.snapshotId === undefined || p.snapshotId.endOffset < 0 ? {} : { snapshotId: { endOffset: p.snapshotId.endOffset, epoch: p.snapshotId.epoch } }),
     };
   },
   requestFromWire: (req, version): ClusterRpcRequest<'raft.fetch'> => {
@@ -207,6 +209,7 @@ const raftFetch: RpcWire<'raft.fetch', typeof ApiKey.Fetch> = {
       divergingEpoch: res.divergingEpoch === null ? { epoch: -1, endOffset: -1 } : { epoch: res.divergingEpoch.epoch, endOffset: res.divergingEpoch.endOffset },
       currentLeader: { leaderId: res.leaderId, leaderEpoch: res.leaderEpoch },
       abortedTransactions: null, preferredReadReplica: -1, records: res.records,
+      snapshotId: res.snapshotId == null ? { endOffset: -1, epoch: -1 } : { endOffset: res.snapshotId.endOffset, epoch: res.snapshotId.epoch },
     };
     return {
       throttleTimeMs: 0, errorCode: 0, sessionId: 0,
@@ -216,9 +219,61 @@ const raftFetch: RpcWire<'raft.fetch', typeof ApiKey.Fetch> = {
   errorToWire: (errorCode) => ({ throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] }),
 };
 
+const fetchSnapshot: RpcWire<'raft.fetch-snapshot', typeof ApiKey.FetchSnapshot> = {
+  apiKey: ApiKey.FetchSnapshot,
+  version: 1,
+  requestToWire: (r) => ({
+    clusterId: r.clusterId,
+    replicaId: r.replicaId,
+    // The leader bounds each chunk itself (the Raft core's snapshot chunk size).
+    maxBytes: 0x7fffffff,
+    topics: [{
+      name: METADATA_TOPIC,
+      partitions: [{
+        partition: 0, currentLeaderEpoch: r.epoch, snapshotId: { endOffset: r.snapshotId.endOffset, epoch: r.snapshotId.epoch },
+        position: r.position, replicaDirectoryId: ZERO_UUID,
+      }],
+    }],
+  }),
+  responseFromWire: (res, req): RaftFetchSnapshotResponse => {
+    const p = res.topics[0]?.partitions[0];
+    return {
+      errorCode: firstError(res.errorCode, p?.errorCode),
+      leaderId: p?.currentLeader?.leaderId ?? -1, leaderEpoch: p?.currentLeader?.leaderEpoch ?? -1,
+      snapshotId: p === undefined ? req.snapshotId : { endOffset: p.snapshotId.endOffset, epoch: p.snapshotId.epoch },
+      size: p?.size ?? 0, position: p?.position ?? -1, bytes: p?.unalignedRecords ?? NO_RECORDS,
+    };
+  },
+  requestFromWire: (req): ClusterRpcRequest<'raft.fetch-snapshot'> => {
+    const t = req.topics[0];
+    const p = t?.partitions[0];
+    if (p === undefined || req.topics.length !== 1 || t!.name !== METADATA_TOPIC || t!.partitions.length !== 1 || p.partition !== 0) {
+      throw invalidRequest(`a FetchSnapshot must name ${METADATA_TOPIC} partition 0 only`);
+    }
+    return {
+      clusterId: req.clusterId ?? '', replicaId: req.replicaId, epoch: p.currentLeaderEpoch,
+      snapshotId: { endOffset: p.snapshotId.endOffset, epoch: p.snapshotId.epoch }, position: p.position,
+    };
+  },
+  responseToWire: (res) => ({
+    throttleTimeMs: 0, errorCode: 0,
+    topics: [{
+      name: METADATA_TOPIC,
+      partitions: [{
+        index: 0, errorCode: res.errorCode, snapshotId: { endOffset: res.snapshotId.endOffset, epoch: res.snapshotId.epoch },
+        currentLeader: { leaderId: res.leaderId, leaderEpoch: res.leaderEpoch }, size: res.size, position: res.position,
+        unalignedRecords: res.bytes,
+      }],
+    }],
+    nodeEndpoints: [],
+  }),
+  errorToWire: (errorCode) => ({ throttleTimeMs: 0, errorCode, topics: [], nodeEndpoints: [] }),
+};
+
 export const raftWires = {
   'raft.vote': vote,
   'raft.begin-quorum-epoch': beginQuorumEpoch,
   'raft.describe-quorum': describeQuorum,
   'raft.fetch': raftFetch,
+  'raft.fetch-snapshot': fetchSnapshot,
 } as const;

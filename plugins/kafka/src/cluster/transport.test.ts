@@ -119,6 +119,26 @@ const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; res
       request: { clusterId: 'cluster-1', replicaId: 3, epoch: 6, fetchOffset: 0, lastFetchedEpoch: -1 },
       response: { errorCode: 74, leaderId: 1, leaderEpoch: 7, highWatermark: 480, divergingEpoch: null, records: bytes() },
     },
+    {
+      request: { clusterId: 'cluster-1', replicaId: 3, epoch: 7, fetchOffset: 10, lastFetchedEpoch: 2 },
+      response: {
+        errorCode: 0, leaderId: 1, leaderEpoch: 7, highWatermark: 480, divergingEpoch: null, records: bytes(),
+        snapshotId: { endOffset: 400, epoch: 6 },
+      },
+    },
+  ],
+  'raft.fetch-snapshot': [
+    {
+      request: { clusterId: 'cluster-1', replicaId: 3, epoch: 7, snapshotId: { endOffset: 400, epoch: 6 }, position: 1024 },
+      response: {
+        errorCode: 0, leaderId: 1, leaderEpoch: 7, snapshotId: { endOffset: 400, epoch: 6 }, size: 4096, position: 1024,
+        bytes: bytes(1, 2, 3, 4, 5),
+      },
+    },
+    {
+      request: { clusterId: 'cluster-1', replicaId: 4, epoch: 6, snapshotId: { endOffset: 300, epoch: 5 }, position: 0 },
+      response: { errorCode: 98, leaderId: 1, leaderEpoch: 7, snapshotId: { endOffset: 300, epoch: 5 }, size: 0, position: 0, bytes: bytes() },
+    },
   ],
   'raft.describe-quorum': [{
     request: {},
@@ -192,6 +212,23 @@ const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; res
     },
     { request: { electionType: 0, topicPartitions: null }, response: { errorCode: 0, results: [] } },
   ],
+  'controller.alter-partition-reassignments': [{
+    request: { topics: [{ name: 'orders', partitions: [{ partition: 0, replicas: [2, 3] }, { partition: 1, replicas: null }] }] },
+    response: {
+      errorCode: 0, errorMessage: null,
+      results: [{ name: 'orders', partitions: [{ partition: 0, errorCode: 0, errorMessage: null }, { partition: 1, errorCode: 85, errorMessage: 'none' }] }],
+    },
+  }],
+  'controller.list-partition-reassignments': [
+    {
+      request: { topics: null },
+      response: {
+        errorCode: 0, errorMessage: null,
+        topics: [{ name: 'orders', partitions: [{ partition: 2, replicas: [2, 3, 1], addingReplicas: [2, 3], removingReplicas: [1] }] }],
+      },
+    },
+    { request: { topics: [{ name: 'orders', partitions: [0, 1] }] }, response: { errorCode: 0, errorMessage: null, topics: [] } },
+  ],
   'replica.fetch': [{
     request: {
       replicaId: 3, brokerEpoch: 57, maxWaitMs: 500, minBytes: 1, maxBytes: 1 << 20,
@@ -212,23 +249,6 @@ const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; res
   }],
 };
 
-  'controller.alter-partition-reassignments': [{
-    request: { topics: [{ name: 'orders', partitions: [{ partition: 0, replicas: [2, 3] }, { partition: 1, replicas: null }] }] },
-    response: {
-      errorCode: 0, errorMessage: null,
-      results: [{ name: 'orders', partitions: [{ partition: 0, errorCode: 0, errorMessage: null }, { partition: 1, errorCode: 85, errorMessage: 'none' }] }],
-    },
-  }],
-  'controller.list-partition-reassignments': [
-    {
-      request: { topics: null },
-      response: {
-        errorCode: 0, errorMessage: null,
-        topics: [{ name: 'orders', partitions: [{ partition: 2, replicas: [2, 3, 1], addingReplicas: [2, 3], removingReplicas: [1] }] }],
-      },
-    },
-    { request: { topics: [{ name: 'orders', partitions: [0, 1] }] }, response: { errorCode: 0, errorMessage: null, topics: [] } },
-  ],
 /** Plain arrays for byte fields, so Buffer and Uint8Array compare by content. */
 function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) return { bytes: [...value] };
