@@ -18,10 +18,10 @@
  *   leader entry anyway. Raft then reports those entries again; they are skipped. Several
  *   voters fill the image from the snapshot on as commits arrive.
  * - Snapshots (KRaft's): once `maxRecordBytes` of entries were committed since the last
- *   snapshot, or `intervalMs` passed since it and something was committed, the image is
- *   written as a snapshot at the applied offset (checked after each commit), and the log
- *   prefix below it is deleted: followers and observers behind it fetch the snapshot
- *   (FetchSnapshot). A snapshot fetched from the leader replaces the image; committed
+ *   snapshot, or `intervalMs` passed since it and something was committed (checked after
+ *   each step of the core), the image is written as a snapshot at the applied offset and
+ *   the log prefix below it is deleted: followers and observers behind it fetch the
+ *   snapshot (FetchSnapshot). A snapshot fetched from the leader replaces the image; committed
  *   listeners then get the records of the new image, preceded by a RemoveTopicRecord for
  *   each topic it no longer has, so they can follow without replaying a log they never saw.
  * - A node not among the voters (`process.roles=broker`) observes: it replicates the log by
@@ -262,7 +262,7 @@ export class MetadataQuorum {
     this.dropPending();
   }
 
-  /** Snapshot offset and size of the last snapshot this node wrote or loaded, for tests and logs. */
+  /** The newest snapshot in the log: written here, fetched from the leader, or found at start. */
   latestSnapshot(): OffsetAndEpoch | null {
     return this.opts.log.latestSnapshot();
   }
