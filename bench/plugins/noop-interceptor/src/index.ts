@@ -1,8 +1,9 @@
 /**
  * The no-op interceptor of `npm run bench:interceptors`: one `produce.intercept` handler
  * that returns every batch unchanged. It prices what registering any interceptor costs
- * the produce path (the dispatcher's hooked path with its per-connection order gate, the
- * lazy record view, the waterfall call) without any work of the interceptor's own.
+ * the produce path (the lazy record view, the hook input, the waterfall call; a
+ * synchronous answer keeps the request off the dispatcher's order gate) without any work
+ * of the interceptor's own.
  * Load it by path: `plugins=kafka,<repo>/bench/plugins/noop-interceptor/dist/index.js`.
  */
 // Types only, as the example plugins do: nothing from the SDK is needed at run time.
