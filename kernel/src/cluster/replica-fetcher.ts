@@ -9,6 +9,11 @@
  * - an error: the partition backs off for replica.fetch.backoff.ms and retries, until the
  *   metadata names a new leader (the replica manager then moves it to another fetcher).
  *
+ * Throttling (replication-throttle.ts): while the broker's follower throttle is used up,
+ * fetches leave out the partitions throttled here (listed in the topic's
+ * follower.replication.throttled.replicas for this broker, and out of the ISR); the bytes
+ * fetched for them are charged to it.
+ *
  * Durability: a follower does not fsync what it fetches. Replication is the durability in a
  * cluster: an acknowledged write is on the leader's disk (the leader counts only what it
  * flushed) and in the memory of every in-sync follower, and a follower that crashes is
@@ -19,6 +24,7 @@ import type { Logger, ReplicaFetchRequest, ReplicaFetchResponse } from '@sluice/
 import { ErrorCode } from '../errors.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ReplicaTimer } from './replica-timer.js';
+import { isThrottledReplica, type ReplicationThrottle } from './replication-throttle.js';
 
 export interface ReplicaFetchSettings {
   /** replica.fetch.wait.max.ms: how long the leader may hold a fetch without new data. */
@@ -42,6 +48,8 @@ export interface FollowedPartition {
   readonly partition: number;
   readonly leaderEpoch: number;
   readonly log: PartitionLog;
+  /** Whether this replica is in the ISR now (in-sync replicas are never throttled); out of it when absent. */
+  readonly inSync?: () => boolean;
 }
 
 export interface ReplicaFetcherOptions {
@@ -53,6 +61,8 @@ export interface ReplicaFetcherOptions {
   readonly timer: ReplicaTimer;
   readonly settings: ReplicaFetchSettings;
   readonly logger: Logger;
+  /** The broker's follower.replication.throttled.rate, shared by its fetchers; none: unlimited. */
+  readonly throttle?: ReplicationThrottle;
 }
 
 interface Fetching {
@@ -112,11 +122,16 @@ export class ReplicaFetcher {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const sent = [...this.partitions.values()].filter((f) => !f.backingOff);
+      const ready = [...this.partitions.values()].filter((f) => !f.backingOff);
+      const throttle = this.opts.throttle;
+      const sent = throttle?.isExceeded() === true ? ready.filter((f) => !this.isThrottled(f)) : ready;
       if (sent.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.wakeLoop = resolve;
-        });
+        if (ready.length > 0) await this.pause(throttle!.delayMs());
+        else {
+          await new Promise<void>((resolve) => {
+            this.wakeLoop = resolve;
+          });
+        }
         continue;
       }
       const request = this.buildRequest(sent);
@@ -126,19 +141,20 @@ export class ReplicaFetcher {
       } catch (err) {
         if (this.stopped) break;
         this.opts.logger.debug('replica fetch failed', { leader: this.opts.leaderId, error: (err as Error).message });
-        await this.backoff();
+        await this.pause(this.opts.settings.backoffMs);
         continue;
       }
       if (this.stopped) break;
       if (response.errorCode !== 0) {
         this.opts.logger.debug('replica fetch refused', { leader: this.opts.leaderId, errorCode: response.errorCode });
-        await this.backoff();
+        await this.pause(this.opts.settings.backoffMs);
         continue;
       }
       for (const answer of response.partitions) {
         const fetching = this.partitions.get(partitionKey(answer.topic, answer.partition));
         // Removed or re-added (a new epoch) while the fetch was out: the answer is stale.
         if (fetching === undefined || !sent.includes(fetching)) continue;
+        if (throttle !== undefined && answer.records.byteLength > 0 && this.isThrottled(fetching)) throttle.record(answer.records.byteLength);
         this.apply(fetching, answer);
       }
     }
@@ -208,9 +224,15 @@ export class ReplicaFetcher {
     });
   }
 
-  private backoff(): Promise<void> {
+  private isThrottled({ followed }: Fetching): boolean {
+    return isThrottledReplica(followed.log.config.followerReplicationThrottledReplicas, followed.partition, this.opts.nodeId)
+      && followed.inSync?.() !== true;
+  }
+
+  /** Waits `ms` (a backoff, or for the throttle to refill); `stop` ends the wait. */
+  private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const cancel = this.opts.timer.after(this.opts.settings.backoffMs, () => {
+      const cancel = this.opts.timer.after(ms, () => {
         this.cancelBackoff = () => {};
         resolve();
       });

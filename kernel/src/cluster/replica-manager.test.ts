@@ -28,7 +28,10 @@ interface TestNode {
 }
 
 /** Nodes wired to each other directly; `time` runs their timers; the ISR changes go to `alter`. */
-function cluster(ids: readonly number[], alter: (r: AlterPartitionRequest) => Promise<AlterPartitionResponse>, time: SimTime): Map<number, TestNode> {
+function cluster(
+  ids: readonly number[], alter: (r: AlterPartitionRequest) => Promise<AlterPartitionResponse>, time: SimTime,
+  topicConfigs: Record<string, string> = {}, settings: ReplicationSettings = SETTINGS,
+): Map<number, TestNode> {
   const nodes = new Map<number, TestNode>();
   for (const id of ids) {
     const d = tempDir();
@@ -42,7 +45,7 @@ function cluster(ids: readonly number[], alter: (r: AlterPartitionRequest) => Pr
       nodeId: id, brokerEpoch: () => 1,
       openLog: (topic, _topicId, partition) => {
         log = PartitionLog.open({
-          dir: d.path, topic, partition, config: logConfig({ 'min.insync.replicas': '2' }), clock: time, log: captureLogger(),
+          dir: d.path, topic, partition, config: logConfig({ 'min.insync.replicas': '2', ...topicConfigs }), clock: time, log: captureLogger(),
           recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false, replicated: true,
         });
         cleanups.push(() => log!.close());
@@ -54,7 +57,7 @@ function cluster(ids: readonly number[], alter: (r: AlterPartitionRequest) => Pr
       },
       alterPartition: alter,
       fetchFrom: (leaderId, request) => nodes.get(leaderId)!.manager.handleReplicaFetch(request),
-      events, clock: time, timer: time, settings: SETTINGS, logger: captureLogger(),
+      events, clock: time, timer: time, settings, logger: captureLogger(),
     });
     cleanups.push(() => manager.close());
     nodes.set(id, { id, manager, leadership, dropped, log: () => log! });
@@ -152,6 +155,38 @@ describe('ReplicaManager', () => {
     expect(n2.log().readForReplica(0, 1 << 20).equals(n1.log().readForReplica(0, 1 << 20))).toBe(true);
     // The same leadership: announced once.
     expect(n1.leadership).toEqual([{ topic: 't', partition: 0, leader: true, leaderEpoch: 1 }]);
+  });
+
+  it('replication throttles hold back the fetches of a throttled replica out of the ISR, follower or leader side', async () => {
+    const BATCHES = 10;
+    // Each fetch takes one batch (the first comes whole); a bucket holds one second of the rate.
+    const follower: ReplicationSettings = { ...SETTINGS, partitionMaxBytes: 1, followerThrottledRateBytesPerS: 1000 };
+    const leader: ReplicationSettings = { ...SETTINGS, partitionMaxBytes: 1, leaderThrottledRateBytesPerS: 1000 };
+    const copied = async (topicConfigs: Record<string, string>, settings = follower): Promise<{ atOnce: number; later: number }> => {
+      const time = new SimTime();
+      const nodes = cluster([1, 2], () => new Promise(() => {}), time, topicConfigs, settings);
+      const [n1, n2] = [nodes.get(1)!, nodes.get(2)!];
+      await n1.manager.applyPartition(state({ isr: [1] }));
+      for (let i = 0; i < BATCHES; i++) await n1.log().append(batch('x'.repeat(500)), 'leader');
+      await n2.manager.applyPartition(state({ isr: [1] }));
+      await run(time, 0);
+      const atOnce = n2.log().logEndOffset;
+      await run(time, 30_000);
+      return { atOnce, later: n2.log().logEndOffset };
+    };
+    expect(await copied({})).toEqual({ atOnce: BATCHES, later: BATCHES });
+    for (const list of ['*', '0:2']) {
+      const throttled = await copied({ 'follower.replication.throttled.replicas': list });
+      expect(throttled.atOnce, list).toBeLessThan(BATCHES);
+      expect(throttled.later, list).toBe(BATCHES);
+    }
+    // Listed for another broker: not this follower's throttle.
+    expect(await copied({ 'follower.replication.throttled.replicas': '0:3' })).toEqual({ atOnce: BATCHES, later: BATCHES });
+    // The leader's side: listed with the leader's id (node 1).
+    const led = await copied({ 'leader.replication.throttled.replicas': '0:1' }, leader);
+    expect(led.atOnce).toBeLessThan(BATCHES);
+    expect(led.later).toBe(BATCHES);
+    expect(await copied({ 'leader.replication.throttled.replicas': '0:2' }, leader)).toEqual({ atOnce: BATCHES, later: BATCHES });
   });
 
   it('truncates a follower that diverged from the new leader and copies the leader\'s batches', async () => {

@@ -14,6 +14,9 @@
  *   lost, after the log has changed role.
  * - `handleReplicaFetch` answers followers: each partition from its PartitionLeader, held
  *   up to the request's wait (at most REPLICA_FETCH_WAIT_MS_MAX) until one of them has data.
+ *   Partitions the topic lists in leader.replication.throttled.replicas for this broker are
+ *   answered without records, to a follower out of the ISR, while the broker's leader
+ *   throttle (leader.replication.throttled.rate) is used up (replication-throttle.ts).
  */
 import type { AlterPartitionRequest, AlterPartitionResponse, Logger, ReplicaFetchRequest, ReplicaFetchResponse } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
@@ -24,6 +27,7 @@ import type { PartitionLog } from '../log/partition-log.js';
 import { PartitionLeader, type ReplicaFetchPartitionResult } from './partition-leader.js';
 import { partitionKey, ReplicaFetcher, type ReplicaFetchSettings } from './replica-fetcher.js';
 import type { ReplicaTimer } from './replica-timer.js';
+import { isThrottledReplica, replicationThrottle, type ReplicationThrottle } from './replication-throttle.js';
 
 /** Longest a leader holds a follower's fetch without new data, whatever the follower asks. */
 export const REPLICA_FETCH_WAIT_MS_MAX = 10_000;
@@ -44,14 +48,20 @@ export interface ReplicaPartitionState {
 export interface ReplicationSettings extends ReplicaFetchSettings {
   /** replica.lag.time.max.ms */
   readonly replicaLagTimeMaxMs: number;
+  /** follower.replication.throttled.rate, bytes/s; absent: unlimited. */
+  readonly followerThrottledRateBytesPerS?: number;
+  /** leader.replication.throttled.rate, bytes/s; absent: unlimited. */
+  readonly leaderThrottledRateBytesPerS?: number;
 }
 
-/** The replica.* broker keys as the replica manager takes them. */
+/** The replica.* (and follower.replication.throttled.rate) broker keys as the replica manager takes them. */
 export function replicationSettings(config: BrokerConfig): ReplicationSettings {
   return {
     replicaLagTimeMaxMs: config.replicaLagTimeMaxMs, waitMaxMs: config.replicaFetchWaitMaxMs, minBytes: config.replicaFetchMinBytes,
     partitionMaxBytes: config.replicaFetchMaxBytes, responseMaxBytes: config.replicaFetchResponseMaxBytes,
     backoffMs: config.replicaFetchBackoffMs, requestTimeoutMs: config.replicaSocketTimeoutMs,
+    followerThrottledRateBytesPerS: config.followerReplicationThrottledRate,
+    leaderThrottledRateBytesPerS: config.leaderReplicationThrottledRate,
   };
 }
 
@@ -90,9 +100,17 @@ interface Replica {
 export class ReplicaManager {
   private readonly replicas = new Map<string, Replica>();
   private readonly fetchers = new Map<number, ReplicaFetcher>();
+  /** One follower throttle for the broker, shared by its fetchers as Kafka's quota is. */
+  private readonly throttle: ReplicationThrottle | undefined;
+  /** One leader throttle for the broker, shared by every follower's fetch it answers. */
+  private readonly leaderThrottle: ReplicationThrottle | undefined;
   private closed = false;
 
-  constructor(private readonly opts: ReplicaManagerOptions) {}
+  constructor(private readonly opts: ReplicaManagerOptions) {
+    const { followerThrottledRateBytesPerS: followerRate, leaderThrottledRateBytesPerS: leaderRate } = opts.settings;
+    this.throttle = followerRate === undefined ? undefined : replicationThrottle(followerRate, opts.clock);
+    this.leaderThrottle = leaderRate === undefined ? undefined : replicationThrottle(leaderRate, opts.clock);
+  }
 
   /** The leader side of a partition this node leads with followers, if any. */
   leaderOf(topic: string, partition: number): PartitionLeader | undefined {
@@ -190,11 +208,15 @@ export class ReplicaManager {
       fetcher = new ReplicaFetcher({
         nodeId: this.opts.nodeId, leaderId: state.leader, brokerEpoch: this.opts.brokerEpoch, call: this.opts.fetchFrom,
         timer: this.opts.timer, settings: this.opts.settings, logger: this.opts.logger,
+        ...(this.throttle !== undefined ? { throttle: this.throttle } : {}),
       });
       this.fetchers.set(state.leader, fetcher);
     }
     replica.fetcher = fetcher;
-    fetcher.add({ topic: state.topic, topicId: state.topicId, partition: state.partition, leaderEpoch: state.leaderEpoch, log });
+    fetcher.add({
+      topic: state.topic, topicId: state.topicId, partition: state.partition, leaderEpoch: state.leaderEpoch, log,
+      inSync: () => replica.state.isr.includes(this.opts.nodeId),
+    });
   }
 
   private stopFetching(replica: Replica): void {
@@ -228,7 +250,8 @@ export class ReplicaManager {
    * or `signal` aborts (the connection closed).
    */
   async handleReplicaFetch(request: ReplicaFetchRequest, signal?: AbortSignal): Promise<ReplicaFetchResponse> {
-    let answers = this.fetchAll(request);
+    const throttled = new Set<string>();
+    let answers = this.fetchAll(request, throttled);
     const waitMs = Math.min(request.maxWaitMs, REPLICA_FETCH_WAIT_MS_MAX);
     if (waitMs <= 0 || signal?.aborted || !this.shouldWait(request, answers)) return { errorCode: 0, partitions: answers };
     const waiting = new AbortController();
@@ -237,10 +260,16 @@ export class ReplicaManager {
     signal?.addEventListener('abort', onAbort, { once: true });
     const waits: Promise<void>[] = [];
     for (const p of request.partitions) {
+      // A throttled partition's data is there already: it waits for the rate, not for appends.
+      if (throttled.has(partitionKey(p.topic, p.partition))) continue;
       const leader = this.leaderOf(p.topic, p.partition);
       if (leader !== undefined) waits.push(leader.waitForAppend(p.fetchOffset, waiting.signal));
     }
     if (waits.length > 0) await Promise.race(waits);
+    else if (throttled.size > 0) {
+      // Only throttled partitions: hold the whole wait, so the follower does not ask again at once.
+      await new Promise<void>((resolve) => waiting.signal.addEventListener('abort', () => resolve(), { once: true }));
+    }
     waiting.abort();
     cancelTimer();
     signal?.removeEventListener('abort', onAbort);
@@ -259,7 +288,8 @@ export class ReplicaManager {
     return bytes < Math.max(1, request.minBytes);
   }
 
-  private fetchAll(request: ReplicaFetchRequest): ReplicaFetchPartitionResult[] {
+  /** Each partition's answer; `throttled` collects the partitions the leader throttle answered without records. */
+  private fetchAll(request: ReplicaFetchRequest, throttled?: Set<string>): ReplicaFetchPartitionResult[] {
     let budget = request.maxBytes;
     return request.partitions.map((p) => {
       const leader = this.leaderOf(p.topic, p.partition);
@@ -269,7 +299,19 @@ export class ReplicaManager {
         return { topic: p.topic, partition: p.partition, errorCode, highWatermark: -1, logStartOffset: -1, divergingEpoch: null,
           records: new Uint8Array(0) };
       }
-      const answer = leader.handleFetch(request.replicaId, request.brokerEpoch, p, budget);
+      let answer = leader.handleFetch(request.replicaId, request.brokerEpoch, p, budget);
+      const throttle = this.leaderThrottle;
+      if (throttle !== undefined && answer.records.byteLength > 0
+        && isThrottledReplica(leader.log.config.leaderReplicationThrottledReplicas, p.partition, this.opts.nodeId)
+        && !leader.inSyncReplicas.includes(request.replicaId)) {
+        // Kafka's leader throttle: the follower's progress counts, its data waits for the rate.
+        if (throttle.isExceeded()) {
+          answer = { ...answer, records: new Uint8Array(0) };
+          throttled?.add(partitionKey(p.topic, p.partition));
+        } else {
+          throttle.record(answer.records.byteLength);
+        }
+      }
       budget -= answer.records.byteLength;
       return answer;
     });

@@ -312,6 +312,16 @@ const BROKER_DEFS: readonly ConfigDef[] = [
     name: 'metadata.log.max.snapshot.interval.ms', type: 'long', default: '3600000', min: 0,
     doc: 'Longest time between metadata snapshots while entries were committed since the last; 0 disables the time trigger.',
   },
+  {
+    name: 'follower.replication.throttled.rate', type: 'long', default: '9223372036854775807', min: 1,
+    doc: 'Bytes/s this broker fetches, as a follower, for the replicas topics list in follower.replication.throttled.replicas ' +
+      'while they are out of the ISR (a reassignment moving data); the default means no limit.',
+  },
+  {
+    name: 'leader.replication.throttled.rate', type: 'long', default: '9223372036854775807', min: 1,
+    doc: 'Bytes/s this broker sends, as a leader, to followers out of the ISR fetching the replicas topics list in ' +
+      'leader.replication.throttled.replicas; the default means no limit.',
+  },
 ];
 
 /**
@@ -402,6 +412,10 @@ export interface BrokerConfig {
   readonly replicaFetchResponseMaxBytes: number;
   readonly replicaFetchBackoffMs: number;
   readonly replicaSocketTimeoutMs: number;
+  /** follower.replication.throttled.rate in bytes/s; Infinity: not throttled. */
+  readonly followerReplicationThrottledRate: number;
+  /** leader.replication.throttled.rate in bytes/s; Infinity: not throttled. */
+  readonly leaderReplicationThrottledRate: number;
   /** `metadata.log.max.record.bytes.between.snapshots`. */
   readonly metadataSnapshotMaxRecordBytes: number;
   /** `metadata.log.max.snapshot.interval.ms`; 0: no time trigger. */
@@ -601,6 +615,8 @@ export function loadBrokerConfig(
     replicaFetchResponseMaxBytes: num('replica.fetch.response.max.bytes'),
     replicaFetchBackoffMs: num('replica.fetch.backoff.ms'),
     replicaSocketTimeoutMs: num('replica.socket.timeout.ms'),
+    followerReplicationThrottledRate: num('follower.replication.throttled.rate'),
+    leaderReplicationThrottledRate: num('leader.replication.throttled.rate'),
     metadataSnapshotMaxRecordBytes: num('metadata.log.max.record.bytes.between.snapshots'),
     metadataSnapshotIntervalMs: num('metadata.log.max.snapshot.interval.ms'),
     autoCreateTopicsEnable: bool('auto.create.topics.enable'),

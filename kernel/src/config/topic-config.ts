@@ -46,9 +46,21 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     synonyms: [['log.flush.interval.ms', 1]],
   },
   {
+    name: 'follower.replication.throttled.replicas', type: 'list', default: '', check: checkThrottledReplicas,
+    doc: 'Replicas whose fetches a follower throttles to follower.replication.throttled.rate while they are out of the ISR: ' +
+      'partition:broker pairs (0:2,1:3) or * for all.',
+    synonyms: [],
+  },
+  {
     name: 'index.interval.bytes', type: 'int', default: '4096', min: 0,
     doc: 'Bytes of log between two offset-index entries.',
     synonyms: [['log.index.interval.bytes', 1]],
+  },
+  {
+    name: 'leader.replication.throttled.replicas', type: 'list', default: '', check: checkThrottledReplicas,
+    doc: 'Replicas whose fetches a leader throttles to leader.replication.throttled.rate while the fetching follower is out of the ISR: ' +
+      'partition:broker pairs naming the leader (0:1,1:2) or * for all.',
+    synonyms: [],
   },
   {
     name: 'max.compaction.lag.ms', type: 'long', default: LONG_MAX, min: 1,
@@ -113,6 +125,12 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   },
 ];
 
+/** `*`, or `partition:broker` pairs, as Kafka's ThrottledReplicaListValidator takes them. */
+function checkThrottledReplicas(value: ConfigValue): string | undefined {
+  const bad = (value as readonly string[]).find((entry) => entry !== '*' && !/^\d+:\d+$/.test(entry));
+  return bad === undefined ? undefined : `"${bad}" is neither * nor partition:broker (e.g. 0:1,1:2)`;
+}
+
 const DEFS_BY_NAME = new Map(TOPIC_CONFIG_DEFS.map((d) => [d.name, d]));
 
 export function topicConfigDef(name: string): TopicConfigDef | undefined {
@@ -128,7 +146,11 @@ export interface LogConfig {
   readonly fileDeleteDelayMs: number;
   readonly flushMessages: number;
   readonly flushMs: number;
+  /** follower.replication.throttled.replicas: `partition:broker` pairs or `*`. */
+  readonly followerReplicationThrottledReplicas: readonly string[];
   readonly indexIntervalBytes: number;
+  /** leader.replication.throttled.replicas: `partition:broker` pairs or `*`. */
+  readonly leaderReplicationThrottledReplicas: readonly string[];
   readonly maxCompactionLagMs: number;
   readonly maxMessageBytes: number;
   readonly logAppendTime: boolean;
@@ -201,7 +223,9 @@ export function toLogConfig(
     fileDeleteDelayMs: num('file.delete.delay.ms'),
     flushMessages: num('flush.messages'),
     flushMs: num('flush.ms'),
+    followerReplicationThrottledReplicas: get('follower.replication.throttled.replicas') as readonly string[],
     indexIntervalBytes: num('index.interval.bytes'),
+    leaderReplicationThrottledReplicas: get('leader.replication.throttled.replicas') as readonly string[],
     maxCompactionLagMs: num('max.compaction.lag.ms'),
     maxMessageBytes: num('max.message.bytes'),
     logAppendTime: get('message.timestamp.type') === 'LogAppendTime',

@@ -3,7 +3,8 @@
  * `sluice partitions reassign` (kafka-reassign-partitions.sh's JSON file): a partition with
  * one replica on node 1 and data in it moves to nodes 2 and 3. The move completes
  * (--verify), the new replicas hold every record and one of them leads, and node 1 no
- * longer has the partition's directory.
+ * longer has the partition's directory. The new replicas copy the data under the follower
+ * replication throttle (the topic lists every replica as throttled).
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,13 +18,15 @@ import { runSluice } from './sluice-cli.js';
 const TEST_TIMEOUT_MS = 300_000;
 const TOPIC = 'moved';
 const RECORDS = 300;
+/** follower.replication.throttled.rate: the data (about 70 KB) takes a few fills of the bucket. */
+const THROTTLE_BYTES_PER_S = 32 * 1024;
 
 let cluster: Cluster;
 let scratch: string;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'sluice-reassign-'));
-  cluster = await Cluster.start({ nodes: 3 });
+  cluster = await Cluster.start({ nodes: 3, overrides: { 'follower.replication.throttled.rate': String(THROTTLE_BYTES_PER_S) } });
   await cluster.waitFor('3 brokers and a quorum leader', async () => {
     const s = await cluster.status();
     return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
@@ -48,13 +51,13 @@ function findDirs(dir: string, name: string): string[] {
 
 it('moves a one-replica partition from node 1 to nodes 2 and 3 with its data', async () => {
   try {
-    // One replica, on node 1, as an explicit assignment; min.insync.replicas 1 so that acks=all fits it.
+    // One replica, on node 1, as an explicit assignment; min.insync.replicas 1 so that acks=all fits it; moves throttled.
     const client = new KafkaClient(cluster.bootstrap(1));
     try {
       const created = await client.request(ApiKey.CreateTopics, {
         topics: [{
           name: TOPIC, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1] }],
-          configs: [{ name: 'min.insync.replicas', value: '1' }],
+          configs: [{ name: 'min.insync.replicas', value: '1' }, { name: 'follower.replication.throttled.replicas', value: '*' }],
         }],
         timeoutMs: 30_000, validateOnly: false,
       });
