@@ -3,8 +3,8 @@
  * `sluice partitions reassign` (kafka-reassign-partitions.sh's JSON file): a partition with
  * one replica on node 1 and data in it moves to nodes 2 and 3. The move completes
  * (--verify), the new replicas hold every record and one of them leads, and node 1 no
- * longer has the partition's directory. The new replicas copy the data under the follower
- * replication throttle (the topic lists every replica as throttled).
+ * longer has the partition's directory. The new replicas copy the data under the leader and
+ * follower replication throttles (the topic lists every replica as throttled).
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { runSluice } from './sluice-cli.js';
 const TEST_TIMEOUT_MS = 300_000;
 const TOPIC = 'moved';
 const RECORDS = 300;
-/** follower.replication.throttled.rate: the data (about 70 KB) takes a few fills of the bucket. */
+/** follower. and leader.replication.throttled.rate: the data (about 70 KB) takes a few fills of the buckets. */
 const THROTTLE_BYTES_PER_S = 32 * 1024;
 
 let cluster: Cluster;
@@ -26,7 +26,9 @@ let scratch: string;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'sluice-reassign-'));
-  cluster = await Cluster.start({ nodes: 3, overrides: { 'follower.replication.throttled.rate': String(THROTTLE_BYTES_PER_S) } });
+  cluster = await Cluster.start({ nodes: 3, overrides: {
+    'follower.replication.throttled.rate': String(THROTTLE_BYTES_PER_S), 'leader.replication.throttled.rate': String(THROTTLE_BYTES_PER_S),
+  } });
   await cluster.waitFor('3 brokers and a quorum leader', async () => {
     const s = await cluster.status();
     return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
@@ -57,7 +59,8 @@ it('moves a one-replica partition from node 1 to nodes 2 and 3 with its data', a
       const created = await client.request(ApiKey.CreateTopics, {
         topics: [{
           name: TOPIC, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1] }],
-          configs: [{ name: 'min.insync.replicas', value: '1' }, { name: 'follower.replication.throttled.replicas', value: '*' }],
+          configs: [{ name: 'min.insync.replicas', value: '1' }, { name: 'follower.replication.throttled.replicas', value: '*' },
+            { name: 'leader.replication.throttled.replicas', value: '*' }],
         }],
         timeoutMs: 30_000, validateOnly: false,
       });
