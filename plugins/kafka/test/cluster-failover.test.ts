@@ -20,13 +20,7 @@ let cluster: Cluster;
 let producer: BackgroundProducer | undefined;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ nodes: 3 });
-  await cluster.waitFor('3 brokers and a quorum leader', async () => {
-    const s = await cluster.status();
-    return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
-  }).catch((e: unknown) => {
-    throw cluster.explain(e);
-  });
+  cluster = await Cluster.startFormed({ nodes: 3 });
   const create = await runSluice(cluster.bootstrap(), ['topics', 'create', TOPIC, '--partitions', '1', '--replication-factor', '3']);
   expect(create.code, create.stderr).toBe(0);
   await waitForFullIsr();

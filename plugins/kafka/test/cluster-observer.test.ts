@@ -12,13 +12,7 @@ const TEST_TIMEOUT_MS = 300_000;
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ nodes: 3 });
-  await cluster.waitFor('3 brokers and a quorum leader', async () => {
-    const s = await cluster.status();
-    return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
-  }).catch((e: unknown) => {
-    throw cluster.explain(e);
-  });
+  cluster = await Cluster.startFormed({ nodes: 3 });
 }, TEST_TIMEOUT_MS);
 
 afterAll(async () => {

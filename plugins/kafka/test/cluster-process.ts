@@ -94,6 +94,22 @@ export class Cluster {
   ) {}
 
   /** Formats and starts every node, concurrently: a node may wait for the quorum before it says `started`. */
+  /**
+   * Starts the nodes and waits until every one is an unfenced broker and the quorum has a
+   * leader; a failure carries each node's log tail.
+   */
+  static async startFormed(opts: ClusterOptions = {}): Promise<Cluster> {
+    const cluster = await Cluster.start(opts);
+    const count = opts.nodes ?? 3;
+    await cluster.waitFor(`${count} brokers and a quorum leader`, async () => {
+      const s = await cluster.status();
+      return s.brokers.length === count && s.quorum !== null && s.quorum.leaderId > 0;
+    }).catch((e: unknown) => {
+      throw cluster.explain(e);
+    });
+    return cluster;
+  }
+
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
     const count = opts.nodes ?? 3;
     let lastError: Error | undefined;

@@ -28,15 +28,9 @@ let scratch: string;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'sluice-reassign-'));
-  cluster = await Cluster.start({ nodes: 3, overrides: {
+  cluster = await Cluster.startFormed({ nodes: 3, overrides: {
     'follower.replication.throttled.rate': String(THROTTLE_BYTES_PER_S), 'leader.replication.throttled.rate': String(THROTTLE_BYTES_PER_S),
   } });
-  await cluster.waitFor('3 brokers and a quorum leader', async () => {
-    const s = await cluster.status();
-    return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
-  }).catch((e: unknown) => {
-    throw cluster.explain(e);
-  });
 }, TEST_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -19,13 +19,7 @@ interface Report { error: number | null; error_name: string | null; partition: n
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ nodes: 3 });
-  await cluster.waitFor('3 brokers and a quorum leader', async () => {
-    const s = await cluster.status();
-    return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
-  }).catch((e: unknown) => {
-    throw cluster.explain(e);
-  });
+  cluster = await Cluster.startFormed({ nodes: 3 });
 }, TEST_TIMEOUT_MS);
 
 afterAll(async () => {

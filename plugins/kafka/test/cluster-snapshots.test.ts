@@ -18,13 +18,7 @@ const TOPICS_WHILE_AWAY = 12;
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ nodes: 3, overrides: { 'metadata.log.max.record.bytes.between.snapshots': '1024' } });
-  await cluster.waitFor('3 brokers and a quorum leader', async () => {
-    const s = await cluster.status();
-    return s.brokers.length === 3 && s.quorum !== null && s.quorum.leaderId > 0;
-  }).catch((e: unknown) => {
-    throw cluster.explain(e);
-  });
+  cluster = await Cluster.startFormed({ nodes: 3, overrides: { 'metadata.log.max.record.bytes.between.snapshots': '1024' } });
 }, TEST_TIMEOUT_MS);
 
 afterAll(async () => {
