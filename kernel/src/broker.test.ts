@@ -168,6 +168,26 @@ describe('plugins', () => {
       "export default { manifest: { id: 'req', version: '1.0.0', required: true }, start() { throw new Error('no licence'); } };\n");
     await expect(startBroker(dir, { plugins: file })).rejects.toThrow(/required plugin req failed to start: no licence/);
   });
+
+  it('gives a capability to one provider: a second plugin providing it is disabled, and the first one is used', async () => {
+    const dir = newDir();
+    const { writeFileSync } = await import('node:fs');
+    const plugin = (id: string): string => {
+      const file = join(dir, `${id}.mjs`);
+      writeFileSync(file, `export default { manifest: { id: '${id}', version: '1.0.0' }, start(ctx) {
+        ctx.provide('cluster.transport', { owner: '${id}', call: () => Promise.reject(new Error('unused')) });
+      } };\n`);
+      return file;
+    };
+    const log = captureLogger();
+    const config = loadBrokerConfig({ 'log.dirs': dir, plugins: `${plugin('first')},${plugin('second')}` }, { warn: () => undefined });
+    const broker = await Broker.start(config, 'c', log, new ManualClock());
+    expect(broker.plugins.loaded.map((p) => p.plugin.manifest.id)).toEqual(['first']);
+    expect((broker.plugins.provider('cluster.transport') as unknown as { owner: string }).owner).toBe('first');
+    expect(log.lines.some((l) => l.level === 'error' && /already provided by plugin first/.test(String(l.fields?.['error'])))).toBe(true);
+    await broker.stop();
+    expect(broker.plugins.provider('cluster.transport')).toBeUndefined();
+  });
 });
 
 describe('topic configs applied by the kernel', () => {

@@ -132,11 +132,6 @@ export class PluginHost {
     return this.providers.get(name)?.implementation as ProviderSpecs[N] | undefined;
   }
 
-  /** Which plugin provides what, for `sluice plugins list|info`. */
-  providerOwners(): ReadonlyMap<ProviderName, string> {
-    return new Map([...this.providers].map(([name, p]) => [name, p.pluginId]));
-  }
-
   private provide<N extends ProviderName>(pluginId: string, name: N, implementation: ProviderSpecs[N]): void {
     if (this.hooks.isFrozen()) throw new Error(`plugin ${pluginId} provided ${name} after plugins started`);
     const existing = this.providers.get(name);
