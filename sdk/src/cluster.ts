@@ -169,6 +169,13 @@ export interface AlterPartitionRequest {
       readonly partitionIndex: number;
       readonly leaderEpoch: number;
       readonly newIsr: readonly number[];
+      /**
+       * The broker epoch of each `newIsr` member (same order) as the leader last saw it in
+       * that replica's fetches, -1 when unknown. The controller refuses to add a replica whose
+       * registration is newer: its fetch state may come from before a restart that lost data
+       * (KIP-903).
+       */
+      readonly newIsrBrokerEpochs?: readonly number[];
       readonly partitionEpoch: number;
     }>;
   }>;

@@ -37,6 +37,13 @@ export function planAlterPartition(image: MetadataImage, req: AlterPartitionRequ
         if (p.newIsr.some((id) => !current.isr.includes(id) && !isEligible(image, id))) {
           return failed(ControllerErrorCode.INELIGIBLE_REPLICA);
         }
+        // A replica joins on fetches of its current incarnation only (KIP-903): fetch state
+        // from before a restart may count data the restart lost.
+        const stale = p.newIsr.some((id, i) => {
+          const seen = p.newIsrBrokerEpochs?.[i] ?? -1;
+          return !current.isr.includes(id) && seen !== -1 && seen !== image.brokers.get(id)?.epoch;
+        });
+        if (stale) return failed(ControllerErrorCode.INELIGIBLE_REPLICA);
         const change = buildPartitionChange({
           topicId: t.topicId, partitionId: p.partitionIndex, current, targetIsr: p.newIsr, election: 'isr',
           eligible: (id) => isEligible(image, id),

@@ -328,6 +328,24 @@ describe('QuorumController: AlterPartition', () => {
     expect(other.topics[0]!.partitions[0]!.errorCode).toBe(100); // UNKNOWN_TOPIC_ID
   });
 
+  it('adds a replica only on fetches of its current registration (KIP-903)', async () => {
+    const { h, topicId, leader, followers, alter } = await setup();
+    await alter([leader]);
+    const follower = followers[0]!;
+    const epochs = (seen: number) => ({
+      brokerId: leader, brokerEpoch: h.image.brokers.get(leader)!.epoch,
+      topics: [{ topicId, partitions: [{
+        partitionIndex: 0, leaderEpoch: h.partition('t', 0).leaderEpoch, newIsr: [leader, follower],
+        newIsrBrokerEpochs: [h.image.brokers.get(leader)!.epoch, seen], partitionEpoch: h.partition('t', 0).partitionEpoch,
+      }] }],
+    });
+    const current = h.image.brokers.get(follower)!.epoch;
+    expect((await h.controller.alterPartition(epochs(current - 1))).topics[0]!.partitions[0]!.errorCode).toBe(107);
+    expect(h.partition('t', 0).isr).toEqual([leader]);
+    expect((await h.controller.alterPartition(epochs(current))).topics[0]!.partitions[0]!.errorCode).toBe(0);
+    expect(h.partition('t', 0).isr).toEqual([leader, follower]);
+  });
+
   it('an ISR with no eligible member leaves the partition offline unless unclean election is enabled', async () => {
     for (const unclean of [false, true]) {
       const h = harness({ uncleanLeaderElectionEnable: unclean });

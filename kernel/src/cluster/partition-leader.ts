@@ -297,6 +297,7 @@ export class PartitionLeader implements LeaderReplication {
       brokerId: this.opts.nodeId, brokerEpoch: this.opts.brokerEpoch(),
       topics: [{ topicId: this.opts.topicId, partitions: [{
         partitionIndex: this.log.partition, leaderEpoch: this.leaderEpoch, newIsr, partitionEpoch: this.partitionEpoch,
+        newIsrBrokerEpochs: newIsr.map((id) => (id === this.opts.nodeId ? this.opts.brokerEpoch() : this.followers.get(id)?.brokerEpoch ?? -1)),
       }] }],
     };
     this.opts.alterPartition(request).then(

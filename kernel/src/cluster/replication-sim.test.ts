@@ -7,7 +7,9 @@
  * Rules broken on purpose against this sweep: a leader high watermark ignoring the
  * followers loses an acknowledged write at seed 1; a follower truncating to the larger of
  * the two epoch end offsets never converges at seed 1; a controller re-electing a last ISR
- * member that lost data loses a write at seeds 20 and 40 (kept as a test below). Not caught
+ * member that lost data loses a write at seeds 20 and 40 (kept as a test below); adding a
+ * replica to the ISR on fetch state from its previous incarnation lost a write at seed 103536
+ * (found by `npm run test:sim-long`, kept as a test below). Not caught
  * in 150 seeds: ISR expansion before the follower reaches the high watermark (the window
  * in which the leader must die is one fetch long).
  */
@@ -32,6 +34,14 @@ if (replaySeed !== undefined) {
       // Seed 20 loses a write this way (found by sweeping with the rule broken); the sweep
       // below runs the same seed with the rule kept.
       await expect(new ReplicationSimulation(20, { withoutUncleanRecovery: true }).run()).rejects.toThrow(/acknowledged write \d+ at offset \d+ lost/);
+    });
+
+    it('keeps the write that seed 103536 lost before AlterPartition carried the new members\' broker epochs (KIP-903)', async () => {
+      // Found by the long sweep: a fetch the follower sent before a machine crash reached the
+      // leader after its restart, the leader added it to the ISR on that stale fetch offset,
+      // and it then led with an empty log. The controller now refuses such a member.
+      const result = await new ReplicationSimulation(103536).run();
+      expect(result.acked).toBeGreaterThan(0);
     });
 
     it('replays a seed exactly', async () => {

@@ -158,7 +158,7 @@ const QUIET_MS_MAX = 5000;
 
 const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 /** Trace lines a failure shows. */
-const TRACE_LINES_SHOWN = 80;
+const TRACE_LINES_SHOWN = Number(process.env["SLUICE_SIM_TRACE_LINES"] ?? 80);
 
 interface SimNode {
   readonly id: number;
@@ -456,6 +456,12 @@ export class ReplicationSimulation {
     if (request.brokerId !== c.leader || p.leaderEpoch !== c.leaderEpoch) return answer(ErrorCode.FENCED_LEADER_EPOCH);
     if (p.partitionEpoch !== c.partitionEpoch) return answer(INVALID_UPDATE_VERSION);
     if (p.newIsr.some((id) => this.fenced.has(id)) || !p.newIsr.includes(c.leader)) return answer(INELIGIBLE_REPLICA);
+    // As the real controller (KIP-903): a new member's fetches must come from its current incarnation.
+    const stale = p.newIsr.some((id, i) => {
+      const seen = p.newIsrBrokerEpochs?.[i] ?? -1;
+      return !c.isr.includes(id) && seen !== -1 && seen !== this.nodes.get(id)!.brokerEpoch;
+    });
+    if (stale) return answer(INELIGIBLE_REPLICA);
     c.isr = [...p.newIsr];
     c.partitionEpoch++;
     this.note(`AlterPartition from ${request.brokerId}: isr [${c.isr.join(',')}]`);

@@ -81,7 +81,8 @@ const alterPartition: RpcWire<'controller.alter-partition', typeof ApiKey.AlterP
       topicId: t.topicId,
       partitions: t.partitions.map((p) => ({
         partitionIndex: p.partitionIndex, leaderEpoch: p.leaderEpoch,
-        newIsrWithEpochs: p.newIsr.map((brokerId) => ({ brokerId, brokerEpoch: -1 })), leaderRecoveryState: 0, partitionEpoch: p.partitionEpoch,
+        newIsrWithEpochs: p.newIsr.map((brokerId, i) => ({ brokerId, brokerEpoch: p.newIsrBrokerEpochs?.[i] ?? -1 })),
+        leaderRecoveryState: 0, partitionEpoch: p.partitionEpoch,
       })),
     })),
   }),
@@ -102,6 +103,7 @@ const alterPartition: RpcWire<'controller.alter-partition', typeof ApiKey.AlterP
       partitions: t.partitions.map((p) => ({
         partitionIndex: p.partitionIndex, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
         newIsr: version >= 3 ? p.newIsrWithEpochs.map((b) => b.brokerId) : p.newIsr,
+        ...(version >= 3 ? { newIsrBrokerEpochs: p.newIsrWithEpochs.map((b) => b.brokerEpoch) } : {}),
       })),
     })),
   }),

@@ -169,7 +169,7 @@ const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; res
   'controller.alter-partition': [{
     request: {
       brokerId: 1, brokerEpoch: 12,
-      topics: [{ topicId: TOPIC_A.topicId, partitions: [{ partitionIndex: 1, leaderEpoch: 4, newIsr: [1, 3], partitionEpoch: 9 }] }],
+      topics: [{ topicId: TOPIC_A.topicId, partitions: [{ partitionIndex: 1, leaderEpoch: 4, newIsr: [1, 3], newIsrBrokerEpochs: [12, 7], partitionEpoch: 9 }] }],
     },
     response: {
       errorCode: 0,
