@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerConfigTable } from '../../../kernel/dist/config/broker-config.js';
 import { KafkaClient } from '../src/cli/client.js';
 import { REPO_ROOT } from './broker-process.js';
+import { CLUSTER_TEST_DEFAULTS } from './cluster-process.js';
 import { PYTHON, python, run } from './clients.js';
 import { NetnsLab, netnsUnavailable } from './netns.js';
 import { runSluice } from './sluice-cli.js';
@@ -45,21 +46,6 @@ const OUTPUT_CHARS_MAX = 1024 * 1024;
 const NOT_ACKNOWLEDGED = ['NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'NOT_LEADER_OR_FOLLOWER', 'NOT_LEADER_FOR_PARTITION',
   '_MSG_TIMED_OUT', 'REQUEST_TIMED_OUT', '_TIMED_OUT', '_TRANSPORT', 'LEADER_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH'];
 
-/** Short failure detection, as cluster-process.ts sets it, for a loaded two-core machine. */
-const TEST_DEFAULTS: Readonly<Record<string, string>> = {
-  'controller.quorum.election.timeout.ms': '1000',
-  'controller.quorum.fetch.timeout.ms': '2000',
-  'broker.heartbeat.interval.ms': '500',
-  'broker.session.timeout.ms': '4000',
-  'replica.lag.time.max.ms': '5000',
-  'default.replication.factor': '3',
-  'min.insync.replicas': '2',
-  'offsets.topic.num.partitions': '3',
-  'offsets.topic.replication.factor': '3',
-  'transaction.state.log.num.partitions': '3',
-  'transaction.state.log.replication.factor': '3',
-  'group.initial.rebalance.delay.ms': '0',
-};
 
 interface Report { error: number | null; error_name: string | null; partition: number; offset: number }
 interface Ack { value: string; offset: number }
@@ -85,7 +71,7 @@ describe.skipIf(unavailable !== null)('network partition of a partition leader (
     root = mkdtempSync(join(tmpdir(), 'sluice-netns-'));
     const clusterId = randomBytes(16).toString('base64url');
     const known = new Set(brokerConfigTable().map((row) => row.name));
-    const defaults = Object.fromEntries(Object.entries(TEST_DEFAULTS).filter(([key]) => known.has(key)));
+    const defaults = Object.fromEntries(Object.entries(CLUSTER_TEST_DEFAULTS).filter(([key]) => known.has(key)));
     const voters = all.map((id) => `${id}@${lab!.address(id)}:${CONTROLLER_PORT}`).join(',');
     const properties = (id: number): string[] => Object.entries({
       ...defaults,

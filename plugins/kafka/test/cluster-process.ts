@@ -40,7 +40,7 @@ const OUTPUT_TAIL_CHARS = 12_000;
  * seconds instead of Kafka's tens, but not so tight that a busy event loop fences a live
  * broker. Internal topics get few partitions so that creating them is cheap.
  */
-const TEST_DEFAULTS: Readonly<Record<string, string>> = {
+export const CLUSTER_TEST_DEFAULTS: Readonly<Record<string, string>> = {
   'controller.quorum.election.timeout.ms': '1000',
   'controller.quorum.fetch.timeout.ms': '2000',
   'broker.heartbeat.interval.ms': '500',
@@ -123,7 +123,7 @@ export class Cluster {
         specs.push({ nodeId, roles: 'broker,controller', port: await freePort(), controllerPort: await freePort(), dataDir });
       }
       const known = new Set(brokerConfigTable().map((row) => row.name));
-      const defaults = Object.fromEntries(Object.entries(TEST_DEFAULTS).filter(([key]) => known.has(key)));
+      const defaults = Object.fromEntries(Object.entries(CLUSTER_TEST_DEFAULTS).filter(([key]) => known.has(key)));
       const cluster = new Cluster(randomBytes(16).toString('base64url'), root, specs, { ...defaults, ...opts.overrides }, opts.env);
       try {
         await Promise.all(specs.map((s) => cluster.format(s)));
