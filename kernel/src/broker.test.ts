@@ -169,6 +169,32 @@ describe('plugins', () => {
     await expect(startBroker(dir, { plugins: file })).rejects.toThrow(/required plugin req failed to start: no licence/);
   });
 
+  it('tells plugins to serve once every plugin started; a failing serve disables its plugin, or fails a required one', async () => {
+    const dir = newDir();
+    const { writeFileSync } = await import('node:fs');
+    const plugin = (id: string, serve: string, required = false): string => {
+      const file = join(dir, `${id}.mjs`);
+      writeFileSync(file, `export default { manifest: { id: '${id}', version: '1.0.0', required: ${required} },
+        start() { (globalThis.sluiceOrder ??= []).push('start ${id}'); },
+        serve() { globalThis.sluiceOrder.push('serve ${id}'); ${serve} },
+        stop() { globalThis.sluiceOrder.push('stop ${id}'); } };\n`);
+      return file;
+    };
+    const order = (): string[] => (globalThis as { sluiceOrder?: string[] }).sluiceOrder ?? [];
+    const log = captureLogger();
+    const config = loadBrokerConfig({ 'log.dirs': dir, plugins: `${plugin('a', '')},${plugin('b', "throw new Error('port taken');")}` },
+      { warn: () => undefined });
+    const broker = await Broker.start(config, 'c', log, new ManualClock());
+    expect(order()).toEqual(['start a', 'start b', 'serve a', 'serve b', 'stop b']);
+    expect(broker.plugins.loaded.map((p) => p.plugin.manifest.id)).toEqual(['a']);
+    expect(log.lines.some((l) => l.level === 'error' && l.fields?.['plugin'] === 'b' && /port taken/.test(String(l.fields?.['error'])))).toBe(true);
+    await broker.stop();
+    order().length = 0;
+    await expect(startBroker(dir, { plugins: plugin('c', "throw new Error('port taken');", true) }))
+      .rejects.toThrow(/required plugin c failed to start serving: port taken/);
+    expect(order()).toEqual(['start c', 'serve c', 'stop c']);
+  });
+
   it('gives a capability to one provider: a second plugin providing it is disabled, and the first one is used', async () => {
     const dir = newDir();
     const { writeFileSync } = await import('node:fs');

@@ -6,6 +6,9 @@
  * cluster node (self-election, registration, partitions opened) before the plugins, so
  * frontends start on a ready broker as before; on a node of a multi-voter cluster the
  * plugins first, because the quorum needs their `cluster.transport` to reach its peers.
+ * Either way plugins are told to serve clients (`serve`: frontends open their client
+ * listeners) only once the node is ready, as Kafka opens its broker listeners only after
+ * the broker caught up with the metadata and was unfenced.
  * Stop order: controlled shutdown (leaderships moved while the transport still works),
  * plugins (frontends stop taking requests), replication and the controller, then logs
  * (flush, checkpoints, the clean-shutdown marker).
@@ -78,6 +81,7 @@ export class Broker implements Kernel {
       if (soleVoter) await broker.node.start();
       await broker.plugins.startAll(broker, brokerInfo(config, clusterId), config.plugins, config.pluginConfigs, pluginShortName, cwd);
       if (!soleVoter) await broker.node.start();
+      await broker.plugins.serveAll();
       broker.hooks.freeze();
       await broker.hooks.runSequential('broker.starting', { nodeId: config.nodeId, clusterId });
       await broker.hooks.runSequential('broker.started', { nodeId: config.nodeId, clusterId });

@@ -370,6 +370,15 @@ export type ProviderName = keyof ProviderSpecs;
 export interface SluicePlugin {
   readonly manifest: PluginManifest;
   start(ctx: PluginContext): void | Promise<void>;
+  /**
+   * Called once the broker is ready for clients, after every plugin started: on a node of a
+   * cluster, once its metadata has caught up with the quorum and the controller has
+   * unfenced it (where Kafka opens its broker listeners). A frontend opens its client
+   * listeners here, so no client is answered from metadata that is not caught up yet; what
+   * the quorum itself needs to get there (the controller listener) opens in `start`. A
+   * rejection counts as a failed start. @evolving
+   */
+  serve?(): void | Promise<void>;
   stop?(): void | Promise<void>;
 }
 

@@ -109,22 +109,44 @@ export class PluginHost {
   }
 
   /**
+   * Tells each started plugin, in start order, that the broker is ready for clients. A
+   * failure disables the plugin (stopped and its hooks removed) or, for a required one, throws.
+   */
+  async serveAll(): Promise<void> {
+    for (const loaded of [...this.started]) {
+      const { plugin } = loaded;
+      if (plugin.serve === undefined) continue;
+      try {
+        await withDeadline(Promise.resolve(plugin.serve()), PLUGIN_START_TIMEOUT_MS, `plugin ${plugin.manifest.id} serve`);
+      } catch (err) {
+        const message = (err as Error).message;
+        if (plugin.manifest.required === true) throw new Error(`required plugin ${plugin.manifest.id} failed to start serving: ${message}`);
+        this.log.error('plugin disabled: it failed to start serving', { plugin: plugin.manifest.id, error: message });
+        await this.stopOne(loaded);
+        this.started.splice(this.started.indexOf(loaded), 1);
+      }
+    }
+  }
+
+  /**
    * Stops plugins in reverse start order; a failing or slow stop is logged and skipped.
    * Each plugin's hook registrations are removed after its stop, whatever its stop did.
    */
   async stopAll(): Promise<void> {
     this.abort.abort();
-    for (const loaded of [...this.started].reverse()) {
-      try {
-        if (loaded.plugin.stop !== undefined) {
-          await withDeadline(Promise.resolve(loaded.plugin.stop()), PLUGIN_STOP_TIMEOUT_MS, `plugin ${loaded.plugin.manifest.id} stop`);
-        }
-      } catch (err) {
-        this.log.error('plugin failed to stop cleanly', { plugin: loaded.plugin.manifest.id, error: (err as Error).message });
-      }
-      this.removePlugin(loaded.plugin.manifest.id);
-    }
+    for (const loaded of [...this.started].reverse()) await this.stopOne(loaded);
     this.started.length = 0;
+  }
+
+  private async stopOne(loaded: LoadedPlugin): Promise<void> {
+    try {
+      if (loaded.plugin.stop !== undefined) {
+        await withDeadline(Promise.resolve(loaded.plugin.stop()), PLUGIN_STOP_TIMEOUT_MS, `plugin ${loaded.plugin.manifest.id} stop`);
+      }
+    } catch (err) {
+      this.log.error('plugin failed to stop cleanly', { plugin: loaded.plugin.manifest.id, error: (err as Error).message });
+    }
+    this.removePlugin(loaded.plugin.manifest.id);
   }
 
   /** The implementation a plugin provides for `name`, if any started plugin does. */

@@ -4,7 +4,7 @@
  * also the `cluster.transport` provider: the kernel's RPCs to other nodes travel as Kafka
  * APIs (cluster/), and the ones other nodes send arrive here like any request.
  */
-import { definePlugin } from '@sluice/sdk';
+import { definePlugin, type ListenerAddress, type Logger } from '@sluice/sdk';
 import { allApis } from './apis/index.js';
 import { frontendConfig } from './config.js';
 import { forwardedApis } from './cluster/forwarded-apis.js';
@@ -30,6 +30,13 @@ let server: KafkaServer | undefined;
 let groups: GroupCoordinator | undefined;
 let transactions: TransactionCoordinator | undefined;
 let transport: KafkaClusterTransport | undefined;
+let clientListeners: readonly ListenerAddress[] = [];
+let log: Logger | undefined;
+
+async function listen(logger: Logger, listeners: readonly ListenerAddress[]): Promise<void> {
+  const bound = await server!.listen(listeners);
+  for (const l of bound) logger.info('Kafka listener ready', { listener: l.name, address: `${l.host === '' ? '0.0.0.0' : l.host}:${l.port}` });
+}
 
 export default definePlugin({
   manifest: { id: 'kafka', version: '0.1.0', required: true },
@@ -66,8 +73,15 @@ export default definePlugin({
     for (const l of ctx.broker.listeners) {
       if (l.securityProtocol !== 'PLAINTEXT') ctx.log.warn('listener not served: only PLAINTEXT is supported so far', { listener: l.name });
     }
-    const bound = await server.listen(kafkaListeners);
-    for (const l of bound) ctx.log.info('Kafka listener ready', { listener: l.name, address: `${l.host === '' ? '0.0.0.0' : l.host}:${l.port}` });
+    // The quorum reaches this node on its controller listeners while the node catches up;
+    // clients wait for serve(), as Kafka's broker listeners open only once the broker is ready.
+    const controllerNames = new Set((ctx.broker.props['controller.listener.names'] ?? '').split(',').map((n) => n.trim().toUpperCase()));
+    clientListeners = kafkaListeners.filter((l) => !controllerNames.has(l.name));
+    await listen(ctx.log, kafkaListeners.filter((l) => controllerNames.has(l.name)));
+    log = ctx.log;
+  },
+  async serve() {
+    if (server !== undefined && log !== undefined) await listen(log, clientListeners);
   },
   async stop() {
     groups?.stop();
@@ -78,5 +92,7 @@ export default definePlugin({
     transport = undefined;
     groups = undefined;
     transactions = undefined;
+    clientListeners = [];
+    log = undefined;
   },
 });

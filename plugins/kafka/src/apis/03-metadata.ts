@@ -15,8 +15,9 @@
  * Topics: all of them for a null list (or an empty list at v0), else those named or (v10+)
  * identified by id. A missing topic is created when `auto.create.topics.enable` is on and
  * the request allows it (v4+) and the `topic.create.policy` hook does not refuse it (that
- * topic then gets the refusal's code), with `num.partitions` partitions; otherwise
- * UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for ids). `__consumer_offsets` is reported
+ * topic then gets the refusal's code), with `num.partitions` partitions (one the controller
+ * already has but this node's metadata does not show yet gets LEADER_NOT_AVAILABLE, retriable);
+ * otherwise UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for ids). `__consumer_offsets` is reported
  * internal, as Kafka does, so clients leave it out of pattern subscriptions.
  */
 import { KafkaError, type Kernel, type TopicDescription } from '@sluice/sdk';
@@ -85,7 +86,11 @@ async function lookup(ctx: RequestContext, name: string | null, topicId: Uint8Ar
     // Another request may have created it meanwhile.
     const raced = ctx.kernel.describeTopic(name);
     if (raced !== undefined) return describe(ctx.kernel, raced, live);
-    return errorEntry(name, KafkaError.is(err) ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR);
+    const code = KafkaError.is(err) ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+    // The controller has the topic and this node's metadata has not caught up with it yet:
+    // a retriable answer, as Kafka gives for a topic being created (TOPIC_ALREADY_EXISTS
+    // would make librdkafka fail every produce to the topic).
+    return errorEntry(name, code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : code);
   }
 }
 
