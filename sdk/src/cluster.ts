@@ -111,6 +111,51 @@ export interface DescribeQuorumResponse {
   readonly highWatermark: number;
   readonly voters: readonly ReplicaProgress[];
   readonly observers: readonly ReplicaProgress[];
+  /** The voters' endpoints as the voter set records them (DescribeQuorum v2's Nodes); absent when unknown. */
+  readonly nodes?: ReadonlyArray<{ readonly nodeId: number; readonly listeners: readonly VoterEndpoint[] }>;
+}
+
+/** A listener of a voter, as the voter set records it (KIP-853's VotersRecord endpoints). @experimental */
+export interface VoterEndpoint {
+  /** Upper-case listener name, one of the voter's `controller.listener.names`. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * AddRaftVoter (80), sent to the active controller: add a node that already replicates the
+ * metadata log as an observer (and is caught up) to the voter set (KIP-853). @experimental
+ */
+export interface AddVoterRequest {
+  readonly clusterId: string;
+  /** How long the leader may take, the change's commit included, before REQUEST_TIMED_OUT. */
+  readonly timeoutMs: number;
+  readonly voterId: number;
+  /** The new voter's metadata log directory id (meta.properties `directory.id`, 16 bytes). */
+  readonly voterDirectoryId: Uint8Array;
+  /** Where the other voters reach it: its controller listeners. */
+  readonly listeners: readonly VoterEndpoint[];
+}
+
+/** RemoveRaftVoter (81), sent to the active controller. @experimental */
+export interface RemoveVoterRequest {
+  readonly clusterId: string;
+  readonly voterId: number;
+  /** All zero: whichever directory the voter has. */
+  readonly voterDirectoryId: Uint8Array;
+}
+
+/**
+ * The answer to either change, once the new voter set is committed (or refused): 0, or
+ * NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT (another change pending, the leader's epoch not
+ * committed yet, the new voter not caught up, or no commit within the timeout),
+ * DUPLICATE_VOTER, VOTER_NOT_FOUND, INVALID_REQUEST, with a message saying which.
+ * @experimental
+ */
+export interface VoterChangeResponse {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
 }
 
 /** @experimental */
@@ -352,6 +397,10 @@ export interface ClusterRpcs {
   'raft.fetch-snapshot': { request: RaftFetchSnapshotRequest; response: RaftFetchSnapshotResponse };
   /** DescribeQuorum (55). */
   'raft.describe-quorum': { request: Record<string, never>; response: DescribeQuorumResponse };
+  /** AddRaftVoter (80). */
+  'raft.add-voter': { request: AddVoterRequest; response: VoterChangeResponse };
+  /** RemoveRaftVoter (81). */
+  'raft.remove-voter': { request: RemoveVoterRequest; response: VoterChangeResponse };
   /** BrokerRegistration (62). */
   'controller.register-broker': { request: BrokerRegistrationRequest; response: BrokerRegistrationResponse };
   /** BrokerHeartbeat (63). */

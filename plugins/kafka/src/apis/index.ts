@@ -48,6 +48,8 @@ import { listTransactionsApi } from './66-list-transactions.js';
 import { allocateProducerIdsApi } from './67-allocate-producer-ids.js';
 import { consumerGroupHeartbeatApi } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeApi } from './69-consumer-group-describe.js';
+import { addRaftVoterApi } from './80-add-raft-voter.js';
+import { removeRaftVoterApi } from './81-remove-raft-voter.js';
 
 const served: ApiHandler[] = [
   produceApi as ApiHandler,
@@ -97,6 +99,8 @@ const served: ApiHandler[] = [
   allocateProducerIdsApi as ApiHandler,
   consumerGroupHeartbeatApi as ApiHandler,
   consumerGroupDescribeApi as ApiHandler,
+  addRaftVoterApi as ApiHandler,
+  removeRaftVoterApi as ApiHandler,
 ];
 
 export const allApis: readonly ApiHandler[] = [...served, apiVersionsApi(served) as ApiHandler];

@@ -1,6 +1,6 @@
 /**
  * The Raft RPCs on the wire, as KRaft sends them: Vote v1, BeginQuorumEpoch v1,
- * DescribeQuorum v2, Fetch v17 of `__cluster_metadata` partition 0 (by its fixed topic id,
+ * DescribeQuorum v2 (with the voters' endpoints in Nodes), Fetch v17 of `__cluster_metadata` partition 0 (by its fixed topic id,
  * the fetcher in ReplicaState, the batches as stored in `records`, the snapshot to fetch in
  * the `snapshot_id` tag), and FetchSnapshot v1 (a chunk of a snapshot in `unaligned_records`).
  * Each message names the metadata partition; one naming anything else is INVALID_REQUEST.
@@ -117,6 +117,7 @@ const describeQuorum: RpcWire<'raft.describe-quorum', typeof ApiKey.DescribeQuor
       errorCode: firstError(res.errorCode, p?.errorCode),
       leaderId: p?.leaderId ?? -1, leaderEpoch: p?.leaderEpoch ?? -1, highWatermark: p?.highWatermark ?? -1,
       voters: (p?.currentVoters ?? []).map(progress), observers: (p?.observers ?? []).map(progress),
+      nodes: (res.nodes ?? []).map((n) => ({ nodeId: n.nodeId, listeners: n.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })) })),
     };
   },
   requestFromWire: (req) => {
@@ -137,7 +138,7 @@ const describeQuorum: RpcWire<'raft.describe-quorum', typeof ApiKey.DescribeQuor
           highWatermark: res.highWatermark, currentVoters: res.voters.map(state), observers: res.observers.map(state),
         }],
       }],
-      nodes: [],
+      nodes: (res.nodes ?? []).map((n) => ({ nodeId: n.nodeId, listeners: n.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })) })),
     };
   },
   errorToWire: (errorCode) => ({ errorCode, errorMessage: null, topics: [], nodes: [] }),

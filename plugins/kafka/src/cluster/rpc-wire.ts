@@ -14,6 +14,7 @@ import type { Decoded, KnownApiKey, RequestOf, ResponseOf } from '../protocol/in
 import { controllerWires } from './controller-wire.js';
 import { raftWires } from './raft-wire.js';
 import { replicaWires } from './replica-wire.js';
+import { voterWires } from './voter-wire.js';
 
 export interface RpcWire<K extends ClusterRpcName, A extends KnownApiKey> {
   readonly apiKey: A;
@@ -27,14 +28,17 @@ export interface RpcWire<K extends ClusterRpcName, A extends KnownApiKey> {
   requestFromWire(request: Decoded<RequestOf<A>>, version: number): ClusterRpcRequest<K>;
   /** Receiver: the kernel's answer as the Kafka response. */
   responseToWire(response: ClusterRpcResponse<K>, request: ClusterRpcRequest<K>): ResponseOf<A>;
-  /** Receiver: the Kafka response when the request could not be served (the kernel threw, or it does not translate). */
-  errorToWire(errorCode: number, request: Decoded<RequestOf<A>>): ResponseOf<A>;
+  /**
+   * Receiver: the Kafka response when the request could not be served (the kernel threw, or
+   * it does not translate); `message` is the error's, for the messages that carry one.
+   */
+  errorToWire(errorCode: number, request: Decoded<RequestOf<A>>, message?: string): ResponseOf<A>;
 }
 
 /** Every RPC's wire mapping; the compiler insists on one per RPC. */
 export type RpcWires = { readonly [K in ClusterRpcName]: RpcWire<K, KnownApiKey> };
 
-const RPC_WIRES: RpcWires = { ...raftWires, ...controllerWires, ...replicaWires };
+const RPC_WIRES: RpcWires = { ...raftWires, ...voterWires, ...controllerWires, ...replicaWires };
 
 export function rpcWire<K extends ClusterRpcName>(rpc: K): RpcWire<K, KnownApiKey> {
   return RPC_WIRES[rpc] as RpcWire<K, KnownApiKey>;

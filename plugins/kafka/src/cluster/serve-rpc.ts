@@ -18,6 +18,6 @@ export async function serveRpc<K extends ClusterRpcName, A extends KnownApiKey>(
   } catch (err) {
     const code = errorCodeOf(err);
     if (code === ErrorCode.UNKNOWN_SERVER_ERROR) ctx.log.error('cluster RPC failed', { rpc, error: (err as Error).message, client: ctx.clientId });
-    return wire.errorToWire(code, request);
+    return wire.errorToWire(code, request, code === ErrorCode.UNKNOWN_SERVER_ERROR ? undefined : (err as Error).message);
   }
 }

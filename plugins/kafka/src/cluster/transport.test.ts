@@ -149,8 +149,35 @@ const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; res
         { replicaId: 2, logEndOffset: 490, lastFetchTimestampMs: 1_700_000_000_123, lastCaughtUpTimestampMs: 1_700_000_000_100 },
       ],
       observers: [{ replicaId: 4, logEndOffset: 10, lastFetchTimestampMs: 1_700_000_000_001, lastCaughtUpTimestampMs: -1 }],
+      nodes: [
+        { nodeId: 1, listeners: [{ name: 'CONTROLLER', host: 'node1.example', port: 9093 }] },
+        { nodeId: 2, listeners: [{ name: 'CONTROLLER', host: '10.0.0.2', port: 19093 }, { name: 'CONTROLLER_TLS', host: '10.0.0.2', port: 19094 }] },
+      ],
     },
   }],
+  'raft.add-voter': [
+    {
+      request: {
+        clusterId: 'cluster-1', timeoutMs: 30_000, voterId: 4, voterDirectoryId: bytes(...Array.from({ length: 16 }, (_, i) => 16 * i + 3)),
+        listeners: [{ name: 'CONTROLLER', host: 'node4.example', port: 9093 }],
+      },
+      response: { errorCode: 0, errorMessage: null },
+    },
+    {
+      request: { clusterId: 'cluster-1', timeoutMs: 5_000, voterId: 2, voterDirectoryId: bytes(...Array.from({ length: 16 }, () => 7)), listeners: [] },
+      response: { errorCode: 126, errorMessage: 'node 2 is already a voter' },
+    },
+  ],
+  'raft.remove-voter': [
+    {
+      request: { clusterId: 'cluster-1', voterId: 1, voterDirectoryId: bytes(...Array.from({ length: 16 }, () => 0)) },
+      response: { errorCode: 0, errorMessage: null },
+    },
+    {
+      request: { clusterId: 'cluster-1', voterId: 9, voterDirectoryId: bytes(...Array.from({ length: 16 }, (_, i) => i)) },
+      response: { errorCode: 127, errorMessage: 'node 9 is not a voter' },
+    },
+  ],
   'controller.register-broker': [{
     request: {
       brokerId: 3, clusterId: 'cluster-1', incarnationId: bytes(...Array.from({ length: 16 }, (_, i) => 200 - i)),
@@ -293,6 +320,38 @@ describe('KafkaClusterTransport', () => {
     expect(await transport.call(peer.address, 'controller.delete-topics', { names: ['a', 'b'] }, 5_000)).toEqual({
       results: [{ name: 'a', errorCode: 41, errorMessage: null }, { name: 'b', errorCode: 41, errorMessage: null }],
     });
+  });
+
+  it('carries the message of a KafkaError from the kernel back with a voter change', async () => {
+    const { peer, transport } = await setup();
+    peer.answer = () => Promise.reject(new KafkaError(7, 'REQUEST_TIMED_OUT', 'node 4 has not caught up'));
+    expect(await transport.call(peer.address, 'raft.add-voter', CASES['raft.add-voter'][0]!.request, 5_000))
+      .toEqual({ errorCode: 7, errorMessage: 'node 4 has not caught up' });
+    expect(await transport.call(peer.address, 'raft.remove-voter', CASES['raft.remove-voter'][0]!.request, 5_000))
+      .toEqual({ errorCode: 7, errorMessage: 'node 4 has not caught up' });
+  });
+
+  it('answers a voter change naming another cluster with INCONSISTENT_CLUSTER_ID, without asking the kernel', async () => {
+    const { peer, transport } = await setup();
+    peer.answer = () => Promise.resolve({ errorCode: 0, errorMessage: null });
+    const add = { ...CASES['raft.add-voter'][0]!.request, clusterId: 'cluster-2' };
+    expect(await transport.call(peer.address, 'raft.add-voter', add, 5_000)).toMatchObject({ errorCode: 104 });
+    const remove = { ...CASES['raft.remove-voter'][0]!.request, clusterId: 'cluster-2' };
+    expect(await transport.call(peer.address, 'raft.remove-voter', remove, 5_000)).toMatchObject({ errorCode: 104 });
+    expect(peer.received).toEqual([]);
+  });
+
+  it('takes a voter change without a cluster id as one for this cluster', async () => {
+    const { peer } = await setup();
+    peer.answer = () => Promise.resolve({ errorCode: 0, errorMessage: null });
+    const client = await KafkaConnection.open('127.0.0.1', peer.port, { clientId: 'tool', connectTimeoutMs: 5_000, responseBytesMax: 1 << 20, lateAnswerMsMax: 0 });
+    try {
+      const answer = await client.send(ApiKey.RemoveRaftVoter, 0, { clusterId: null, voterId: 3, voterDirectoryId: new Uint8Array(16) }, 5_000);
+      expect(answer.errorCode).toBe(0);
+    } finally {
+      client.close();
+    }
+    expect(peer.received.map((r) => r.request)).toMatchObject([{ clusterId: 'cluster-1', voterId: 3 }]);
   });
 
   it('rejects a call not answered in time and keeps the connection for the next', async () => {
