@@ -68,6 +68,8 @@ const CLIENT_VERSIONS: ReadonlyMap<KnownApiKey, readonly [number, number]> = new
   [ApiKey.ElectLeaders, [1, 2]],
   [ApiKey.AlterPartitionReassignments, [0, 0]],
   [ApiKey.ListPartitionReassignments, [0, 0]],
+  [ApiKey.AddRaftVoter, [0, 0]],
+  [ApiKey.RemoveRaftVoter, [0, 0]],
 ] as const);
 const API_VERSIONS_VERSION = 3;
 const COORDINATOR_KEY_GROUP = 0;
@@ -200,6 +202,11 @@ export class KafkaClient {
     if (topic === undefined) throw new Error(`the broker did not describe topic ${name}`);
     if (topic.errorCode !== 0) throw new KafkaResponseError(topic.errorCode, `topic ${name}`);
     return topic;
+  }
+
+  /** Where later requests to `nodeId` go, when an answer other than Metadata named its address. */
+  rememberNode(nodeId: number, host: string, port: number): void {
+    this.brokers.set(nodeId, hostPort(host, port));
   }
 
   /**

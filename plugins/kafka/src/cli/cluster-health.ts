@@ -7,6 +7,7 @@
 import type { Decoded, DescribeQuorumResponse, MetadataResponse } from '../protocol/index.js';
 
 type QuorumPartition = Decoded<DescribeQuorumResponse>['topics'][number]['partitions'][number];
+type QuorumNode = NonNullable<Decoded<DescribeQuorumResponse>['nodes']>[number];
 type ReplicaState = QuorumPartition['currentVoters'][number];
 
 export type QuorumRole = 'Leader' | 'Follower' | 'Observer';
@@ -21,6 +22,8 @@ export interface QuorumReplica {
   /** Leader wall clock, -1 when unknown. */
   readonly lastFetchTimestampMs: number;
   readonly lastCaughtUpTimestampMs: number;
+  /** A voter's listeners as `NAME://host:port`, from the voter set (DescribeQuorum v2); absent when not known. */
+  readonly endpoints?: readonly string[];
 }
 
 export interface QuorumStatus {
@@ -36,8 +39,13 @@ export interface QuorumStatus {
   readonly observers: readonly QuorumReplica[];
 }
 
-/** The quorum of one DescribeQuorum partition (`__cluster_metadata-0`). */
-export function quorumStatus(p: QuorumPartition): QuorumStatus {
+/** A listener as `NAME://host:port`, an IPv6 host in brackets. */
+export function endpointText(l: { readonly name: string; readonly host: string; readonly port: number }): string {
+  return `${l.name}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
+}
+
+/** The quorum of one DescribeQuorum partition (`__cluster_metadata-0`), with the voters' endpoints from `nodes`. */
+export function quorumStatus(p: QuorumPartition, nodes: readonly QuorumNode[] = []): QuorumStatus {
   const leader = p.currentVoters.find((v) => v.replicaId === p.leaderId);
   const leaderEnd = leader?.logEndOffset ?? -1;
   const replica = (s: ReplicaState, role: QuorumRole): QuorumReplica => ({
@@ -48,7 +56,12 @@ export function quorumStatus(p: QuorumPartition): QuorumStatus {
     lastFetchTimestampMs: s.lastFetchTimestamp,
     lastCaughtUpTimestampMs: s.lastCaughtUpTimestamp,
   });
-  const voters = p.currentVoters.map((v) => replica(v, v.replicaId === p.leaderId ? 'Leader' : 'Follower'));
+  const endpointsOf = (nodeId: number): { endpoints?: string[] } => {
+    const listeners = nodes.find((n) => n.nodeId === nodeId)?.listeners;
+    if (listeners === undefined || listeners.length === 0) return {};
+    return { endpoints: listeners.map(endpointText) };
+  };
+  const voters = p.currentVoters.map((v) => ({ ...replica(v, v.replicaId === p.leaderId ? 'Leader' : 'Follower'), ...endpointsOf(v.replicaId) }));
   const observers = p.observers.map((o) => replica(o, 'Observer'));
   // As kafka-metadata-quorum.sh: the voter with the smallest log end is the furthest behind.
   const furthest = p.currentVoters.reduce<ReplicaState | undefined>(

@@ -79,5 +79,5 @@ async function askQuorum(client: KafkaClient, nodeId: number | undefined): Promi
     return { redirectTo: partition.leaderId };
   }
   if (partition.errorCode !== 0) throw new KafkaResponseError(partition.errorCode, `DescribeQuorum of ${METADATA_TOPIC}-${METADATA_PARTITION}`, partition.errorMessage);
-  return { status: quorumStatus(partition) };
+  return { status: quorumStatus(partition, answer.nodes) };
 }
