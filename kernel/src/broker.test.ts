@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asOffset } from '@sluice/sdk';
@@ -67,6 +67,20 @@ describe('Broker and LogManager', () => {
     });
     expect(manager.openReplicaLog('t', 0, false).logEndOffset).toBe(10);
     await manager.close();
+  });
+
+  it('moves the recovery point on disk back when replication truncates a log', async () => {
+    const dir = newDir();
+    const broker = await startBroker(dir);
+    await broker.createTopic('t', 1, {});
+    for (let i = 0; i < 10; i++) await broker.partition('t', 0)!.append(record(`v${i}`), 'durable');
+    const recoveryPoint = (): string | undefined => readFileSync(join(dir, 'recovery-point-offset-checkpoint'), 'utf8')
+      .split('\n').find((l) => l.startsWith('t 0 '));
+    broker.logs.writeCheckpoints();
+    expect(recoveryPoint()).toBe('t 0 10');
+    broker.logs.openReplicaLog('t', 0, false).truncateTo(4);
+    expect(recoveryPoint()).toBe('t 0 4');
+    await broker.stop();
   });
 
   it('answers bad topic requests with Kafka error codes', async () => {

@@ -5,9 +5,16 @@
  *
  * File `leader-epoch-checkpoint` in the partition directory, Kafka's text layout:
  *   0\n<count>\n<epoch> <startOffset>\n...
- * Rewritten atomically on every change (rare: once per leader change). If it is lost,
- * recovery rebuilds the entries from the batches' partitionLeaderEpoch fields for the part
- * of the log it re-scans.
+ * Rewritten atomically. A new epoch (`assign`) is written lazily, by `sync`, which the
+ * partition's flush calls before its flushed offset (and so the recovery point) may pass
+ * any batch of that epoch: every epoch with data below the recovery point is on disk, and
+ * recovery rebuilds the entries above it from the batches' partitionLeaderEpoch fields
+ * (a truncation writes at once, and moves the recovery point on disk back to the new end:
+ * see PartitionLogEvents.truncated). An epoch lost in a crash before any of its data was
+ * flushed held nothing that survived, so forgetting it answers OffsetForLeaderEpoch as if it
+ * had never begun; loading drops an epoch that begins at the log end anyway. Writing at once
+ * cost two fsyncs per partition on every leader change, and at start every partition
+ * becomes leader: on a 100-partition node that was most of its start time.
  */
 import { join } from 'node:path';
 import { assert } from '../errors.js';
@@ -23,6 +30,8 @@ export const UNDEFINED_EPOCH_OFFSET = -1;
 
 export class LeaderEpochCache {
   private entries: EpochEntry[];
+  /** `assign` changed the entries since they were last written. */
+  private dirty = false;
 
   private constructor(private readonly path: string, entries: EpochEntry[]) {
     this.entries = entries;
@@ -58,7 +67,12 @@ export class LeaderEpochCache {
     // A new epoch starting before entries we hold means those entries were truncated away.
     this.entries = this.entries.filter((e) => e.startOffset < startOffset);
     this.entries.push({ epoch, startOffset });
-    this.persist();
+    this.dirty = true;
+  }
+
+  /** Writes the epochs `assign` added since the last write, if any. */
+  sync(): void {
+    if (this.dirty) this.persist();
   }
 
   /**
@@ -100,5 +114,6 @@ export class LeaderEpochCache {
 
   private persist(): void {
     writeCheckpoint(this.path, this.entries.map((e) => `${e.epoch} ${e.startOffset}`));
+    this.dirty = false;
   }
 }

@@ -379,6 +379,7 @@ export class LogManager {
 function eventsFor(bus: KernelEventBus, checkpoint: () => void): PartitionLogEvents {
   return {
     logStartOffsetChanged: checkpoint,
+    truncated: checkpoint,
     batchAppended(log, baseOffset, lastOffset, recordCount, sizeBytes) {
       if (!bus.has('batch.appended')) return;
       bus.emit('batch.appended', {

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asOffset, KafkaError } from '@sluice/sdk';
 import { ManualClock } from '../clock.js';
@@ -120,5 +122,43 @@ describe('PartitionLog replication roles', () => {
     expect((await pending).lastOffset).toBe(1);
     log.setHighWatermark(2);
     expect(log.read(asOffset(0), 1000, 'read_uncommitted').records.length).toBeGreaterThan(0);
+  });
+});
+
+describe('leader epochs on disk', () => {
+  const epochsOnDisk = (dir: string): string => readFileSync(join(dir, 'leader-epoch-checkpoint'), 'utf8').trim().split('\n').slice(2).join(',');
+
+  it('writes a new epoch before its first batch is flushed, not when it begins', async () => {
+    const log = open();
+    const dir = log.dir;
+    log.becomeLeader(1, undefined);
+    await log.append(batch(['a']), 'durable');
+    expect(epochsOnDisk(dir)).toBe('1 0');
+    // An epoch with nothing flushed in it need not survive a crash: not written yet.
+    log.becomeLeader(2, undefined);
+    log.becomeLeader(3, undefined);
+    expect(epochsOnDisk(dir)).toBe('1 0');
+    await log.append(batch(['b']), 'durable');
+    expect(epochsOnDisk(dir)).toBe('1 0,3 1');
+    // Closing leaves out an epoch with no data: loading would drop it anyway.
+    log.becomeLeader(4, undefined);
+    await log.close();
+    logs.splice(logs.indexOf(log), 1);
+    expect(epochsOnDisk(dir)).toBe('1 0,3 1');
+  });
+
+  it('writes the epochs recovery found before the recovered data counts as flushed', async () => {
+    const first = open();
+    const dir = first.dir;
+    first.becomeFollower(5);
+    first.appendAsFollower(batch(['a', 'b'], { partitionLeaderEpoch: 5 }));
+    // A crash before the follower flushed: the checkpoint never had epoch 5.
+    expect(existsSync(join(dir, 'leader-epoch-checkpoint'))).toBe(false);
+    const reopened = PartitionLog.open({
+      dir, topic: 't', partition: 0, config: logConfig({}), clock: new ManualClock(), log: captureLogger(),
+      recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false,
+    });
+    logs.push(reopened);
+    expect(epochsOnDisk(dir)).toBe('5 0');
   });
 });

@@ -67,6 +67,12 @@ export interface PartitionLogEvents {
   segmentRolled?(log: PartitionLog, baseOffset: number): void;
   /** DeleteRecords moved the log start offset: it must reach its checkpoint before the answer. */
   logStartOffsetChanged?(log: PartitionLog): void;
+  /**
+   * The log end moved back (replication truncated it): the recovery point on disk may now
+   * lie past it, and must not stay there once new batches follow, or recovery after a
+   * machine crash would trust them unscanned (Kafka checkpoints recovery points here too).
+   */
+  truncated?(log: PartitionLog): void;
   segmentDeleted?(log: PartitionLog, baseOffset: number,
     reason: 'retention' | 'log-start-offset' | 'compaction' | 'truncation' | 'topic-deleted'): void;
 }
@@ -379,6 +385,8 @@ export class PartitionLog implements PartitionHandle {
     const work: Promise<void>[] = segments.map((s) => s.fdatasync());
     if (syncDir) work.push(Promise.resolve().then(() => fsyncDirSync(this.dir)));
     work.push(Promise.resolve().then(() => this.txnIndex.syncNow()));
+    // Before the flushed offset passes the first batch of a new epoch (see LeaderEpochCache).
+    work.push(Promise.resolve().then(() => this.epochCache.sync()));
     Promise.all(work).then(
       () => {
         this.syncing = false;
@@ -809,6 +817,7 @@ export class PartitionLog implements PartitionHandle {
     this.epochCache.truncateFromEnd(this.leo);
     this.producerState.deleteSnapshotsAfter(this.leo);
     this.rebuildProducerState();
+    this.events.truncated?.(this);
     this.flush();
   }
 
@@ -948,6 +957,8 @@ export class PartitionLog implements PartitionHandle {
       }
       fsyncDirSync(this.dir);
     }
+    // Epochs recovery found in the re-scanned batches: the recovery point may pass them next.
+    this.epochCache.sync();
     this.flushed = this.leo;
     // A replica does not know how much of its log was committed: the leader's high watermark
     // (or, leading, its followers' progress) raises it from the start. A single copy's log is
@@ -1026,7 +1037,9 @@ export class PartitionLog implements PartitionHandle {
       await this.waitFlushed(this.leo);
       this.active.seal();
       for (const s of this.segments) s.close();
-      this.producerState.writeSnapshot(this.leo);
+      // Producer state is a function of the log below an offset (but for producers expired
+      // since, which expire again once loaded): a restart that wrote nothing keeps its snapshot.
+      if (!this.producerState.snapshotOffsets().includes(this.leo)) this.producerState.writeSnapshot(this.leo);
       this.producerState.deleteSnapshotsBefore(this.leo, PRODUCER_SNAPSHOTS_KEPT);
     } else {
       for (const s of this.segments) s.close();
