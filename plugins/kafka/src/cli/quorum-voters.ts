@@ -40,30 +40,36 @@ async function quorumLeader(client: KafkaClient): Promise<number | undefined> {
   return partition.leaderId;
 }
 
-async function sendToLeader(client: KafkaClient, send: (nodeId: number | undefined) => Promise<VoterChangeAnswer>): Promise<VoterChangeAnswer> {
-  let answer: VoterChangeAnswer | undefined;
-  for (let attempt = 0; attempt < SEND_ATTEMPTS_MAX; attempt++) {
-    answer = await send(await quorumLeader(client));
-    if (answer.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) break;
+/**
+ * The change's answer, sent again after NOT_LEADER_OR_FOLLOWER. That answer also comes from a
+ * leader that lost its leadership after appending the change, which may still commit: a
+ * refusal of the second attempt then says so, as DUPLICATE_VOTER or VOTER_NOT_FOUND would
+ * otherwise read as if nothing had happened.
+ */
+async function sendToLeader(client: KafkaClient, what: string, send: (nodeId: number | undefined) => Promise<VoterChangeAnswer>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await send(await quorumLeader(client));
+    if (answer.errorCode === 0) return;
+    if (answer.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER || attempt === SEND_ATTEMPTS_MAX) {
+      const retried = attempt > 1 ? '; sent again after NOT_LEADER_OR_FOLLOWER, so the first attempt may have taken effect' : '';
+      throw new KafkaResponseError(answer.errorCode, what, `${answer.errorMessage ?? ''}${retried}`.replace(/^; /, ''));
+    }
   }
-  return answer!;
 }
 
 /** Adds `node` to the voter set; resolves with the line to print, throws KafkaResponseError when refused. */
 export async function addController(client: KafkaClient, node: NewController): Promise<string> {
-  const answer = await sendToLeader(client, (nodeId) => client.request(ApiKey.AddRaftVoter, {
+  await sendToLeader(client, `AddRaftVoter of node ${node.nodeId}`, (nodeId) => client.request(ApiKey.AddRaftVoter, {
     clusterId: null, timeoutMs: VOTER_CHANGE_TIMEOUT_MS, voterId: node.nodeId, voterDirectoryId: node.directoryId,
     listeners: node.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
   }, { nodeId, timeoutMs: VOTER_CHANGE_TIMEOUT_MS + ANSWER_MARGIN_MS }));
-  if (answer.errorCode !== 0) throw new KafkaResponseError(answer.errorCode, `AddRaftVoter of node ${node.nodeId}`, answer.errorMessage);
   return `Added controller ${node.nodeId} with directory id ${uuidToString(node.directoryId)} and endpoints ${node.listeners.map(endpointText).join(', ')}\n`;
 }
 
 /** Removes voter `voterId` (of `directoryId`; all zero: whichever it has) from the voter set. */
 export async function removeController(client: KafkaClient, voterId: number, directoryId: Uint8Array): Promise<string> {
-  const answer = await sendToLeader(client, (nodeId) => client.request(ApiKey.RemoveRaftVoter, {
+  await sendToLeader(client, `RemoveRaftVoter of node ${voterId}`, (nodeId) => client.request(ApiKey.RemoveRaftVoter, {
     clusterId: null, voterId, voterDirectoryId: directoryId,
   }, { nodeId, timeoutMs: VOTER_CHANGE_TIMEOUT_MS + ANSWER_MARGIN_MS }));
-  if (answer.errorCode !== 0) throw new KafkaResponseError(answer.errorCode, `RemoveRaftVoter of node ${voterId}`, answer.errorMessage);
   return `Removed controller ${voterId} from the metadata quorum\n`;
 }
