@@ -62,6 +62,8 @@ export class Broker implements Kernel {
       metadataLogDir: config.metadataLogDir,
       quorum: {
         nodeId: config.nodeId, voters: config.quorumVoters, clusterId,
+        controller: config.processRoles.includes('controller'),
+        ...(config.controllerListenerNames[0] !== undefined ? { listenerName: config.controllerListenerNames[0] } : {}),
         transport: () => broker?.plugins.provider('cluster.transport'),
         raft: raftConfigOf(config), requestTimeoutMs: config.quorumRequestTimeoutMs,
         snapshots: { maxRecordBytes: config.metadataSnapshotMaxRecordBytes, intervalMs: config.metadataSnapshotIntervalMs },

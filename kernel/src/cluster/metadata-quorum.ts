@@ -24,12 +24,19 @@
  *   snapshot (FetchSnapshot). A snapshot fetched from the leader replaces the image; committed
  *   listeners then get the records of the new image, preceded by a RemoveTopicRecord for
  *   each topic it no longer has, so they can follow without replaying a log they never saw.
- * - A node not among the voters (`process.roles=broker`) observes: it replicates the log by
- *   fetching from the leader (raft-observer.ts), applies what is committed, and is never
- *   the active controller.
+ * - A node without the controller role (`process.roles=broker`) observes: it replicates the
+ *   log by fetching from the leader (raft-observer.ts), applies what is committed, and is
+ *   never the active controller.
+ * - The voter set changes at run time (KIP-853, `raft.add-voter` / `raft.remove-voter` on the
+ *   leader, one voter at a time): a controller runs the Raft core whether or not it votes
+ *   now, so one that is not (or no longer) a voter observes through the core and may be
+ *   added later, then campaign and become the active controller. The answer waits for the
+ *   change to commit (or the request's timeout). A single-node quorum (the sole voter whose
+ *   log is replayed at open) is not grown this way: its open would replay entries a
+ *   larger quorum never committed.
  */
 import {
-  KafkaError, type ClusterRpcRequest, type ClusterRpcResponse, type ClusterTransport, type DescribeQuorumResponse,
+  KafkaError, type AddVoterRequest, type RemoveVoterRequest, type VoterChangeResponse, type ClusterRpcRequest, type ClusterRpcResponse, type ClusterTransport, type DescribeQuorumResponse,
   type Logger, type PeerAddress, type ReplicaProgress,
 } from '@sluice/sdk';
 import type { Clock } from '../clock.js';
@@ -41,17 +48,28 @@ import type { RaftConfig } from '../raft/raft-config.js';
 import type { RaftLog } from '../raft/raft-log.js';
 import type { QuorumStateStore } from '../raft/quorum-state-store.js';
 import type { Random } from '../raft/random.js';
+import type { VoterChangeError, VoterChangeResult } from '../raft/raft-node.js';
 import type { LogEntry, OffsetAndEpoch } from '../raft/types.js';
+import { DIRECTORY_ID_BYTES, type VoterSet } from '../raft/voter-set.js';
 import { RaftDriver, raftClock, type RaftRpcName } from './raft-driver.js';
 import { RaftObserver } from './raft-observer.js';
 
 const NOT_CONTROLLER = 41;
 const NOT_LEADER_OR_FOLLOWER = 6;
+const REQUEST_TIMED_OUT = 7;
+const INVALID_REQUEST = 42;
 const INCONSISTENT_VOTER_SET = 94;
+const INCONSISTENT_CLUSTER_ID = 104;
+const DUPLICATE_VOTER = 126;
+const VOTER_NOT_FOUND = 127;
+const VOTER_CHANGE_ERROR_CODES: Readonly<Record<VoterChangeError, number>> = {
+  'not-leader': NOT_LEADER_OR_FOLLOWER, 'request-timed-out': REQUEST_TIMED_OUT, 'duplicate-voter': DUPLICATE_VOTER,
+  'voter-not-found': VOTER_NOT_FOUND, 'invalid-request': INVALID_REQUEST,
+};
 /** Entries replayed per read when a sole voter rebuilds its image at open. */
 const REPLAY_ENTRIES_MAX = 500;
 
-export type MetadataQuorumRpc = RaftRpcName | 'raft.describe-quorum';
+export type MetadataQuorumRpc = RaftRpcName | 'raft.describe-quorum' | 'raft.add-voter' | 'raft.remove-voter';
 
 /** When to snapshot the image (`metadata.log.max.record.bytes.between.snapshots`, `metadata.log.max.snapshot.interval.ms`). */
 export interface MetadataSnapshotSettings {
@@ -65,8 +83,15 @@ export const DEFAULT_METADATA_SNAPSHOT_SETTINGS: MetadataSnapshotSettings = { ma
 
 export interface MetadataQuorumOptions {
   readonly nodeId: number;
-  /** `controller.quorum.voters`; empty: this node is the only voter. A node not among them observes. */
+  /** `controller.quorum.voters`, the bootstrap voter set; empty: this node is the only voter. */
   readonly voters: readonly PeerAddress[];
+  /**
+   * Whether `process.roles` has controller: it runs the Raft core, voting or observing as the
+   * voter set says. Default: whether it is among `voters` (or they are empty).
+   */
+  readonly controller?: boolean;
+  /** The controller listener (first of `controller.listener.names`): the endpoint name of bootstrap voters. */
+  readonly listenerName?: string;
   readonly clusterId: string;
   readonly log: RaftLog;
   /** A store that also records the leader (FileQuorumStateStore) gets `noteLeader` calls. */
@@ -80,6 +105,14 @@ export interface MetadataQuorumOptions {
   readonly random?: Random;
   /** Default DEFAULT_METADATA_SNAPSHOT_SETTINGS. */
   readonly snapshots?: MetadataSnapshotSettings;
+}
+
+interface PendingVoterChange {
+  readonly offset: number;
+  readonly epoch: number;
+  readonly deadlineMs: number;
+  readonly timer: NodeJS.Timeout;
+  readonly resolve: (response: VoterChangeResponse) => void;
 }
 
 interface PendingCommit {
@@ -100,6 +133,7 @@ export class MetadataQuorum {
   /** Next offset to apply to the image. */
   private applied = 0;
   private readonly pending = new Map<number, PendingCommit>();
+  private readonly pendingVoterChanges: PendingVoterChange[] = [];
   private activeEpoch: number | null = null;
   private readonly committedListeners: CommittedListener[] = [];
   private readonly leadershipListeners: LeadershipListener[] = [];
@@ -130,16 +164,23 @@ export class MetadataQuorum {
     this.soleVoter = voters.length === 1 && voters[0]!.nodeId === opts.nodeId;
     this.loadLatestSnapshot();
     if (this.soleVoter) this.replayLocalLog();
-    if (voters.some((v) => v.nodeId === opts.nodeId)) {
+    if (opts.controller ?? voters.some((v) => v.nodeId === opts.nodeId)) {
       this.driver = new RaftDriver({
         nodeId: opts.nodeId, voters, clusterId: opts.clusterId, log: opts.log, store: opts.store, config: opts.config,
+        ...(opts.listenerName !== undefined ? { listenerName: opts.listenerName } : {}),
         transport: opts.transport, requestTimeoutMs: opts.requestTimeoutMs, logger: opts.logger, clock: this.clock,
         random: opts.random, listener, onStep: () => this.afterStep(),
       });
+      if (!this.driver.node.isVoter()) {
+        opts.logger.info('metadata quorum: this controller is not a voter; it observes until the active controller adds it (AddRaftVoter, e.g. `sluice metadata quorum add-controller`)', {
+          nodeId: opts.nodeId, voters: this.driver.node.voters().ids(),
+        });
+      }
     } else {
       this.observer = new RaftObserver({
         nodeId: opts.nodeId, voters, clusterId: opts.clusterId, log: opts.log, listener, transport: opts.transport,
         requestTimeoutMs: opts.requestTimeoutMs, fetchBackoffMs: opts.config.fetchBackoffMs, logger: opts.logger,
+        ...(opts.listenerName !== undefined ? { listenerName: opts.listenerName } : {}),
         onStep: () => this.afterStep(),
       });
     }
@@ -150,9 +191,14 @@ export class MetadataQuorum {
     this.observer?.start();
   }
 
-  /** Whether this node votes (a controller) rather than observes. */
+  /** Whether this node is in the voter set now (it changes as voters are added and removed). */
   isVoter(): boolean {
-    return this.driver !== undefined;
+    return this.driver?.node.isVoter() ?? false;
+  }
+
+  /** The voters as the log records them, with their addresses (the bootstrap addresses until a voters entry). */
+  voters(): VoterSet {
+    return this.driver !== undefined ? this.driver.node.voters() : this.observer!.voters();
   }
 
   onCommitted(listener: CommittedListener): void {
@@ -222,19 +268,23 @@ export class MetadataQuorum {
       replicaId: p.id, logEndOffset: p.endOffset, lastFetchTimestampMs: p.lastFetchMs ?? -1,
       lastCaughtUpTimestampMs: p.endOffset >= hw ? (p.lastFetchMs ?? -1) : -1,
     });
+    const self: ReplicaProgress = { replicaId: node.id, logEndOffset: this.opts.log.endOffset(), lastFetchTimestampMs: now, lastCaughtUpTimestampMs: now };
+    const voters = node.voters();
     return {
       errorCode: 0, leaderId: node.id, leaderEpoch: node.epoch(), highWatermark: hw,
-      voters: [
-        { replicaId: node.id, logEndOffset: this.opts.log.endOffset(), lastFetchTimestampMs: now, lastCaughtUpTimestampMs: now },
-        ...progress.map(replica),
-      ],
-      observers: (node.observerProgress() ?? []).map(replica),
+      // A leader that removed itself leads on until that commits, no longer as a voter.
+      voters: [...(node.isVoter() ? [self] : []), ...progress.map(replica)],
+      observers: [...(node.isVoter() ? [] : [self]), ...(node.observerProgress() ?? []).map(replica)],
+      nodes: voters.voters.map((v) => ({ nodeId: v.id, listeners: v.endpoints })),
     };
   }
 
   /** The raft.* cluster RPCs addressed to this node. */
   async handle<K extends MetadataQuorumRpc>(rpc: K, request: ClusterRpcRequest<K>): Promise<ClusterRpcResponse<K>> {
     if (rpc === 'raft.describe-quorum') return this.describeQuorum() as ClusterRpcResponse<K>;
+    if (rpc === 'raft.add-voter' || rpc === 'raft.remove-voter') {
+      return this.changeVoters(rpc, request as ClusterRpcRequest<'raft.add-voter' | 'raft.remove-voter'>) as Promise<ClusterRpcResponse<K>>;
+    }
     if (this.driver !== undefined) {
       return this.driver.handle(rpc as RaftRpcName, request as ClusterRpcRequest<RaftRpcName>) as Promise<ClusterRpcResponse<K>>;
     }
@@ -260,6 +310,79 @@ export class MetadataQuorum {
     this.driver?.stop();
     this.observer?.stop();
     this.dropPending();
+    for (const change of this.pendingVoterChanges.splice(0)) {
+      clearTimeout(change.timer);
+      change.resolve(voterChangeError(NOT_LEADER_OR_FOLLOWER, 'the metadata quorum stopped before the voter change committed; it may still commit'));
+    }
+  }
+
+  /**
+   * AddRaftVoter / RemoveRaftVoter on this node: refused here unless it leads (RaftNode
+   * checks the rules), answered once the new voter set commits, or REQUEST_TIMED_OUT.
+   */
+  private async changeVoters(
+    rpc: 'raft.add-voter' | 'raft.remove-voter', request: AddVoterRequest | RemoveVoterRequest,
+  ): Promise<VoterChangeResponse> {
+    if (request.clusterId !== this.opts.clusterId) return voterChangeError(INCONSISTENT_CLUSTER_ID, `cluster id ${request.clusterId} is not ${this.opts.clusterId}`);
+    if (this.closed || this.driver === undefined) return voterChangeError(NOT_LEADER_OR_FOLLOWER, `node ${this.opts.nodeId} is not a controller`);
+    if (this.soleVoter) {
+      return voterChangeError(INVALID_REQUEST, 'this quorum is a single node (controller.quorum.voters empty or naming only this node), which cannot change its voters; start a cluster with controller.quorum.voters listing its voters instead');
+    }
+    if (request.voterDirectoryId.length !== DIRECTORY_ID_BYTES) {
+      return voterChangeError(INVALID_REQUEST, `a directory id has ${DIRECTORY_ID_BYTES} bytes, not ${request.voterDirectoryId.length}`);
+    }
+    let result: VoterChangeResult;
+    let timeoutMs = this.opts.requestTimeoutMs;
+    if (rpc === 'raft.add-voter') {
+      const add = request as AddVoterRequest;
+      if (add.listeners.length === 0) return voterChangeError(INVALID_REQUEST, `node ${add.voterId} needs at least one listener to be reached at`);
+      timeoutMs = add.timeoutMs;
+      result = this.driver.addVoter({ id: add.voterId, directoryId: new Uint8Array(add.voterDirectoryId), endpoints: add.listeners });
+    } else {
+      const remove = request as RemoveVoterRequest;
+      result = this.driver.removeVoter(remove.voterId, remove.voterDirectoryId);
+    }
+    if (!result.accepted) {
+      const leader = result.error === 'not-leader' && result.leaderId !== null ? `; node ${result.leaderId} leads` : '';
+      return voterChangeError(VOTER_CHANGE_ERROR_CODES[result.error], result.message + leader);
+    }
+    this.opts.logger.info('metadata quorum: voter set change appended', { voters: result.voters.ids(), offset: result.offset, epoch: result.epoch });
+    const { offset, epoch } = result;
+    return new Promise((resolve) => {
+      const change: PendingVoterChange = {
+        offset, epoch, deadlineMs: this.clock.nowMs() + timeoutMs, resolve,
+        timer: setTimeout(() => this.settleVoterChanges(), Math.max(0, timeoutMs)),
+      };
+      change.timer.unref();
+      this.pendingVoterChanges.push(change);
+      this.settleVoterChanges();
+    });
+  }
+
+  /** Answers the voter changes that committed, lost their leader or ran out of time. */
+  private settleVoterChanges(): void {
+    const node = this.driver?.node;
+    if (node === undefined) return;
+    const now = this.clock.nowMs();
+    for (let i = this.pendingVoterChanges.length - 1; i >= 0; i--) {
+      const change = this.pendingVoterChanges[i]!;
+      let response: VoterChangeResponse | null = null;
+      if (node.highWatermark() > change.offset) {
+        // Committed, unless another leader's entry took the offset.
+        const entry = this.opts.log.entryAt(change.offset);
+        response = entry === undefined || entry.epoch === change.epoch
+          ? { errorCode: 0, errorMessage: null }
+          : voterChangeError(NOT_LEADER_OR_FOLLOWER, 'leadership moved and the voter change was truncated; it did not take effect');
+      } else if (node.epoch() !== change.epoch || node.role() !== 'leader') {
+        response = voterChangeError(NOT_LEADER_OR_FOLLOWER, 'leadership moved before the voter change committed; it may still commit (check DescribeQuorum)');
+      } else if (now >= change.deadlineMs) {
+        response = voterChangeError(REQUEST_TIMED_OUT, 'the voter change did not commit in time; it may still commit (check DescribeQuorum)');
+      }
+      if (response === null) continue;
+      clearTimeout(change.timer);
+      this.pendingVoterChanges.splice(i, 1);
+      change.resolve(response);
+    }
   }
 
   /** The newest snapshot in the log: written here, fetched from the leader, or found at start. */
@@ -308,7 +431,8 @@ export class MetadataQuorum {
     const due = this.bytesSinceSnapshot >= maxRecordBytes || (intervalMs > 0 && now - this.lastSnapshotMs >= intervalMs);
     if (!due || this.bytesSinceSnapshot === 0 || this.closed || this.applied > this.raftHighWatermark()) return;
     const id = { offset: this.applied, epoch: this.appliedEpoch };
-    const bytes = encodeMetadataSnapshot(this.image, id, now);
+    const voters = this.driver !== undefined ? this.driver.node.snapshotVoterSet(id.offset) : this.observer!.snapshotVoterSet(id.offset);
+    const bytes = encodeMetadataSnapshot(this.image, id, now, voters);
     this.opts.log.storeSnapshot(id, bytes);
     this.opts.log.deleteBefore(id.offset);
     this.bytesSinceSnapshot = 0;
@@ -351,7 +475,7 @@ export class MetadataQuorum {
         for (const r of records) this.image.apply(r);
         const offset = entry.offset;
         this.notify(() => { for (const l of this.committedListeners) l(records, offset); });
-      } else if (this.isLeader() && entry.epoch === this.epoch() && this.activeEpoch === null) {
+      } else if (entry.kind === 'leader-change' && this.isLeader() && entry.epoch === this.epoch() && this.activeEpoch === null) {
         const epoch = entry.epoch;
         this.activeEpoch = epoch;
         this.opts.logger.info('metadata quorum: this node is the active controller', { epoch });
@@ -370,6 +494,7 @@ export class MetadataQuorum {
   }
 
   private afterStep(): void {
+    if (this.pendingVoterChanges.length > 0) this.settleVoterChanges();
     if (this.activeEpoch !== null && (!this.isLeader() || this.epoch() !== this.activeEpoch)) {
       const epoch = this.activeEpoch;
       this.activeEpoch = null;
@@ -417,4 +542,8 @@ export class MetadataQuorum {
     return new KafkaError(NOT_CONTROLLER, 'NOT_CONTROLLER',
       `node ${this.opts.nodeId} is not the active controller${leader === null ? '; no leader is known' : `; node ${leader} leads`}`);
   }
+}
+
+function voterChangeError(errorCode: number, errorMessage: string): VoterChangeResponse {
+  return { errorCode, errorMessage };
 }

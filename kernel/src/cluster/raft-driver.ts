@@ -5,15 +5,18 @@
  * turns the core's messages into cluster RPCs and back:
  *
  * - outbound requests (vote, begin-quorum-epoch, fetch) become `ClusterTransport.call`s to
- *   the peer's address from `controller.quorum.voters`; the answer becomes the core's
+ *   the peer's address: its endpoint in the voter set the log records (KIP-853), else its
+ *   `controller.quorum.voters` address (voter-addresses.ts); the answer becomes the core's
  *   response message and goes to `node.handle`. A failed call is dropped: the core resends
  *   on its own timers, which is also why at most one call per RPC and peer is in flight;
  * - inbound requests (`handle`) become the core's request message. The core answers a
  *   request synchronously inside `handle` through the channel, so the driver captures the
  *   reply addressed to the sender and returns it as the RPC's response. When the core
  *   sends none (a fetch carrying a newer epoch) the response carries UNKNOWN_LEADER_EPOCH,
- *   which the caller drops. Fetches may come from observers (raft-observer.ts); votes and
- *   begin-quorum-epoch only from voters.
+ *   which the caller drops. Fetches may come from observers (raft-observer.ts). Votes and
+ *   begin-quorum-epoch must name this node as the voter (INCONSISTENT_VOTER_SET otherwise);
+ *   the sender need not be in this node's voter set, which may lag the sender's (KIP-853:
+ *   a node added a moment ago may have to vote before it fetched its own addition).
  *
  * Field mapping (sdk/src/cluster.ts follows Kafka's messages):
  *   vote-request {from, to, epoch, lastEpoch, endOffset, preVote}
@@ -40,9 +43,12 @@ import { batchesOfEntries, entriesOfBatches } from '../raft/file-raft-log.js';
 import type { FetchError, FetchRequest, FetchSnapshotError, FetchSnapshotRequest, RaftMessage, VoteRequest } from '../raft/messages.js';
 import type { RaftConfig } from '../raft/raft-config.js';
 import type { RaftLog } from '../raft/raft-log.js';
-import { RaftNode, type ProposeResult, type RaftListener } from '../raft/raft-node.js';
+import { RaftNode, type ProposeResult, type RaftListener, type VoterChangeResult } from '../raft/raft-node.js';
 import type { QuorumStateStore } from '../raft/quorum-state-store.js';
 import { systemRandom, type Random } from '../raft/random.js';
+import { decodeSnapshotVoters } from '../raft/snapshot-format.js';
+import type { Voter } from '../raft/voter-set.js';
+import { DEFAULT_CONTROLLER_LISTENER, peerOfVoter, voterSetOfPeers } from './voter-addresses.js';
 import type { NodeId } from '../raft/types.js';
 
 /**
@@ -91,6 +97,8 @@ export interface RaftDriverOptions {
   readonly nodeId: NodeId;
   /** Every voter, this node included, with the address its cluster RPCs go to. */
   readonly voters: readonly PeerAddress[];
+  /** The listener whose endpoint a voter is reached at; default CONTROLLER. */
+  readonly listenerName?: string;
   readonly clusterId: string;
   readonly log: RaftLog;
   readonly store: QuorumStateStore;
@@ -111,7 +119,9 @@ export interface RaftDriverOptions {
 export class RaftDriver {
   readonly node: RaftNode;
   private readonly clock: Clock;
+  /** `controller.quorum.voters`: where a voter is reached when the voter set records no endpoint for it. */
   private readonly peers = new Map<NodeId, PeerAddress>();
+  private readonly listenerName: string;
   /** `${rpc}:${peer}` of the calls awaiting an answer. */
   private readonly inFlight = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -126,8 +136,10 @@ export class RaftDriver {
   constructor(private readonly opts: RaftDriverOptions) {
     this.clock = opts.clock ?? raftClock;
     for (const v of opts.voters) if (v.nodeId !== opts.nodeId) this.peers.set(v.nodeId, v);
+    this.listenerName = opts.listenerName ?? DEFAULT_CONTROLLER_LISTENER;
     this.node = new RaftNode({
-      id: opts.nodeId, voters: opts.voters.map((v) => v.nodeId), log: opts.log, store: opts.store,
+      id: opts.nodeId, voters: voterSetOfPeers(opts.voters, this.listenerName), snapshotVoters: decodeSnapshotVoters,
+      log: opts.log, store: opts.store,
       clock: this.clock, random: opts.random ?? systemRandom, config: opts.config, listener: opts.listener,
       channel: { send: (message) => this.send(message) },
     });
@@ -166,7 +178,7 @@ export class RaftDriver {
     switch (rpc) {
       case 'raft.vote': {
         const req = request as WireVoteRequest;
-        const refused = this.refusal(req.clusterId, req.candidateId);
+        const refused = this.refusal(req.clusterId, req.voterId);
         if (refused !== NONE) return { errorCode: refused, leaderId: -1, leaderEpoch: this.node.epoch(), voteGranted: false };
         const reply = this.ask(req.candidateId, {
           type: 'vote-request', from: req.candidateId, to: self, preVote: req.preVote, epoch: req.candidateEpoch,
@@ -177,7 +189,7 @@ export class RaftDriver {
       }
       case 'raft.begin-quorum-epoch': {
         const req = request as BeginQuorumEpochRequest;
-        const refused = this.refusal(req.clusterId, req.leaderId);
+        const refused = this.refusal(req.clusterId, req.voterId);
         if (refused !== NONE) return { errorCode: refused };
         this.ask(req.leaderId, { type: 'begin-quorum-epoch', from: req.leaderId, to: self, epoch: req.leaderEpoch });
         return { errorCode: NONE };
@@ -224,12 +236,28 @@ export class RaftDriver {
     }
   }
 
-  /** Why a request is refused before the core sees it, or NONE; `voter`: a sender that must be another voter. */
+  /** Why a request is refused before the core sees it, or NONE; `voter`: the voter a vote or begin-quorum-epoch is for. */
   private refusal(clusterId: string, voter: NodeId | null): number {
     if (this.stopped) return BROKER_NOT_AVAILABLE;
     if (clusterId !== this.opts.clusterId) return INCONSISTENT_CLUSTER_ID;
-    if (voter !== null && !this.peers.has(voter)) return INCONSISTENT_VOTER_SET;
+    if (voter !== null && voter !== this.opts.nodeId) return INCONSISTENT_VOTER_SET;
     return NONE;
+  }
+
+  /** Where node `id` is reached: its endpoint in the current voter set, else its configured address. */
+  addressOf(id: NodeId): PeerAddress | undefined {
+    const voter = this.node.voters().get(id);
+    return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName)) ?? this.peers.get(id);
+  }
+
+  addVoter(voter: Voter): VoterChangeResult {
+    if (this.stopped) return { accepted: false, error: 'not-leader', message: 'the metadata quorum is stopping', leaderId: null };
+    return this.step(() => this.node.addVoter(voter));
+  }
+
+  removeVoter(id: NodeId, directoryId: Uint8Array): VoterChangeResult {
+    if (this.stopped) return { accepted: false, error: 'not-leader', message: 'the metadata quorum is stopping', leaderId: null };
+    return this.step(() => this.node.removeVoter(id, directoryId));
   }
 
   /** Hands a request to the core and returns the reply it sent to `from`, if any. */
@@ -271,7 +299,7 @@ export class RaftDriver {
       if (this.replyTo === message.to) this.reply = message;
       return;
     }
-    const peer = this.peers.get(message.to);
+    const peer = message.to === this.opts.nodeId ? undefined : this.addressOf(message.to);
     if (peer === undefined || this.stopped) return;
     const transport = this.opts.transport();
     if (transport === undefined) return;

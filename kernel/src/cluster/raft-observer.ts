@@ -12,9 +12,17 @@
  * report them. A fetch answered with a snapshot id (this log is behind the leader's log
  * start) is followed by FetchSnapshot requests, chunk by chunk, to the same leader; the
  * whole snapshot is installed (the log restarts empty at its end) and reported upward.
+ *
+ * The voters it asks are those of the voter set its log records (KIP-853: the last voters
+ * entry, committed or not, else the snapshot's set, else `controller.quorum.voters`), at
+ * the endpoints recorded there, so it follows voters added and removed at run time.
  */
 import type { ClusterTransport, Logger, PeerAddress, RaftFetchResponse } from '@sluice/sdk';
 import { entriesOfBatches } from '../raft/file-raft-log.js';
+import { decodeSnapshotVoters } from '../raft/snapshot-format.js';
+import { loadVoterSetHistory, type VoterSetHistory } from '../raft/voter-set-history.js';
+import { decodeVotersRecord, type VoterSet } from '../raft/voter-set.js';
+import { DEFAULT_CONTROLLER_LISTENER, peerOfVoter, voterSetOfPeers } from './voter-addresses.js';
 import type { RaftLog } from '../raft/raft-log.js';
 import type { RaftListener } from '../raft/raft-node.js';
 import type { Epoch, NodeId } from '../raft/types.js';
@@ -25,8 +33,10 @@ const FENCED_LEADER_EPOCH = 74;
 
 export interface RaftObserverOptions {
   readonly nodeId: NodeId;
-  /** The voters, none of them this node. */
+  /** `controller.quorum.voters`, none of them this node: the voter set until the log records one. */
   readonly voters: readonly PeerAddress[];
+  /** The listener whose endpoint a voter is reached at; default CONTROLLER. */
+  readonly listenerName?: string;
   readonly clusterId: string;
   readonly log: RaftLog;
   readonly listener: RaftListener;
@@ -49,12 +59,27 @@ export class RaftObserver {
   private nextVoter = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private readonly history: VoterSetHistory;
+  private readonly listenerName: string;
+  private warnedVoter = false;
 
   constructor(private readonly opts: RaftObserverOptions) {
     if (opts.voters.some((v) => v.nodeId === opts.nodeId)) throw new Error(`node ${opts.nodeId} is a voter, not an observer`);
     if (opts.voters.length === 0) throw new Error('an observer needs voters to fetch from');
     this.hw = Math.max(opts.log.startOffset(), opts.log.latestSnapshot()?.offset ?? 0);
     this.applied = this.hw;
+    this.listenerName = opts.listenerName ?? DEFAULT_CONTROLLER_LISTENER;
+    this.history = loadVoterSetHistory(opts.log, voterSetOfPeers(opts.voters, this.listenerName), decodeSnapshotVoters);
+  }
+
+  /** The voter set its log records (the last voters entry, committed or not). */
+  voters(): VoterSet {
+    return this.history.latest();
+  }
+
+  /** What a snapshot ending at `offset` carries (RaftNode.snapshotVoterSet). */
+  snapshotVoterSet(offset: number): VoterSet | null {
+    return this.history.dynamicSetBefore(offset);
   }
 
   epoch(): Epoch {
@@ -99,8 +124,8 @@ export class RaftObserver {
   private async fetchOnce(): Promise<number> {
     const transport = this.opts.transport();
     if (transport === undefined) return this.opts.fetchBackoffMs;
-    const target = this.leader !== null ? this.opts.voters.find((v) => v.nodeId === this.leader) : undefined;
-    const peer = target ?? this.opts.voters[this.nextVoter++ % this.opts.voters.length]!;
+    const peer = (this.leader !== null ? this.addressOf(this.leader) : undefined) ?? this.nextVoterAddress();
+    if (peer === undefined) return this.opts.fetchBackoffMs;
     const fetchOffset = this.opts.log.endOffset();
     const lastFetchedEpoch = this.opts.log.lastEpoch();
     let response: RaftFetchResponse;
@@ -124,6 +149,17 @@ export class RaftObserver {
     } finally {
       this.opts.onStep?.();
     }
+  }
+
+  private addressOf(id: NodeId): PeerAddress | undefined {
+    const voter = this.history.latest().get(id);
+    return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName)) ?? this.opts.voters.find((v) => v.nodeId === id);
+  }
+
+  private nextVoterAddress(): PeerAddress | undefined {
+    const ids = this.history.latest().ids().filter((id) => id !== this.opts.nodeId);
+    if (ids.length === 0) return undefined;
+    return this.addressOf(ids[this.nextVoter++ % ids.length]!);
   }
 
   /** Fetches snapshot `id` from the leader and installs it; returns how long to wait before the next fetch. */
@@ -153,6 +189,7 @@ export class RaftObserver {
     if (id.offset < this.hw) throw new Error(`observer ${this.opts.nodeId} told to install snapshot ${id.offset} below its high watermark ${this.hw}`);
     const bytes = Buffer.concat(chunks);
     this.opts.log.installSnapshot(id, bytes);
+    this.history.reset(decodeSnapshotVoters(bytes));
     this.hw = id.offset;
     this.applied = id.offset;
     this.opts.listener.onSnapshot(id, bytes);
@@ -182,10 +219,19 @@ export class RaftObserver {
       const target = Math.min(resp.divergingEpoch.endOffset, local.offset);
       if (target < this.hw) throw new Error(`observer ${this.opts.nodeId} told to truncate to ${target} below its high watermark ${this.hw}`);
       this.opts.log.truncateTo(target);
+      this.history.truncateTo(target);
       return 0;
     }
     const entries = entriesOfBatches(resp.records);
-    for (const entry of entries) this.opts.log.append(entry);
+    for (const entry of entries) {
+      this.opts.log.append(entry);
+      if (entry.kind === 'voters') this.history.add(entry.offset, decodeVotersRecord(entry.data));
+    }
+    if (!this.warnedVoter && this.history.latest().has(this.opts.nodeId)) {
+      // Its fetches do not flush, so it could not vote safely even if it ran the core.
+      this.warnedVoter = true;
+      this.opts.logger.error('this node was added to the metadata voters but has no controller role: it keeps observing; remove it from the voters', { nodeId: this.opts.nodeId });
+    }
     this.leaderHw = resp.highWatermark;
     const hw = Math.min(resp.highWatermark, this.opts.log.endOffset());
     if (hw > this.hw) {

@@ -213,18 +213,23 @@ describe('metadata quorum configuration', () => {
     ]);
   });
 
-  it('refuses malformed voters, a controller outside them, and bootstrap servers alone', () => {
+  it('refuses malformed voters and bootstrap servers alone', () => {
     expect(errorOf({ 'controller.quorum.voters': '1@host' }).message).toMatch(/not id@host:port/);
     expect(errorOf({ 'controller.quorum.voters': 'x@host:1' }).message).toMatch(/not id@host:port/);
     expect(errorOf({ 'controller.quorum.voters': '1@host:70000' }).message).toMatch(/not id@host:port/);
     expect(errorOf({ 'controller.quorum.voters': '1@a:1,1@b:2' }).message).toMatch(/listed twice/);
-    expect(errorOf({ 'node.id': '4', 'controller.quorum.voters': '1@a:1,2@b:2,3@c:3' }).message).toMatch(/not among the voters/);
     expect(errorOf({ 'process.roles': 'broker' }).message).toMatch(/needs the voters/);
     expect(errorOf({ 'process.roles': 'broker', 'controller.quorum.voters': '1@a:1' }).message).toMatch(/must include controller/);
-    expect(errorOf({ 'controller.quorum.bootstrap.servers': 'a:9093' }).message).toMatch(/static/);
+    expect(errorOf({ 'controller.quorum.bootstrap.servers': 'a:9093' }).message).toMatch(/bootstrap voter set comes from it/);
     expect(errorOf({ 'controller.quorum.bootstrap.servers': 'a', 'controller.quorum.voters': '1@a:1' }).message).toMatch(/not host:port/);
     expect(errorOf({ 'controller.quorum.election.timeout.ms': '0' }).key).toBe('controller.quorum.election.timeout.ms');
     // A broker that is not a voter may name any voters.
     expect(loadQuiet({ 'node.id': '4', 'process.roles': 'broker', 'controller.quorum.voters': '1@a:1' }).quorumVoters).toHaveLength(1);
+  });
+
+  it('accepts a controller outside the voters: it starts as an observer until added (KIP-853)', () => {
+    const config = loadQuiet({ 'node.id': '4', 'process.roles': 'controller', 'controller.quorum.voters': '1@a:1,2@b:2,3@c:3' });
+    expect(config.processRoles).toEqual(['controller']);
+    expect(config.quorumVoters.map((v) => v.nodeId)).toEqual([1, 2, 3]);
   });
 });

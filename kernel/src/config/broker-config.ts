@@ -47,7 +47,7 @@ const BROKER_DEFS: readonly ConfigDef[] = [
   },
   {
     name: 'controller.quorum.voters', type: 'list', default: '',
-    doc: 'The voters of the metadata quorum, as id@host:port (an IPv6 host in brackets); each voter is reached at its address. Empty: this node is the only voter.',
+    doc: 'The bootstrap voters of the metadata quorum, as id@host:port (an IPv6 host in brackets); each is reached at its address until the metadata log records the voter set (after a voter is added or removed at run time). Empty: this node is the only voter. A controller not listed starts as an observer and waits to be added (AddRaftVoter).',
     check: (voters) => {
       const list = voters as readonly string[];
       const bad = list.find((v) => !VOTER_RE.test(v) || Number(VOTER_RE.exec(v)![3]) > 65535);
@@ -218,7 +218,7 @@ const BROKER_DEFS: readonly ConfigDef[] = [
   },
   {
     name: 'controller.quorum.bootstrap.servers', type: 'list', default: '',
-    doc: 'Accepted as in Kafka (host:port entries) but not used for discovery: the voter set is static and comes from controller.quorum.voters, which must then be set too.',
+    doc: 'Accepted as in Kafka (host:port entries) but not used for discovery: the bootstrap voter set comes from controller.quorum.voters, which must then be set too; voters added or removed at run time (AddRaftVoter, RemoveRaftVoter) are recorded in the metadata log.',
     check: (servers) => {
       const bad = (servers as readonly string[]).find((s) => !HOST_PORT_RE.test(s));
       return bad === undefined ? undefined : `"${bad}" is not host:port`;
@@ -568,9 +568,6 @@ export function loadBrokerConfig(
     return { nodeId: Number(m[1]), host: m[2]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[3]) };
   });
   const roles = list('process.roles');
-  if (roles.includes('controller') && quorumVoters.length > 0 && !quorumVoters.some((v) => v.nodeId === num('node.id'))) {
-    throw new ConfigError('controller.quorum.voters', `node.id ${num('node.id')} is a controller but not among the voters`);
-  }
   if (!roles.includes('controller') && quorumVoters.some((v) => v.nodeId === num('node.id'))) {
     throw new ConfigError('controller.quorum.voters', `node.id ${num('node.id')} is a voter, so process.roles must include controller`);
   }
@@ -578,7 +575,7 @@ export function loadBrokerConfig(
     throw new ConfigError('controller.quorum.voters', 'a node without the controller role needs the voters to reach');
   }
   if (quorumVoters.length === 0 && list('controller.quorum.bootstrap.servers').length > 0) {
-    throw new ConfigError('controller.quorum.voters', 'required with controller.quorum.bootstrap.servers: the voter set is static');
+    throw new ConfigError('controller.quorum.voters', 'required with controller.quorum.bootstrap.servers: the bootstrap voter set comes from it');
   }
 
   return {

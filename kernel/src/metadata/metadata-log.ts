@@ -29,6 +29,10 @@ export interface MetadataQuorumSettings {
   readonly nodeId: number;
   /** `controller.quorum.voters`; empty: this node is the only voter. */
   readonly voters: readonly PeerAddress[];
+  /** `process.roles` has controller: the node runs the Raft core (MetadataQuorumOptions.controller). */
+  readonly controller?: boolean;
+  /** The first of `controller.listener.names`. */
+  readonly listenerName?: string;
   readonly clusterId: string;
   /** Called on every send: the plugin providing `cluster.transport` starts after the kernel. */
   readonly transport: () => ClusterTransport | undefined;
@@ -78,6 +82,8 @@ export class MetadataLog {
     const settings = opts.quorum ?? SOLE_VOTER;
     const quorum = new MetadataQuorum({
       nodeId: settings.nodeId, voters: settings.voters, clusterId: settings.clusterId,
+      ...(settings.controller !== undefined ? { controller: settings.controller } : {}),
+      ...(settings.listenerName !== undefined ? { listenerName: settings.listenerName } : {}),
       log: new FileRaftLog(partitionLog, () => opts.clock.nowMs()), store: new FileQuorumStateStore(dir),
       config: settings.raft, transport: settings.transport, requestTimeoutMs: settings.requestTimeoutMs,
       logger: opts.log, ...(settings.snapshots !== undefined ? { snapshots: settings.snapshots } : {}),

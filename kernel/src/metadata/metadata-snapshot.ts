@@ -7,6 +7,7 @@
  * on top.
  */
 import type { OffsetAndEpoch } from '../raft/types.js';
+import type { VoterSet } from '../raft/voter-set.js';
 import { decodeSnapshot, encodeSnapshot } from '../raft/snapshot-format.js';
 import { MetadataImage } from './metadata-image.js';
 import {
@@ -40,8 +41,9 @@ export function imageRecords(image: MetadataImage): MetadataRecord[] {
   return records;
 }
 
-export function encodeMetadataSnapshot(image: MetadataImage, id: OffsetAndEpoch, nowMs: number): Buffer {
-  return encodeSnapshot(id, imageRecords(image).map(encodeMetadataRecord), nowMs);
+/** `voters`: the dynamic voter set at `id.offset` (RaftNode.snapshotVoterSet), null for a static one. */
+export function encodeMetadataSnapshot(image: MetadataImage, id: OffsetAndEpoch, nowMs: number, voters: VoterSet | null = null): Buffer {
+  return encodeSnapshot(id, imageRecords(image).map(encodeMetadataRecord), nowMs, voters);
 }
 
 /** The records of a whole snapshot; throws SnapshotCorruptError for a torn one. */

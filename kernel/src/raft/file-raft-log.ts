@@ -10,7 +10,10 @@
  *   the entry's data and whose key is null;
  * - a `leader-change` entry is a control batch (attributes bit 5) whose record key is Kafka's
  *   control key for LEADER_CHANGE (int16 version 0, int16 type 2) and whose value is the
- *   entry's data, so any reader tells it apart from metadata.
+ *   entry's data, so any reader tells it apart from metadata;
+ * - a `voters` entry is a control batch whose key is KRAFT_VOTERS (version 0, type 6) and
+ *   whose value is the entry's data, a VotersRecord (voter-set.ts). A control batch of any
+ *   other type is refused: reading it as one of these would change what the log means.
  * The partition log's `write.caching` must be on: its high watermark then follows the log end,
  * which is what a Raft log reads up to; Raft keeps its own high watermark.
  *
@@ -47,8 +50,14 @@ import { clampEpochs, type RaftLog, type SnapshotChunk } from './raft-log.js';
 import { SnapshotFiles } from './snapshot-files.js';
 import type { Epoch, LogEntry, OffsetAndEpoch } from './types.js';
 
-/** Kafka's control record key for LEADER_CHANGE: version 0, type 2. */
-const LEADER_CHANGE_KEY = new Uint8Array([0, 0, 0, 2]);
+/** Kafka's control record keys (ControlRecordType): version 0, then the type. */
+const LEADER_CHANGE_TYPE = 2;
+const KRAFT_VOTERS_TYPE = 6;
+const CONTROL_KEY_BYTES = 4;
+
+function controlKey(type: number): Uint8Array {
+  return new Uint8Array([0, 0, 0, type]);
+}
 /** Bytes read from the partition log at a time when scanning or reading entries. */
 const READ_CHUNK_BYTES = 256 * 1024;
 const EMPTY = new Uint8Array(0);
@@ -296,10 +305,19 @@ export function entriesOfBatches(bytes: Uint8Array): LogEntry[] {
 }
 
 function encodeEntry(entry: LogEntry, nowMs: number): Buffer {
-  const control = entry.kind === 'leader-change';
-  return buildBatch([{ key: control ? LEADER_CHANGE_KEY : null, value: entry.data }], {
+  const control = entry.kind !== 'data';
+  const key = entry.kind === 'leader-change' ? controlKey(LEADER_CHANGE_TYPE) : entry.kind === 'voters' ? controlKey(KRAFT_VOTERS_TYPE) : null;
+  return buildBatch([{ key, value: entry.data }], {
     baseOffset: entry.offset, partitionLeaderEpoch: entry.epoch, control, baseTimestampMs: nowMs,
   });
+}
+
+function entryKind(buf: Buffer, pos: number, offset: number, view: ReturnType<typeof emptyRecordView>): LogEntry['kind'] {
+  if (!rb.batchIsControl(buf, pos)) return 'data';
+  const type = view.keyLength === CONTROL_KEY_BYTES ? buf.readInt16BE(view.keyStart + 2) : -1;
+  if (type === LEADER_CHANGE_TYPE) return 'leader-change';
+  if (type === KRAFT_VOTERS_TYPE) return 'voters';
+  throw new Error(`Raft batch at offset ${offset} is a control batch of type ${type}, neither LEADER_CHANGE nor KRAFT_VOTERS`);
 }
 
 function decodeEntry(buf: Buffer, pos: number): LogEntry {
@@ -312,9 +330,7 @@ function decodeEntry(buf: Buffer, pos: number): LogEntry {
   readRecord(buf, pos + rb.BATCH_HEADER_BYTES, pos + size, view);
   // Copied: the entry outlives the read buffer's other contents, and the bytes are small.
   const data = view.valueLength > 0 ? new Uint8Array(buf.subarray(view.valueStart, view.valueStart + view.valueLength)) : EMPTY;
-  const entry: LogEntry = {
-    epoch: rb.batchLeaderEpoch(buf, pos), offset, kind: rb.batchIsControl(buf, pos) ? 'leader-change' : 'data', data,
-  };
+  const entry: LogEntry = { epoch: rb.batchLeaderEpoch(buf, pos), offset, kind: entryKind(buf, pos, offset, view), data };
   batchOfEntry.set(entry, buf.subarray(pos, pos + size));
   return entry;
 }

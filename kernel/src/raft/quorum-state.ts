@@ -1,5 +1,7 @@
 /**
- * The epoch, the vote and the current role of one voter, and the only place they change.
+ * The epoch, the vote and the current role of one node, and the only place they change.
+ * The voter set is read through `voters()` at each transition: it changes as voters entries
+ * are appended and truncated (KIP-853). Only a node that `mayCampaign()` becomes prospective.
  * Every transition that changes the epoch or the vote writes the store before the new role
  * is visible, so nothing is ever sent on a promise the node could forget in a crash.
  */
@@ -23,19 +25,22 @@ export class QuorumState {
 
   constructor(
     readonly localId: NodeId,
-    readonly voters: readonly NodeId[],
+    private readonly voters: () => readonly NodeId[],
+    private readonly mayCampaign: () => boolean,
     private readonly store: QuorumStateStore,
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly config: RaftConfig,
   ) {
-    if (!voters.includes(localId)) throw new Error(`node ${localId} is not among the voters ${voters.join(',')}`);
     const stored = store.read();
     this.epochValue = stored?.epoch ?? 0;
     this.votedForValue = stored?.votedFor ?? null;
     // After a restart nothing is known of the leader; the vote is kept so it is not cast twice.
-    // A sole voter has nobody to split a vote with, so it campaigns at once, as KRaft's does.
-    this.roleValue = new UnattachedState(voters.length === 1 ? clock.nowMs() : this.randomElectionDeadline());
+    // A sole voter has nobody to split a vote with, so it campaigns at once, as KRaft's does;
+    // a non-voter has no election to wait for and looks for the leader at once.
+    const current = voters();
+    const campaignsAtOnce = !mayCampaign() || (current.length === 1 && current[0] === localId);
+    this.roleValue = new UnattachedState(campaignsAtOnce ? clock.nowMs() : this.randomElectionDeadline());
   }
 
   get epoch(): Epoch {
@@ -61,7 +66,7 @@ export class QuorumState {
   transitionToUnattached(epoch: Epoch): void {
     if (epoch < this.epochValue) throw new Error(`unattached at ${epoch} below epoch ${this.epochValue}`);
     if (epoch > this.epochValue) this.persist(epoch, null);
-    this.roleValue = new UnattachedState(this.randomElectionDeadline());
+    this.roleValue = new UnattachedState(this.mayCampaign() ? this.randomElectionDeadline() : this.clock.nowMs());
   }
 
   transitionToFollower(epoch: Epoch, leaderId: NodeId): void {
@@ -76,21 +81,22 @@ export class QuorumState {
 
   transitionToProspective(): void {
     if (this.roleValue.name === 'leader') throw new Error('a leader does not pre-vote');
+    if (!this.mayCampaign()) throw new Error(`node ${this.localId} may not campaign`);
     const retryAtMs = this.clock.nowMs() + this.config.retryBackoffMs;
-    this.roleValue = new ProspectiveState(this.voters, this.localId, this.randomElectionDeadline(), retryAtMs);
+    this.roleValue = new ProspectiveState(this.voters(), this.localId, this.randomElectionDeadline(), retryAtMs);
   }
 
   transitionToCandidate(): void {
     if (this.roleValue.name !== 'prospective') throw new Error(`candidate from ${this.roleValue.name}`);
     this.persist(this.epochValue + 1, this.localId);
     const retryAtMs = this.clock.nowMs() + this.config.retryBackoffMs;
-    this.roleValue = new CandidateState(this.voters, this.localId, this.randomElectionDeadline(), retryAtMs);
+    this.roleValue = new CandidateState(this.voters(), this.localId, this.randomElectionDeadline(), retryAtMs);
   }
 
   transitionToLeader(epochStartOffset: number): LeaderState {
     const role = this.roleValue;
     if (role.name !== 'candidate' || !role.tally.isWon()) throw new Error(`leader from ${role.name} without a majority`);
-    const leader = new LeaderState(this.localId, this.voters, epochStartOffset, this.clock.nowMs());
+    const leader = new LeaderState(this.localId, this.voters(), epochStartOffset, this.clock.nowMs());
     this.roleValue = leader;
     return leader;
   }

@@ -30,7 +30,7 @@ class Harness {
 
   node(id: NodeId, log = new MemoryRaftLog(), store = new MemoryQuorumStateStore(), raftConfig = config): RaftNode {
     return new RaftNode({
-      id, voters: VOTERS, log, store, clock: this.clock, random: new SeededRandom(id), config: raftConfig,
+      id, voters: VOTERS, snapshotVoters: () => null, log, store, clock: this.clock, random: new SeededRandom(id), config: raftConfig,
       channel: { send: (m) => this.sent.push(m) },
       listener: { onCommit: (entries) => this.committed.push(...entries), onSnapshot: (sid, bytes) => this.snapshots.push({ id: sid, bytes }) },
     });

@@ -36,6 +36,23 @@
  * fetches the log from there. The follower's high watermark never exceeds the snapshot's
  * end when it is told to fetch one: its log matched the leader's only below the point the
  * leader cannot serve, and committed entries are in every leader's log.
+ *
+ * The voter set (KIP-853) is the set of the last `voters` entry in the log, committed or not,
+ * else the one of the snapshot the log starts at, else the static bootstrap set; truncating a
+ * voters entry brings back the set before it (voter-set-history.ts). The leader changes it
+ * one voter at a time (`addVoter`, `removeVoter`), only once it has committed an entry of
+ * its own epoch and no other change is uncommitted: two overlapping single-server changes
+ * could otherwise leave two disjoint majorities (the bug in Ongaro's single-server change,
+ * fixed as KIP-853 does). A node outside the set is an observer: its fetches count for
+ * nothing, and without a leader it asks the voters for one by fetching. A leader that
+ * removed itself leads until that entry commits, then resigns.
+ *
+ * Who may campaign: a voter of the current set, or, while that set is not known to be
+ * committed, of the set before it (committed, since a change starts only once the previous
+ * one committed; and known after a restart, unlike the high watermark). The second keeps a quorum live when
+ * an uncommitted entry removed the one node with the longest log: the remaining voters
+ * cannot elect each other (their logs are behind it), so it must be able to win, with the
+ * votes of the new set and without counting its own.
  */
 import type { Clock } from '../clock.js';
 import type {
@@ -50,6 +67,8 @@ import type { QuorumStateStore } from './quorum-state-store.js';
 import { QuorumState } from './quorum-state.js';
 import type { Random } from './random.js';
 import { isLogUpToDate, type Epoch, type LogEntry, type NodeId, type OffsetAndEpoch, type RoleName } from './types.js';
+import { loadVoterSetHistory, type VoterSetHistory } from './voter-set-history.js';
+import { decodeVotersRecord, encodeVotersRecord, VoterSet, type Voter } from './voter-set.js';
 
 /**
  * What the node reports upward: entries below the high watermark, in offset order, once each,
@@ -65,9 +84,18 @@ export type ProposeResult =
   | { readonly accepted: true; readonly offset: number; readonly epoch: Epoch }
   | { readonly accepted: false; readonly leaderId: NodeId | null };
 
+export type VoterChangeError = 'not-leader' | 'request-timed-out' | 'duplicate-voter' | 'voter-not-found' | 'invalid-request';
+
+export type VoterChangeResult =
+  | { readonly accepted: true; readonly offset: number; readonly epoch: Epoch; readonly voters: VoterSet }
+  | { readonly accepted: false; readonly error: VoterChangeError; readonly message: string; readonly leaderId: NodeId | null };
+
 export interface RaftNodeOptions {
   readonly id: NodeId;
-  readonly voters: readonly NodeId[];
+  /** The static bootstrap set (`controller.quorum.voters`): in effect until a voters entry or snapshot says otherwise. */
+  readonly voters: VoterSet | readonly NodeId[];
+  /** The voter set a snapshot of the state machine carries, null for none (snapshot bytes are the state machine's format). */
+  readonly snapshotVoters: (bytes: Uint8Array) => VoterSet | null;
   readonly log: RaftLog;
   readonly store: QuorumStateStore;
   readonly clock: Clock;
@@ -90,16 +118,25 @@ export class RaftNode {
   /** Volatile: after a restart the node learns it again from the leader or by committing. */
   private hw = 0;
   private applied = 0;
+  private readonly bootstrapVoters: VoterSet;
+  private readonly history: VoterSetHistory;
+  private readonly snapshotVoters: (bytes: Uint8Array) => VoterSet | null;
+  /** The voter a non-voter without a leader asks next. */
+  private nextVoterAsked = 0;
 
   constructor(opts: RaftNodeOptions) {
-    if (new Set(opts.voters).size !== opts.voters.length) throw new Error(`duplicate voters ${opts.voters.join(',')}`);
+    this.bootstrapVoters = opts.voters instanceof VoterSet ? opts.voters : VoterSet.ofIds(opts.voters);
     this.id = opts.id;
     this.log = opts.log;
     this.clock = opts.clock;
     this.channel = opts.channel;
     this.listener = opts.listener;
     this.config = opts.config;
-    this.quorum = new QuorumState(opts.id, opts.voters, opts.store, opts.clock, opts.random, opts.config);
+    this.snapshotVoters = opts.snapshotVoters;
+    this.history = loadVoterSetHistory(opts.log, this.bootstrapVoters, opts.snapshotVoters);
+    this.quorum = new QuorumState(
+      opts.id, () => this.history.latest().ids(), () => this.mayCampaign(), opts.store, opts.clock, opts.random, opts.config,
+    );
     // A snapshot holds only committed state, and the state machine starts from the latest.
     this.hw = Math.max(this.log.startOffset(), this.log.latestSnapshot()?.offset ?? 0);
     this.applied = this.hw;
@@ -125,6 +162,65 @@ export class RaftNode {
     return this.hw;
   }
 
+  /** The voter set in effect: that of the last voters entry in the log, committed or not. */
+  voters(): VoterSet {
+    return this.history.latest();
+  }
+
+  isVoter(): boolean {
+    return this.history.latest().has(this.id);
+  }
+
+  private mayCampaign(): boolean {
+    // Once this node knows its removal committed, the set before it is history.
+    return this.isVoter() || (this.history.latestOffset() >= this.hw && this.history.previous().has(this.id));
+  }
+
+  /**
+   * The voter set a snapshot ending at `offset` must carry, or null while the set is the
+   * static bootstrap one (a static-only quorum writes no voters records, as KRaft's).
+   */
+  snapshotVoterSet(offset: number): VoterSet | null {
+    return this.history.dynamicSetBefore(offset);
+  }
+
+  /**
+   * On the leader: appends the voter set with `voter` added. The caller learns that it took
+   * effect when the high watermark passes `offset`. Refused (REQUEST_TIMED_OUT in Kafka's
+   * terms) while the leader has not committed in its epoch, while another change is
+   * uncommitted, or when the node is not an observer that reached the high watermark within
+   * a fetch timeout: a voter that is far behind would stall commits until it caught up.
+   */
+  addVoter(voter: Voter): VoterChangeResult {
+    const role = this.quorum.role;
+    const refused = this.voterChangeRefusal();
+    if (refused !== null) return refused;
+    const voters = this.history.latest();
+    if (voters.has(voter.id)) return this.refuse('duplicate-voter', `node ${voter.id} is already a voter of ${voters}`);
+    if (role.name !== 'leader' || !role.isCaughtUpObserver(voter.id, this.clock.nowMs(), this.config.fetchTimeoutMs)) {
+      return this.refuse('request-timed-out', `node ${voter.id} is not an observer that fetched up to the high watermark ${this.hw} within ${this.config.fetchTimeoutMs} ms`);
+    }
+    return this.appendVoters(role, voters.with(voter));
+  }
+
+  /**
+   * On the leader: appends the voter set without `id`. `directoryId` all zero matches any
+   * directory, as does a voter recorded without one (a static voter). Removing this leader
+   * itself is allowed: it leads until the entry commits, then resigns.
+   */
+  removeVoter(id: NodeId, directoryId: Uint8Array): VoterChangeResult {
+    const role = this.quorum.role;
+    const refused = this.voterChangeRefusal();
+    if (refused !== null) return refused;
+    const voters = this.history.latest();
+    const voter = voters.get(id);
+    if (voter === undefined || (!isZeroDirectory(directoryId) && !isZeroDirectory(voter.directoryId) && !sameBytes(directoryId, voter.directoryId))) {
+      return this.refuse('voter-not-found', `node ${id}${isZeroDirectory(directoryId) ? '' : ' with that directory id'} is not a voter of ${voters}`);
+    }
+    if (voters.size() === 1) return this.refuse('invalid-request', `node ${id} is the only voter; removing it would leave no quorum`);
+    if (role.name !== 'leader') throw new Error('voter change refusal let a non-leader through');
+    return this.appendVoters(role, voters.without(id));
+  }
   /** On the leader, each other voter's acknowledged end offset and last fetch; null elsewhere. */
   voterProgress(): ReturnType<LeaderState['progress']> | null {
     const role = this.quorum.role;
@@ -174,7 +270,9 @@ export class RaftNode {
     const role = this.quorum.role;
     switch (role.name) {
       case 'unattached':
-        if (now >= role.electionDeadlineMs) this.startPreVote();
+        if (now < role.electionDeadlineMs) return;
+        if (this.mayCampaign()) this.startPreVote();
+        else this.askVoterForLeader(role);
         return;
       case 'prospective':
       case 'candidate':
@@ -185,8 +283,10 @@ export class RaftNode {
         }
         return;
       case 'follower':
-        if (now >= role.fetchTimeoutAtMs(this.config.fetchTimeoutMs)) this.startPreVote();
-        else this.maybeSendFetch(role);
+        if (now < role.fetchTimeoutAtMs(this.config.fetchTimeoutMs)) this.maybeSendFetch(role);
+        else if (this.mayCampaign()) this.startPreVote();
+        // An observer that lost its leader looks for the next one; the epoch stays.
+        else this.quorum.transitionToUnattached(this.quorum.epoch);
         return;
       case 'leader':
         this.pollLeader(role, now);
@@ -224,6 +324,7 @@ export class RaftNode {
       this.log.flush();
       role.flushAtMs = null;
       this.maybeAdvanceLeaderHighWatermark(role);
+      if (this.quorum.role !== role) return;
     }
     if (now >= role.beginQuorumRetryAtMs) {
       role.beginQuorumRetryAtMs = now + this.config.retryBackoffMs;
@@ -259,6 +360,59 @@ export class RaftNode {
     this.log.append({ epoch: this.quorum.epoch, offset, kind, data });
     role.flushAtMs ??= this.clock.nowMs() + this.config.appendLingerMs;
     return offset;
+  }
+
+  /** Why no voter change may start now, or null. */
+  private voterChangeRefusal(): VoterChangeResult | null {
+    const role = this.quorum.role;
+    if (role.name !== 'leader') return this.refuse('not-leader', `node ${this.id} is not the leader`);
+    if (this.hw <= role.epochStartOffset) {
+      return this.refuse('request-timed-out', `the leader has not committed an entry of its epoch ${this.quorum.epoch} yet`);
+    }
+    const pending = this.history.latestOffset();
+    if (pending >= this.hw) return this.refuse('request-timed-out', `the voter change at offset ${pending} is not committed yet`);
+    return null;
+  }
+
+  private refuse(error: VoterChangeError, message: string): VoterChangeResult {
+    return { accepted: false, error, message, leaderId: this.quorum.leaderId() };
+  }
+
+  private appendVoters(role: LeaderState, next: VoterSet): VoterChangeResult {
+    const offset = this.appendAsLeader(role, 'voters', encodeVotersRecord(next));
+    this.history.add(offset, next);
+    role.setVoters(next.ids());
+    for (const voter of role.unacknowledged()) this.sendBeginQuorumEpoch(voter);
+    // A smaller majority may already hold everything (a lagging voter removed).
+    this.maybeAdvanceLeaderHighWatermark(role);
+    return { accepted: true, offset, epoch: this.quorum.epoch, voters: next };
+  }
+
+  /** Without a leader, a non-voter asks the voters in turn: any that knows the leader names it. */
+  private askVoterForLeader(role: { electionDeadlineMs: number }): void {
+    const voters = this.history.latest().ids().filter((v) => v !== this.id);
+    role.electionDeadlineMs = this.clock.nowMs() + this.config.fetchBackoffMs;
+    if (voters.length === 0) return;
+    const to = voters[this.nextVoterAsked++ % voters.length]!;
+    this.channel.send({
+      type: 'fetch-request', from: this.id, to, epoch: this.quorum.epoch,
+      fetchOffset: this.log.endOffset(), lastFetchedEpoch: this.log.lastEpoch(),
+    });
+  }
+
+  /**
+   * After the voter set changed under this node (an append, a truncation, a snapshot): a
+   * leader recounts its majorities, a node no longer voting abandons its campaign, and a
+   * leader whose own removal is committed resigns.
+   */
+  private afterVoterSetChange(): void {
+    const role = this.quorum.role;
+    if (role.name === 'leader') {
+      role.setVoters(this.history.latest().ids());
+      this.maybeAdvanceLeaderHighWatermark(role);
+    } else if ((role.name === 'prospective' || role.name === 'candidate') && !this.mayCampaign()) {
+      this.quorum.transitionToUnattached(this.quorum.epoch);
+    }
   }
 
   private sendVoteRequests(preVote: boolean, voters: readonly NodeId[]): void {
@@ -390,7 +544,7 @@ export class RaftNode {
       role.recordFetch(req.from, req.fetchOffset, this.clock.nowMs());
       this.maybeAdvanceLeaderHighWatermark(role);
     } else {
-      role.recordObserverFetch(req.from, req.fetchOffset, this.clock.nowMs());
+      role.recordObserverFetch(req.from, req.fetchOffset, this.clock.nowMs(), this.hw);
     }
     this.sendFetchResponse(req, 'none', this.log.read(req.fetchOffset, this.config.maxFetchEntries), null);
   }
@@ -456,9 +610,12 @@ export class RaftNode {
   private installSnapshot(id: OffsetAndEpoch, bytes: Uint8Array): void {
     if (id.offset < this.hw) throw new Error(`node ${this.id} told to install snapshot ${id.offset}@${id.epoch} below its high watermark ${this.hw}`);
     this.log.installSnapshot(id, bytes);
+    const voters = this.snapshotVoters(bytes);
+    this.history.reset(voters);
     this.hw = id.offset;
     this.applied = id.offset;
     this.listener.onSnapshot(id, bytes);
+    this.afterVoterSetChange();
   }
 
   private handleFetchResponse(resp: FetchResponse): void {
@@ -481,7 +638,15 @@ export class RaftNode {
       this.truncateOnDivergence(resp.divergingEpoch);
       role.nextFetchMs = now;
     } else {
-      for (const entry of resp.entries) this.log.append(entry);
+      let votersChanged = false;
+      for (const entry of resp.entries) {
+        this.log.append(entry);
+        if (entry.kind === 'voters') {
+          this.history.add(entry.offset, decodeVotersRecord(entry.data));
+          votersChanged = true;
+        }
+      }
+      if (votersChanged) this.afterVoterSetChange();
       const hw = Math.min(resp.highWatermark, this.log.endOffset());
       if (hw > this.hw) this.advanceHighWatermark(hw);
       role.nextFetchMs = resp.entries.length > 0 ? now : now + this.config.fetchBackoffMs;
@@ -496,6 +661,9 @@ export class RaftNode {
       throw new Error(`node ${this.id} told to truncate to ${target} below its high watermark ${this.hw}`);
     }
     this.log.truncateTo(target);
+    const before = this.history.latestOffset();
+    this.history.truncateTo(target);
+    if (this.history.latestOffset() !== before) this.afterVoterSetChange();
   }
 
   private maybeSendFetch(role: FollowerState): void {
@@ -520,6 +688,10 @@ export class RaftNode {
   private maybeAdvanceLeaderHighWatermark(role: LeaderState): void {
     const majority = role.majorityEndOffset(this.log.flushedOffset());
     if (majority > role.epochStartOffset && majority > this.hw) this.advanceHighWatermark(majority);
+    // Its own removal committed: the remaining voters elect a leader among themselves.
+    if (!this.isVoter() && this.history.latestOffset() < this.hw && this.quorum.role === role) {
+      this.quorum.transitionToUnattached(this.quorum.epoch);
+    }
   }
 
   private advanceHighWatermark(hw: number): void {
@@ -531,4 +703,12 @@ export class RaftNode {
     this.applied = hw;
     this.listener.onCommit(entries, hw);
   }
+}
+
+function isZeroDirectory(id: Uint8Array): boolean {
+  return id.every((b) => b === 0);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

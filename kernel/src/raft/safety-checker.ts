@@ -5,6 +5,7 @@
  * seeds run per CI job.
  */
 import type { LogEntry, NodeId } from './types.js';
+import { decodeVotersRecord, VoterSet } from './voter-set.js';
 
 export class SafetyViolation extends Error {
   override readonly name = 'SafetyViolation';
@@ -31,6 +32,16 @@ export class SafetyChecker {
   readonly committed: LogEntry[] = [];
   private readonly nextApply = new Map<NodeId, number>();
   private readonly lastHighWatermark = new Map<NodeId, number>();
+  /** The voter set of the last committed voters entry (the bootstrap set before one). */
+  private committedVotersValue: VoterSet;
+
+  constructor(bootstrapVoters: VoterSet = VoterSet.ofIds([])) {
+    this.committedVotersValue = bootstrapVoters;
+  }
+
+  committedVoters(): VoterSet {
+    return this.committedVotersValue;
+  }
 
   /**
    * Election Safety (at most one leader per epoch); and Leader Completeness, checked when a
@@ -83,7 +94,7 @@ export class SafetyChecker {
     for (const entry of entries) {
       if (entry.offset !== next) throw new SafetyViolation(`node ${id} applied offset ${entry.offset}, expected ${next}`);
       const known = this.committed[entry.offset];
-      if (known === undefined) this.committed[entry.offset] = entry;
+      if (known === undefined) this.recordCommitted(entry);
       else if (!sameEntry(known, entry)) {
         throw new SafetyViolation(`node ${id} applied a different entry at committed offset ${entry.offset}`);
       }
@@ -114,15 +125,16 @@ export class SafetyChecker {
     entries.forEach((entry, offset) => {
       if (entry.offset !== offset) throw new SafetyViolation(`node ${id} snapshot holds offset ${entry.offset} at position ${offset}`);
       const known = this.committed[offset];
-      if (known === undefined) this.committed[offset] = entry;
+      if (known === undefined) this.recordCommitted(entry);
       else if (!sameEntry(known, entry)) throw new SafetyViolation(`node ${id} snapshot differs at committed offset ${offset}`);
     });
     if (installed) this.nextApply.set(id, entries.length);
   }
 
   /**
-   * Committed means durable on a majority: after a crash each committed entry must still
-   * be in the durable logs of a majority of voters, up or down.
+   * Committed means durable on enough voters: after a crash each committed entry must still
+   * be in the durable logs of at least `majority` voters, up or down (for a fixed voter set
+   * of odd size, a majority; with changing sets, enough that every majority meets one).
    */
   checkCommittedDurable(logs: ReadonlyMap<NodeId, (offset: number) => LogEntry | undefined>, majority: number): void {
     for (const entry of this.committed) {
@@ -133,6 +145,22 @@ export class SafetyChecker {
       }
       if (holders < majority) throw new SafetyViolation(`committed offset ${entry.offset} is on ${holders} logs, fewer than ${majority}`);
     }
+  }
+
+  /**
+   * Committed entries are learned as a prefix, in offset order. A committed voter set must
+   * differ from the one committed before it by exactly one voter (single-server changes).
+   */
+  private recordCommitted(entry: LogEntry): void {
+    if (entry.offset !== this.committed.length) throw new SafetyViolation(`committed offset ${entry.offset} learned before offset ${this.committed.length}`);
+    this.committed.push(entry);
+    if (entry.kind !== 'voters') return;
+    const next = decodeVotersRecord(entry.data);
+    const changed = next.distance(this.committedVotersValue);
+    if (changed !== 1) {
+      throw new SafetyViolation(`committed voter set ${next} at offset ${entry.offset} differs from ${this.committedVotersValue} by ${changed} voters`);
+    }
+    this.committedVotersValue = next;
   }
 
   isCommitted(entry: LogEntry): boolean {

@@ -1,7 +1,8 @@
 /**
  * The simulation tier: many short seeded runs per CI job. Replay one failure with
  * `SIM_SEED=<n> SIM_NODES=<k> npx vitest run kernel/src/raft/simulator.test.ts`; run a longer
- * sweep with `SIM_SEEDS=<count> SIM_SEED_BASE=<first>`.
+ * sweep with `SIM_SEEDS=<count> SIM_SEED_BASE=<first>`. A membership failure replays with
+ * `SIM_MEMBERSHIP=1 SIM_NODES=5` added.
  */
 import { describe, expect, it } from 'vitest';
 import { Simulation, type SimulationResult } from './simulator.js';
@@ -12,9 +13,13 @@ const seedBase = Number(process.env['SIM_SEED_BASE'] ?? 1);
 /** Long sweeps outgrow the default test timeout; a seed takes a few milliseconds. */
 const sweepTimeoutMs = Math.max(60_000, seedCount * 20);
 
-function sweep(nodes: number): SimulationResult[] {
+const membershipReplay = process.env['SIM_MEMBERSHIP'] === '1';
+/** The membership sweep's seeds by default: it runs five nodes, so fewer keep CI's cost. */
+const MEMBERSHIP_SEEDS_DEFAULT = 500;
+
+function sweep(nodes: number, count = seedCount, membership = false): SimulationResult[] {
   const results: SimulationResult[] = [];
-  for (let seed = seedBase; seed < seedBase + seedCount; seed++) results.push(new Simulation(seed, nodes).run());
+  for (let seed = seedBase; seed < seedBase + count; seed++) results.push(new Simulation(seed, nodes, { membership }).run());
   return results;
 }
 
@@ -28,7 +33,7 @@ function summary(results: readonly SimulationResult[]): string {
 if (replaySeed !== undefined) {
   describe('raft simulation replay', () => {
     it(`SEED=${replaySeed}`, () => {
-      const result = new Simulation(Number(replaySeed), Number(process.env['SIM_NODES'] ?? 3)).run();
+      const result = new Simulation(Number(replaySeed), Number(process.env['SIM_NODES'] ?? 3), { membership: membershipReplay }).run();
       console.log(JSON.stringify(result));
     });
   });
@@ -47,5 +52,17 @@ if (replaySeed !== undefined) {
         if (seedCount >= 100) expect(results.some((r) => r.snapshotsInstalled > 0)).toBe(true);
       }, sweepTimeoutMs);
     }
+
+    it('5 nodes, 3 bootstrap voters: voters added and removed under faults keep the properties and converge', () => {
+      const count = process.env['SIM_SEEDS'] !== undefined ? seedCount : MEMBERSHIP_SEEDS_DEFAULT;
+      const results = sweep(5, count, true);
+      const changes = results.reduce((a, r) => a + r.voterChangesAccepted, 0);
+      const sizes = new Map<number, number>();
+      for (const r of results) sizes.set(r.finalVoters.length, (sizes.get(r.finalVoters.length) ?? 0) + 1);
+      console.log(`membership: ${summary(results)}, ${changes} voter changes accepted, final voter set sizes ${JSON.stringify([...sizes].sort())}`);
+      expect(changes).toBeGreaterThan(count);
+      // Sets of every size were reached, so growing and shrinking both ran under faults.
+      if (count >= 100) expect(sizes.size).toBeGreaterThanOrEqual(4);
+    }, sweepTimeoutMs);
   });
 }

@@ -6,6 +6,13 @@
  * virtual clock, an event queue standing in for the network, and `MemoryRaftLog`s that
  * lose unflushed entries when their node crashes.
  *
+ * With `membership`, the first `nodes - 2` nodes are the bootstrap voters and the rest start
+ * as observers; every so often the current leader is asked to add an observer or remove a
+ * voter (itself sometimes), one change at a time (KIP-853). The checkers then also see that
+ * each committed voter set differs from the previous one by one voter, that committed
+ * entries stay durable on a majority of the committed voter set, and that the leader that
+ * emerges after healing is a voter of the final set.
+ *
  * In about half the seeds nodes snapshot their state machine (the committed entries) every
  * few committed entries and delete the log prefix below, so followers that fall behind
  * catch up by FetchSnapshot; the checkers then find committed entries in snapshots too.
@@ -23,6 +30,7 @@ import { MemoryQuorumStateStore } from './quorum-state-store.js';
 import { SeededRandom } from './random.js';
 import { SafetyChecker, SafetyViolation } from './safety-checker.js';
 import { majorityOf, type Epoch, type LogEntry, type NodeId, type OffsetAndEpoch } from './types.js';
+import { decodeVotersRecord, VoterSet, ZERO_DIRECTORY_ID } from './voter-set.js';
 
 export interface SwarmParameters {
   readonly nodes: number;
@@ -52,7 +60,20 @@ export interface SimulationResult {
   readonly livenessMs: number;
   /** Snapshots followers fetched from a leader and installed. */
   readonly snapshotsInstalled: number;
+  /** Voter changes a leader accepted, and the voter set committed last (membership runs). */
+  readonly voterChangesAccepted: number;
+  readonly finalVoters: readonly NodeId[];
 }
+
+export interface SimulationOptions {
+  /** Change the voter set under the faults (see above). */
+  readonly membership?: boolean;
+}
+
+/** Longest pause between two voter change requests in a membership run. */
+const RECONFIGURE_EVERY_MS_MAX = 300;
+/** Observers outside the bootstrap voters in a membership run. */
+const MEMBERSHIP_OBSERVERS = 2;
 
 const CHAOS_STEP_MS = 50;
 const LIVENESS_STEP_MS = 10;
@@ -103,7 +124,8 @@ type SimEvent =
   | { readonly kind: 'timer'; readonly node: NodeId; readonly generation: number }
   | { readonly kind: 'chaos' }
   | { readonly kind: 'propose' }
-  | { readonly kind: 'liveness' };
+  | { readonly kind: 'liveness' }
+  | { readonly kind: 'reconfigure' };
 
 interface Scheduled {
   readonly at: number;
@@ -152,15 +174,27 @@ function before(a: Scheduled, b: Scheduled): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
-/** The simulated state machine's snapshot: the committed entries themselves. */
-function encodeEntries(entries: readonly LogEntry[]): Uint8Array {
+/** The simulated state machine's snapshot: the committed entries themselves, and the voter set the core asks it to carry. */
+function encodeEntries(entries: readonly LogEntry[], voters: VoterSet | null): Uint8Array {
   const json = entries.map((e) => [e.epoch, e.offset, e.kind, Buffer.from(e.data).toString('hex')]);
-  return new TextEncoder().encode(JSON.stringify(json));
+  return new TextEncoder().encode(JSON.stringify({ entries: json, voters: voters?.ids() ?? null }));
+}
+
+function decodeSnapshot(bytes: Uint8Array): { entries: LogEntry[]; voters: VoterSet | null } {
+  const json = JSON.parse(new TextDecoder().decode(bytes)) as { entries: Array<[number, number, LogEntry['kind'], string]>; voters: NodeId[] | null };
+  const entries = json.entries.map(([epoch, offset, kind, hex]) => ({ epoch, offset, kind, data: new Uint8Array(Buffer.from(hex, 'hex')) }));
+  return { entries, voters: json.voters === null ? null : VoterSet.ofIds(json.voters) };
 }
 
 function decodeEntries(bytes: Uint8Array): LogEntry[] {
-  const json = JSON.parse(new TextDecoder().decode(bytes)) as Array<[number, number, LogEntry['kind'], string]>;
-  return json.map(([epoch, offset, kind, hex]) => ({ epoch, offset, kind, data: new Uint8Array(Buffer.from(hex, 'hex')) }));
+  const { entries, voters } = decodeSnapshot(bytes);
+  // The set a snapshot carries is the last committed voters entry below its end, if any.
+  const last = entries.findLast((e) => e.kind === 'voters');
+  const expected = last === undefined ? null : decodeVotersRecord(last.data);
+  if ((expected === null) !== (voters === null) || (expected !== null && expected.distance(voters!) !== 0)) {
+    throw new SafetyViolation(`snapshot carries voters ${voters} where its entries say ${expected}`);
+  }
+  return entries;
 }
 
 /** Reports appends, truncations and snapshots to the checker; the crash path is the simulator's own. */
@@ -230,8 +264,11 @@ export class Simulation {
   readonly swarm: SwarmParameters;
   private readonly random: SeededRandom;
   private readonly queue = new EventQueue();
-  private readonly checker = new SafetyChecker();
+  private readonly checker: SafetyChecker;
   private readonly nodes: SimNode[] = [];
+  private readonly bootstrapVoters: VoterSet;
+  private readonly membership: boolean;
+  private voterChangesAccepted = 0;
   private readonly clock: Clock;
   /** Node id to partition group; nodes talk only within a group. */
   private readonly group = new Map<NodeId, number>();
@@ -249,8 +286,13 @@ export class Simulation {
 
   private readonly config: RaftConfig;
 
-  constructor(readonly seed: number, nodes: number) {
+  constructor(readonly seed: number, nodes: number, options: SimulationOptions = {}) {
     this.swarm = drawSwarm(seed, nodes);
+    this.membership = options.membership ?? false;
+    const bootstrap = this.membership ? nodes - MEMBERSHIP_OBSERVERS : nodes;
+    if (bootstrap < 1) throw new Error(`a membership run needs more than ${MEMBERSHIP_OBSERVERS} nodes`);
+    this.bootstrapVoters = VoterSet.ofIds(Array.from({ length: bootstrap }, (_, i) => i + 1));
+    this.checker = new SafetyChecker(this.bootstrapVoters);
     this.config = { ...SIM_RAFT_CONFIG, maxFetchEntries: this.swarm.maxFetchEntries };
     this.random = new SeededRandom(seed);
     this.clock = { nowMs: () => this.now };
@@ -272,6 +314,7 @@ export class Simulation {
       this.queue.push(CHAOS_STEP_MS, { kind: 'chaos' });
       this.queue.push(this.swarm.proposeEveryMs, { kind: 'propose' });
       this.queue.push(this.swarm.safetyPhaseMs, { kind: 'liveness' });
+      if (this.membership) this.queue.push(this.random.between(1, RECONFIGURE_EVERY_MS_MAX), { kind: 'reconfigure' });
       this.loop();
     } catch (err) {
       throw new SafetyViolation(this.describeFailure(err), { cause: err });
@@ -279,7 +322,8 @@ export class Simulation {
     return {
       seed: this.seed, swarm: this.swarm, events: this.events, elections: this.elections,
       committed: this.checker.committed.length, livenessMs: this.now - this.livenessStartMs,
-      snapshotsInstalled: this.snapshotsInstalled,
+      snapshotsInstalled: this.snapshotsInstalled, voterChangesAccepted: this.voterChangesAccepted,
+      finalVoters: this.checker.committedVoters().ids(),
     };
   }
 
@@ -325,6 +369,8 @@ export class Simulation {
         return this.proposeRandomly();
       case 'liveness':
         return this.livenessStep();
+      case 'reconfigure':
+        return this.reconfigure();
     }
   }
 
@@ -333,7 +379,8 @@ export class Simulation {
     node.applied = latest === null ? [] : node.log.snapshotEntries.slice();
     const raft = new RaftNode({
       id: node.id,
-      voters: this.nodes.map((n) => n.id),
+      voters: this.bootstrapVoters,
+      snapshotVoters: (bytes) => decodeSnapshot(bytes).voters,
       log: node.log,
       store: node.store,
       clock: this.clock,
@@ -365,7 +412,7 @@ export class Simulation {
     if (hw - (node.log.latestSnapshot()?.offset ?? 0) < every) return;
     if (node.applied.length !== hw) throw new SafetyViolation(`node ${node.id} applied ${node.applied.length} entries, high watermark ${hw}`);
     const last = node.log.entryAt(hw - 1)!;
-    node.log.storeSnapshot({ offset: hw, epoch: last.epoch }, encodeEntries(node.applied));
+    node.log.storeSnapshot({ offset: hw, epoch: last.epoch }, encodeEntries(node.applied, node.raft.snapshotVoterSet(hw)));
     node.log.deleteBefore(hw);
   }
 
@@ -374,8 +421,14 @@ export class Simulation {
     node.generation++;
     node.timerAt = Infinity;
     node.disk.loseUnflushed();
-    const durable = new Map(this.nodes.map((n) => [n.id, (o: number) => (o < n.disk.flushedOffset() ? n.log.held(o) : undefined)]));
-    this.checker.checkCommittedDurable(durable, majorityOf(this.nodes.length));
+    // What must hold: no majority of the committed voter set can elect a leader without a
+    // copy of each committed entry, so more than size - majority of its voters hold it. (A
+    // leader already counting an appended set commits with that set's majorities, which
+    // for an even committed set can be fewer than a majority of it, yet still meet all of them.)
+    const voters = this.checker.committedVoters();
+    const durable = new Map(this.nodes.filter((n) => voters.has(n.id))
+      .map((n) => [n.id, (o: number) => (o < n.disk.flushedOffset() ? n.log.held(o) : undefined)]));
+    this.checker.checkCommittedDurable(durable, voters.size() - majorityOf(voters.size()) + 1);
   }
 
   private reschedule(node: SimNode): void {
@@ -427,6 +480,29 @@ export class Simulation {
       this.reschedule(node);
     }
     this.queue.push(this.now + this.random.between(1, this.swarm.proposeEveryMs), { kind: 'propose' });
+  }
+
+  /**
+   * Asks the current leader (the one of the highest epoch, if several think they lead) to
+   * add an observer or remove a voter, keeping 1 to all nodes voting; refusals (a change
+   * pending, the epoch not committed yet, an observer behind) are what a client would see.
+   */
+  private reconfigure(): void {
+    if (!this.faulty) return;
+    const leaders = this.nodes.filter((n) => n.raft?.role() === 'leader');
+    const leader = leaders.sort((a, b) => b.raft!.epoch() - a.raft!.epoch())[0];
+    if (leader !== undefined) {
+      const raft = leader.raft!;
+      const voters = raft.voters();
+      const observers = this.nodes.filter((n) => !voters.has(n.id));
+      const add = observers.length > 0 && (voters.size() === 1 || this.random.chance(0.5));
+      const result = add
+        ? raft.addVoter({ id: observers[this.random.nextInt(observers.length)]!.id, directoryId: ZERO_DIRECTORY_ID, endpoints: [] })
+        : raft.removeVoter(voters.ids()[this.random.nextInt(voters.size())]!, ZERO_DIRECTORY_ID);
+      if (result.accepted) this.voterChangesAccepted++;
+      this.reschedule(leader);
+    }
+    this.queue.push(this.now + this.random.between(1, RECONFIGURE_EVERY_MS_MAX), { kind: 'reconfigure' });
   }
 
   private nextProposal(): Uint8Array {
@@ -483,7 +559,10 @@ export class Simulation {
   private hasConverged(leader: SimNode): boolean {
     const end = leader.log.endOffset();
     if (!this.livenessProposals.every((p) => this.checker.isCommitted(p))) return false;
-    return this.nodes.every((n) => n.raft!.highWatermark() === end && n.log.endOffset() === end);
+    if (!this.nodes.every((n) => n.raft!.highWatermark() === end && n.log.endOffset() === end)) return false;
+    // Everything committed, its own voter set included: a leader outside it would have resigned.
+    if (!this.checker.committedVoters().has(leader.id)) throw new SafetyViolation(`leader ${leader.id} is not a voter of ${this.checker.committedVoters()}`);
+    return true;
   }
 
   private checkAfterEvent(): void {

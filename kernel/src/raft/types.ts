@@ -13,7 +13,7 @@ export type Epoch = number;
  * Raft commit rule only commits entries of the current epoch, so without it a leader elected
  * on an idle log could never advance the high watermark over entries of earlier epochs.
  */
-export type EntryKind = 'data' | 'leader-change';
+export type EntryKind = 'data' | 'leader-change' | 'voters';
 
 export interface LogEntry {
   readonly epoch: Epoch;

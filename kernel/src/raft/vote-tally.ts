@@ -1,4 +1,8 @@
-/** The grants a prospective or candidate node has collected in one round. */
+/**
+ * The grants a prospective or candidate node has collected in one round, over the voter set
+ * of the round's start. A candidate outside that set (removed by an entry not committed yet)
+ * does not count its own vote.
+ */
 import { majorityOf, type NodeId } from './types.js';
 
 export class VoteTally {
@@ -6,7 +10,7 @@ export class VoteTally {
   private readonly rejected = new Set<NodeId>();
 
   constructor(private readonly voters: readonly NodeId[], self: NodeId) {
-    this.granted.add(self);
+    if (voters.includes(self)) this.granted.add(self);
   }
 
   record(voter: NodeId, granted: boolean): void {
