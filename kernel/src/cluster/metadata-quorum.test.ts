@@ -1,7 +1,8 @@
 /**
  * MetadataQuorum on three voters in one process (file logs, in-memory transport) and on a
  * sole voter through MetadataLog: commits reach every image, only the active controller
- * commits, leadership moves on failure, and a sole voter has its image back at open.
+ * commits, leadership moves on failure, voters are added and removed, and a sole voter has
+ * its image back at open.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -36,7 +37,7 @@ interface Voter {
 }
 
 /** `snapshots`: snapshot often, in a log of tiny segments, so that prefixes really go. */
-function startVoter(nodeId: number, dir: string, transport: MemoryTransport, snapshots?: MetadataSnapshotSettings): Voter {
+function startVoter(nodeId: number, dir: string, transport: MemoryTransport, snapshots?: MetadataSnapshotSettings, controller?: boolean): Voter {
   const partitionLog = PartitionLog.open({
     dir, topic: '__cluster_metadata', partition: 0,
     config: logConfig({ 'write.caching': 'true', ...(snapshots !== undefined ? { 'segment.bytes': '1024' } : {}) }),
@@ -47,6 +48,7 @@ function startVoter(nodeId: number, dir: string, transport: MemoryTransport, sna
     nodeId, voters: TEST_VOTERS, clusterId: 'c1', log, store: new FileQuorumStateStore(dir),
     config: TEST_RAFT_CONFIG, transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
     ...(snapshots !== undefined ? { snapshots } : {}),
+    ...(controller !== undefined ? { controller } : {}),
   });
   const events: string[] = [];
   quorum.onCommitted((records, offset) => events.push(`commit ${offset}: ${records.map((r) => r.type).join(',')}`));
@@ -148,6 +150,65 @@ describe('MetadataQuorum', () => {
     observer = startVoter(4, observerDir, transport);
     await observer.quorum.whenCaughtUp();
     expect([...observer.quorum.image.topicsByName.keys()]).toEqual(['a', 'b']);
+  });
+
+  it('adds a controller that observes as a voter and removes voters, the leader itself included (KIP-853)', async () => {
+    const transport = new MemoryTransport();
+    const dirs = [newDir(), newDir(), newDir(), newDir()];
+    const nodes = [1, 2, 3].map((id) => startVoter(id, dirs[id - 1]!, transport));
+    const fourth = startVoter(4, dirs[3]!, transport, undefined, true);
+    const all = [...nodes, fourth];
+    expect(fourth.quorum.isVoter()).toBe(false);
+    await waitFor('one active controller', () => activeOf(nodes) !== undefined);
+    await commitViaActive(nodes, [topic('a')]);
+    await fourth.quorum.whenCaughtUp();
+    const leader = activeOf(nodes)!;
+    const other = nodes.find((n) => n !== leader)!;
+    const directoryId = randomBytes(16);
+    const add = { clusterId: 'c1', timeoutMs: 5000, voterId: 4, voterDirectoryId: directoryId, listeners: [{ name: 'CONTROLLER', host: 'localhost', port: 9004 }] };
+    const zero = new Uint8Array(16);
+
+    expect(await other.quorum.handle('raft.add-voter', add)).toMatchObject({ errorCode: 6 });
+    expect(await leader.quorum.handle('raft.add-voter', { ...add, clusterId: 'other' })).toMatchObject({ errorCode: 104 });
+    expect(await leader.quorum.handle('raft.add-voter', { ...add, voterId: nodes.indexOf(other) + 1 })).toMatchObject({ errorCode: 126 });
+    expect(await leader.quorum.handle('raft.remove-voter', { clusterId: 'c1', voterId: 9, voterDirectoryId: zero })).toMatchObject({ errorCode: 127 });
+    // Node 5 never fetched: not a caught-up observer.
+    expect(await leader.quorum.handle('raft.add-voter', { ...add, voterId: 5 })).toMatchObject({ errorCode: 7 });
+
+    await waitFor('node 4 fetching as an observer', () => leader.quorum.describeQuorum().observers.some((o) => o.replicaId === 4));
+    expect(await leader.quorum.handle('raft.add-voter', add)).toEqual({ errorCode: 0, errorMessage: null });
+    const described = leader.quorum.describeQuorum();
+    expect(described.voters.map((v) => v.replicaId).sort()).toEqual([1, 2, 3, 4]);
+    expect(described.nodes?.find((n) => n.nodeId === 4)?.listeners).toEqual(add.listeners);
+    await waitFor('node 4 a voter', () => fourth.quorum.isVoter());
+
+    // The leader removes itself: it answers once the change commits, then resigns.
+    const leaderId = described.leaderId;
+    expect(await leader.quorum.handle('raft.remove-voter', { clusterId: 'c1', voterId: leaderId, voterDirectoryId: zero })).toEqual({ errorCode: 0, errorMessage: null });
+    const rest = all.filter((n) => n !== leader);
+    await waitFor('a new active controller among the rest', () => activeOf(rest) !== undefined);
+    expect(leader.quorum.isVoter()).toBe(false);
+    expect(leader.quorum.isActiveController()).toBe(false);
+    await commitViaActive(rest, [topic('b')]);
+    await waitFor('b everywhere, the removed node observing', () => all.every((n) => n.quorum.image.topicsByName.has('b')));
+    expect(activeOf(rest)!.quorum.describeQuorum().voters.map((v) => v.replicaId).sort())
+      .toEqual([1, 2, 3, 4].filter((id) => id !== leaderId));
+
+    // The voter set is read back from the log at open, not from controller.quorum.voters.
+    await leader.stop();
+    const reopened = startVoter(leaderId, dirs[leaderId - 1]!, transport);
+    expect(reopened.quorum.isVoter()).toBe(false);
+    expect(reopened.quorum.voters().ids()).toEqual([1, 2, 3, 4].filter((id) => id !== leaderId));
+  });
+
+  it('refuses to change the voters of a single-node quorum', async () => {
+    const sole = MetadataLog.open({
+      logDir: newDir(), clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, cleanShutdown: false,
+    });
+    cleanups.push(() => sole.close());
+    const answer = await sole.quorum.handle('raft.remove-voter', { clusterId: '', voterId: 0, voterDirectoryId: new Uint8Array(16) });
+    expect(answer).toMatchObject({ errorCode: 42 });
+    expect((answer as { errorMessage: string }).errorMessage).toMatch(/single node/);
   });
 
   it('rejects commits waiting when leadership is lost', async () => {
