@@ -84,6 +84,7 @@ export class ClusterNode implements ClusterEndpoint {
     }
     this.channel = new ControllerChannel({
       nodeId: config.nodeId, voters: config.quorumVoters, activeControllerId: () => this.quorum.activeControllerId(),
+      voterAddress: (id) => this.quorum.voterAddress(id),
       ...(this.controller !== undefined ? { localController: this.controller } : {}),
       transport: opts.transport, clock, scheduler: timerScheduler, log,
     });

@@ -24,6 +24,8 @@ export interface ControllerChannelOptions {
   readonly nodeId: number;
   /** BrokerConfig.quorumVoters (controller.quorum.voters); empty on a single node, whose only voter is itself. */
   readonly voters: readonly PeerAddress[];
+  /** Where a controller is reached as the voter set records it (a voter added at run time is not in `voters`, KIP-853); `voters` when undefined. */
+  readonly voterAddress?: (nodeId: number) => PeerAddress | undefined;
   /** The quorum's view of the active controller (null: unknown). */
   readonly activeControllerId: () => number | null;
   /** The local controller when this node is a voter. */
@@ -76,7 +78,7 @@ export class ControllerChannel {
     target: number, rpc: K, request: ClusterRpcRequest<K>, timeoutMs: number,
   ): Promise<ClusterRpcResponse<K>> {
     if (target === this.opts.nodeId && this.opts.localController !== undefined) return this.opts.localController.handle(rpc, request);
-    const peer = this.opts.voters.find((v) => v.nodeId === target);
+    const peer = this.opts.voterAddress?.(target) ?? this.opts.voters.find((v) => v.nodeId === target);
     if (peer === undefined) return Promise.reject(controllerError('NOT_CONTROLLER', `controller ${target} is not a known voter`));
     const transport = this.opts.transport();
     if (transport === undefined) return Promise.reject(new Error('no cluster.transport provider (yet)'));

@@ -196,6 +196,14 @@ export class MetadataQuorum {
     return this.driver?.node.isVoter() ?? false;
   }
 
+  /**
+   * Where voter `id` is reached (its endpoint in the voter set the log records, else its
+   * `controller.quorum.voters` address): a voter added at run time is in no configuration.
+   */
+  voterAddress(id: number): PeerAddress | undefined {
+    return this.driver !== undefined ? this.driver.addressOf(id) : this.observer!.addressOf(id);
+  }
+
   /** The voters as the log records them, with their addresses (the bootstrap addresses until a voters entry). */
   voters(): VoterSet {
     return this.driver !== undefined ? this.driver.node.voters() : this.observer!.voters();

@@ -151,7 +151,8 @@ export class RaftObserver {
     }
   }
 
-  private addressOf(id: NodeId): PeerAddress | undefined {
+  /** Where voter `id` is reached: its endpoint in the voter set, else its configured address. */
+  addressOf(id: NodeId): PeerAddress | undefined {
     const voter = this.history.latest().get(id);
     return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName)) ?? this.opts.voters.find((v) => v.nodeId === id);
   }
