@@ -1,7 +1,7 @@
 /**
  * FileRaftLog against the model the simulator runs on (MemoryRaftLog): the same operations
  * give the same observable log, across reopen; a torn tail is cut on reopen; batches cross
- * the wire byte for byte.
+ * the wire byte for byte; voters entries and snapshot voter sets (KIP-853) round-trip.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -14,8 +14,9 @@ import * as rb from '../log/record-batch.js';
 import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
 import { batchesOfEntries, entriesOfBatches, FileRaftLog } from './file-raft-log.js';
 import { MemoryRaftLog, type RaftLog } from './raft-log.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
+import { decodeSnapshot, decodeSnapshotVoters, encodeSnapshot } from './snapshot-format.js';
 import type { LogEntry } from './types.js';
+import { decodeVotersRecord, encodeVotersRecord, VoterSet } from './voter-set.js';
 
 const dirs: Array<{ cleanup(): void }> = [];
 const open: PartitionLog[] = [];
@@ -223,5 +224,50 @@ describe('FileRaftLog snapshots', () => {
     await partitionLog.close();
     for (const name of readdirSync(dir)) if (name.endsWith('.checkpoint')) rmSync(join(dir, name));
     expect(() => openFileLog(dir)).toThrow(/no snapshot holds/);
+  });
+});
+
+describe('voters entries (KIP-853)', () => {
+  const voters = new VoterSet([
+    { id: 1, directoryId: new Uint8Array(16).fill(1), endpoints: [{ name: 'CONTROLLER', host: 'c1', port: 9093 }] },
+    { id: 4, directoryId: new Uint8Array(16).fill(4), endpoints: [{ name: 'CONTROLLER', host: 'c4', port: 9093 }] },
+  ]);
+
+  it('are KRAFT_VOTERS control batches that survive reopen and the wire, told apart from leader changes', async () => {
+    const dir = newDir();
+    let log = openFileLog(dir);
+    const entries: LogEntry[] = [
+      { epoch: 1, offset: 0, kind: 'leader-change', data: new Uint8Array(0) },
+      { epoch: 1, offset: 1, kind: 'voters', data: encodeVotersRecord(voters) },
+      { epoch: 1, offset: 2, kind: 'data', data: new Uint8Array([9]) },
+    ];
+    for (const e of entries) log.append(e);
+    log.flush();
+    const wire = batchesOfEntries(log.read(0, 3), 0);
+    // The control key of the second batch is (version 0, type 6).
+    const second = rb.batchSize(Buffer.from(wire), 0);
+    expect(rb.batchIsControl(Buffer.from(wire), second)).toBe(true);
+    expect(Buffer.from(wire).includes(Buffer.from([0, 0, 0, 6]))).toBe(true);
+    log = await reopen(dir, log);
+    for (const read of [log.read(0, 3), entriesOfBatches(wire)]) {
+      expect(read.map((e) => e.kind)).toEqual(['leader-change', 'voters', 'data']);
+      expect(decodeVotersRecord(read[1]!.data).voters).toEqual(voters.voters);
+    }
+  });
+
+  it('refuses a control batch of another type rather than reading it as a leader change', () => {
+    const batch = buildBatch([{ key: new Uint8Array([0, 0, 0, 1]), value: new Uint8Array(0) }], {
+      baseOffset: 0, partitionLeaderEpoch: 1, control: true, baseTimestampMs: 0,
+    });
+    expect(() => entriesOfBatches(batch)).toThrow(/control batch of type 1/);
+  });
+
+  it('a snapshot carries the voter set after its header, and a static one carries none', () => {
+    const id = { offset: 10, epoch: 2 };
+    const records = [new Uint8Array([1]), new Uint8Array([2])];
+    const dynamic = encodeSnapshot(id, records, 0, voters);
+    expect(decodeSnapshot(dynamic)).toEqual(records);
+    expect(decodeSnapshotVoters(dynamic)?.voters).toEqual(voters.voters);
+    expect(decodeSnapshotVoters(encodeSnapshot(id, records, 0))).toBeNull();
   });
 });
