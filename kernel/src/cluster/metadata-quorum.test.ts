@@ -157,7 +157,9 @@ describe('MetadataQuorum', () => {
     const dirs = [newDir(), newDir(), newDir(), newDir()];
     const nodes = [1, 2, 3].map((id) => startVoter(id, dirs[id - 1]!, transport));
     const fourth = startVoter(4, dirs[3]!, transport, undefined, true);
-    const all = [...nodes, fourth];
+    // A broker without the controller role: the fetch-only observer.
+    const broker = startVoter(5, newDir(), transport, undefined, false);
+    const all = [...nodes, fourth, broker];
     expect(fourth.quorum.isVoter()).toBe(false);
     await waitFor('one active controller', () => activeOf(nodes) !== undefined);
     await commitViaActive(nodes, [topic('a')]);
@@ -172,8 +174,8 @@ describe('MetadataQuorum', () => {
     expect(await leader.quorum.handle('raft.add-voter', { ...add, clusterId: 'other' })).toMatchObject({ errorCode: 104 });
     expect(await leader.quorum.handle('raft.add-voter', { ...add, voterId: nodes.indexOf(other) + 1 })).toMatchObject({ errorCode: 126 });
     expect(await leader.quorum.handle('raft.remove-voter', { clusterId: 'c1', voterId: 9, voterDirectoryId: zero })).toMatchObject({ errorCode: 127 });
-    // Node 5 never fetched: not a caught-up observer.
-    expect(await leader.quorum.handle('raft.add-voter', { ...add, voterId: 5 })).toMatchObject({ errorCode: 7 });
+    // Node 6 never fetched: not a caught-up observer.
+    expect(await leader.quorum.handle('raft.add-voter', { ...add, voterId: 6 })).toMatchObject({ errorCode: 7 });
 
     await waitFor('node 4 fetching as an observer', () => leader.quorum.describeQuorum().observers.some((o) => o.replicaId === 4));
     expect(await leader.quorum.handle('raft.add-voter', add)).toEqual({ errorCode: 0, errorMessage: null });
@@ -193,6 +195,10 @@ describe('MetadataQuorum', () => {
     await waitFor('b everywhere, the removed node observing', () => all.every((n) => n.quorum.image.topicsByName.has('b')));
     expect(activeOf(rest)!.quorum.describeQuorum().voters.map((v) => v.replicaId).sort())
       .toEqual([1, 2, 3, 4].filter((id) => id !== leaderId));
+    // The broker learned the new set and where the added voter is reached.
+    expect(broker.quorum.voters().ids()).toEqual([1, 2, 3, 4].filter((id) => id !== leaderId));
+    expect(broker.quorum.voterAddress(4)).toEqual({ nodeId: 4, host: 'localhost', port: 9004 });
+    expect(broker.quorum.isVoter()).toBe(false);
 
     // The voter set is read back from the log at open, not from controller.quorum.voters.
     await leader.stop();

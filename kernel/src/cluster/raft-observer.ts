@@ -1,9 +1,10 @@
 /**
  * A node outside the voter set replicating the metadata log (KRaft's observer: a
  * `process.roles=broker` node). It fetches from the leader as a voter's follower does, with
- * the same divergence handling, but it never votes, is never counted towards a commit and
- * never starts an election: its fetches are not acknowledgements, so it need not flush
- * before fetching either.
+ * the same divergence handling, but it never votes and never starts an election. It still
+ * flushes before a fetch that follows an append, as a voter does: a leader that was told to
+ * add it as a voter (an operator's mistake it cannot see) would count its fetch offset as
+ * durable; most fetches append nothing, so this rarely costs an fsync.
  *
  * It finds the leader by asking voters in turn: a voter that does not lead answers with the
  * leader it follows (NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH with leaderId and epoch).
@@ -126,6 +127,7 @@ export class RaftObserver {
     if (transport === undefined) return this.opts.fetchBackoffMs;
     const peer = (this.leader !== null ? this.addressOf(this.leader) : undefined) ?? this.nextVoterAddress();
     if (peer === undefined) return this.opts.fetchBackoffMs;
+    if (this.opts.log.flushedOffset() < this.opts.log.endOffset()) this.opts.log.flush();
     const fetchOffset = this.opts.log.endOffset();
     const lastFetchedEpoch = this.opts.log.lastEpoch();
     let response: RaftFetchResponse;
@@ -229,7 +231,7 @@ export class RaftObserver {
       if (entry.kind === 'voters') this.history.add(entry.offset, decodeVotersRecord(entry.data));
     }
     if (!this.warnedVoter && this.history.latest().has(this.opts.nodeId)) {
-      // Its fetches do not flush, so it could not vote safely even if it ran the core.
+      // Without the controller role it runs no core: it cannot vote, and the quorum counts one voter that never will.
       this.warnedVoter = true;
       this.opts.logger.error('this node was added to the metadata voters but has no controller role: it keeps observing; remove it from the voters', { nodeId: this.opts.nodeId });
     }
