@@ -244,9 +244,9 @@ export class RaftDriver {
     return NONE;
   }
 
-  /** Where node `id` is reached: its endpoint in the current voter set, else its configured address. */
+  /** Where node `id` is reached: its endpoint in the newest voter set holding it, else its configured address. */
   addressOf(id: NodeId): PeerAddress | undefined {
-    const voter = this.node.voters().get(id);
+    const voter = this.node.knownVoter(id);
     return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName)) ?? this.peers.get(id);
   }
 

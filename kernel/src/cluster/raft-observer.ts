@@ -155,7 +155,7 @@ export class RaftObserver {
 
   /** Where voter `id` is reached: its endpoint in the voter set, else its configured address. */
   addressOf(id: NodeId): PeerAddress | undefined {
-    const voter = this.history.latest().get(id);
+    const voter = this.history.find(id);
     return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName)) ?? this.opts.voters.find((v) => v.nodeId === id);
   }
 

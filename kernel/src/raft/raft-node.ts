@@ -171,6 +171,11 @@ export class RaftNode {
     return this.history.latest().has(this.id);
   }
 
+  /** Node `id` as the newest voter set holding it records it (its endpoints), if any does. */
+  knownVoter(id: NodeId): Voter | undefined {
+    return this.history.find(id);
+  }
+
   private mayCampaign(): boolean {
     // Once this node knows its removal committed, the set before it is history.
     return this.isVoter() || (this.history.latestOffset() >= this.hw && this.history.previous().has(this.id));

@@ -7,7 +7,8 @@
  * bootstrap set.
  */
 import type { RaftLog } from './raft-log.js';
-import { decodeVotersRecord, type VoterSet } from './voter-set.js';
+import type { NodeId } from './types.js';
+import { decodeVotersRecord, type Voter, type VoterSet } from './voter-set.js';
 
 /** Entries read at a time when the voter sets are rebuilt from the log at start. */
 const VOTER_SCAN_ENTRIES_MAX = 500;
@@ -41,6 +42,18 @@ export class VoterSetHistory {
   previous(): VoterSet {
     if (this.entries.length === 0) return this.latest();
     return this.entries.at(-2)?.set ?? this.snapshotSet ?? this.bootstrap;
+  }
+
+  /**
+   * Voter `id` as the newest set holding it records it: a leader that removed itself still
+   * leads until that commits, and its followers must still reach it.
+   */
+  find(id: NodeId): Voter | undefined {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const voter = this.entries[i]!.set.get(id);
+      if (voter !== undefined) return voter;
+    }
+    return this.snapshotSet?.get(id) ?? this.bootstrap.get(id);
   }
 
   add(offset: number, set: VoterSet): void {

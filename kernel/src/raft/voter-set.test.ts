@@ -38,6 +38,10 @@ describe('VoterSetHistory', () => {
     history.truncateTo(3);
     expect(history.latest()).toBe(bootstrap);
     expect(() => { history.add(2, bootstrap); history.add(2, bootstrap); }).toThrow(/after one at/);
+    // A voter removed by the newest entry is still found (a leader that removed itself leads until that commits).
+    history.add(10, VoterSet.ofIds([2, 3]));
+    expect(history.find(1)?.id).toBe(1);
+    expect(history.find(9)).toBeUndefined();
     history.reset(VoterSet.ofIds([7]));
     expect(history.latest().ids()).toEqual([7]);
     expect(history.latestOffset()).toBe(-1);
