@@ -27,6 +27,7 @@ import type { LogManager } from '../log/log-manager.js';
 import { topicIdKey } from '../metadata/metadata-image.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { systemRandom } from '../raft/random.js';
+import { AlterPartitionBatcher } from './alter-partition-batcher.js';
 import { BrokerLifecycle } from './broker-lifecycle.js';
 import { controllerSettings, QuorumController } from './controller.js';
 import { CONTROLLER_CALL_TIMEOUT_MS_DEFAULT, ControllerChannel } from './controller-channel.js';
@@ -99,11 +100,12 @@ export class ClusterNode implements ClusterEndpoint {
     this.producerIds = new ProducerIdBlocks({
       brokerId: config.nodeId, brokerEpoch: () => this.lifecycle.brokerEpoch, channel: this.channel,
     });
+    const alterPartitions = new AlterPartitionBatcher((request) => this.channel.call('controller.alter-partition', request));
     this.replicas = new ReplicaManager({
       nodeId: config.nodeId, brokerEpoch: () => this.lifecycle.brokerEpoch,
       openLog: (topic, _topicId, partition) => logs.openReplicaLog(topic, partition, this.replicaCount(topic, partition) > 1),
       dropLog: (topic, partition) => logs.dropReplicaLog(topic, partition),
-      alterPartition: (request) => this.channel.call('controller.alter-partition', request),
+      alterPartition: (request) => alterPartitions.submit(request),
       fetchFrom: (leaderId, request, timeoutMs) => this.call(leaderId, 'replica.fetch', request, timeoutMs),
       events: opts.events, clock, timer: systemReplicaTimer, settings: replicationSettings(config), logger: log,
     });

@@ -312,7 +312,9 @@ export class PartitionLeader implements LeaderReplication {
   private onAlterPartition(proposed: readonly number[], response: AlterPartitionResponse): void {
     if (this.stopped || this.pendingIsr !== proposed) return;
     this.pendingIsr = undefined;
-    const answer = response.topics[0]?.partitions.find((p) => p.partitionIndex === this.log.partition);
+    // The answer may cover other partitions too (alter-partition-batcher.ts).
+    const topic = response.topics.find((t) => Buffer.compare(t.topicId, this.opts.topicId) === 0);
+    const answer = topic?.partitions.find((p) => p.partitionIndex === this.log.partition);
     const errorCode = response.errorCode !== 0 ? response.errorCode : answer?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
     if (errorCode !== 0 || answer === undefined) {
       // The metadata image will say what the partition looks like now.
