@@ -14,11 +14,12 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brokerConfigTable } from '../../../kernel/dist/config/broker-config.js';
+import { formatProperties } from '../../../kernel/dist/config/properties.js';
 import { KafkaClient, type Metadata } from '../src/cli/client.js';
 import { clusterStatus, type ClusterStatus } from '../src/cli/cluster.js';
 import { REPO_ROOT, freePort, startBroker, type BrokerProcess } from './broker-process.js';
@@ -66,7 +67,11 @@ export interface ClusterOptions {
 
 export interface ClusterNode {
   readonly nodeId: number;
-  /** `broker,controller` for the voters, `broker` for a node added with addBroker (a Raft observer). */
+  /**
+   * `broker,controller` for the voters and for a node added with addController (a controller
+   * that is not a voter until `add-controller` makes it one), `broker` for a node added with
+   * addBroker (a Raft observer).
+   */
   readonly roles: string;
   /** The PLAINTEXT port clients use. */
   readonly port: number;
@@ -84,6 +89,11 @@ export interface ClusterNode {
 export class Cluster {
   private readonly processes = new Map<number, BrokerProcess>();
   private readonly pastOutput = new Map<number, string>();
+  /**
+   * `controller.quorum.voters` of every node: the nodes the cluster was formed with. Nodes
+   * added later get the same list, as an operator's new node names the existing quorum.
+   */
+  private readonly bootstrapVoters: string;
 
   private constructor(
     readonly clusterId: string,
@@ -91,7 +101,9 @@ export class Cluster {
     private readonly specs: NodeSpec[],
     private readonly overrides: Readonly<Record<string, string>>,
     private readonly env: Readonly<Record<string, string>> | undefined,
-  ) {}
+  ) {
+    this.bootstrapVoters = specs.filter((v) => v.controllerPort !== null).map((v) => `${v.nodeId}@127.0.0.1:${v.controllerPort}`).join(',');
+  }
 
   /** Formats and starts every node, concurrently: a node may wait for the quorum before it says `started`. */
   /**
@@ -196,6 +208,40 @@ export class Cluster {
   }
 
   /**
+   * Adds a node with `process.roles=broker,controller` that is not a voter: it starts as an
+   * observer of the metadata log until `sluice metadata quorum add-controller` makes it one.
+   * Its `controller.quorum.voters` names `voters` (default: the voters the cluster was formed
+   * with), where it looks for the quorum leader.
+   */
+  async addController(voters?: readonly number[]): Promise<ClusterNode> {
+    const nodeId = Math.max(...this.specs.map((n) => n.nodeId)) + 1;
+    const dataDir = join(this.root, `node${nodeId}`);
+    mkdirSync(dataDir);
+    const spec: NodeSpec = {
+      nodeId, roles: 'broker,controller', port: await freePort(), controllerPort: await freePort(), dataDir,
+      ...(voters === undefined ? {} : { voters: voters.map((id) => `${id}@${this.controllerBootstrap(id)}`).join(',') }),
+    };
+    this.specs.push(spec);
+    await this.format(spec);
+    await this.startNode(spec);
+    return this.node(nodeId);
+  }
+
+  /** A node's properties written as its server.properties (for `add-controller --config`); the file's path. */
+  writeConfigFile(nodeId: number): string {
+    const file = join(this.root, `node${nodeId}.properties`);
+    writeFileSync(file, formatProperties(Object.entries(this.nodeProperties(this.spec(nodeId)))), 'latin1');
+    return file;
+  }
+
+  /** The node's CONTROLLER listener as host:port, for `--bootstrap-controller`. */
+  controllerBootstrap(nodeId: number): string {
+    const port = this.spec(nodeId).controllerPort;
+    if (port === null) throw new Error(`node ${nodeId} has no controller listener`);
+    return `127.0.0.1:${port}`;
+  }
+
+  /**
    * A stopped node's disk replaced: its data dir emptied and formatted again with the
    * cluster's id, as an operator brings back a node whose disk was lost.
    */
@@ -289,7 +335,6 @@ export class Cluster {
   }
 
   private nodeProperties(s: NodeSpec): Record<string, string> {
-    const voters = this.specs.filter((v) => v.controllerPort !== null).map((v) => `${v.nodeId}@127.0.0.1:${v.controllerPort}`).join(',');
     const plaintext = `PLAINTEXT://127.0.0.1:${s.port}`;
     return {
       ...this.overrides,
@@ -298,7 +343,7 @@ export class Cluster {
       listeners: s.controllerPort === null ? plaintext : `${plaintext},CONTROLLER://127.0.0.1:${s.controllerPort}`,
       'advertised.listeners': `PLAINTEXT://127.0.0.1:${s.port}`,
       'controller.listener.names': 'CONTROLLER',
-      'controller.quorum.voters': voters,
+      'controller.quorum.voters': s.voters ?? this.bootstrapVoters,
       'log.dirs': s.dataDir,
     };
   }
@@ -337,6 +382,8 @@ interface NodeSpec {
   readonly port: number;
   readonly controllerPort: number | null;
   readonly dataDir: string;
+  /** Its `controller.quorum.voters`, when not the cluster's bootstrap voters. */
+  readonly voters?: string;
 }
 
 /** A SIGTERM'd node gets this long for its controlled shutdown before it is killed. */

@@ -12,9 +12,12 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** `sluice <args> --bootstrap-server <bootstrap>` with `input` on stdin; killed after RUN_TIMEOUT_MS. */
-export function runSluice(bootstrap: string, args: readonly string[], input = ''): Promise<CliRun> {
-  const child = spawn(process.execPath, [MAIN, ...args, '--bootstrap-server', bootstrap], {
+/**
+ * `sluice <args> --bootstrap-server <bootstrap>` (null: the args say where to connect) with
+ * `input` on stdin; killed after RUN_TIMEOUT_MS.
+ */
+export function runSluice(bootstrap: string | null, args: readonly string[], input = ''): Promise<CliRun> {
+  const child = spawn(process.execPath, [MAIN, ...args, ...(bootstrap === null ? [] : ['--bootstrap-server', bootstrap])], {
     cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
