@@ -16,6 +16,7 @@ import { MemoryTransport, TEST_RAFT_CONFIG, TEST_VOTERS, waitFor } from '../../t
 import { FileQuorumStateStore } from '../raft/file-quorum-state-store.js';
 import { FileRaftLog } from '../raft/file-raft-log.js';
 import { DEFAULT_RAFT_CONFIG } from '../raft/raft-config.js';
+import { decodeSnapshotVoters } from '../raft/snapshot-format.js';
 import { MetadataQuorum, type MetadataSnapshotSettings } from './metadata-quorum.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -155,10 +156,13 @@ describe('MetadataQuorum', () => {
   it('adds a controller that observes as a voter and removes voters, the leader itself included (KIP-853)', async () => {
     const transport = new MemoryTransport();
     const dirs = [newDir(), newDir(), newDir(), newDir()];
-    const nodes = [1, 2, 3].map((id) => startVoter(id, dirs[id - 1]!, transport));
-    const fourth = startVoter(4, dirs[3]!, transport, undefined, true);
+    // Snapshots after every commit, in tiny segments: voters entries leave the log and the
+    // snapshots must carry the voter set.
+    const snapshots = { maxRecordBytes: 1, intervalMs: 0 };
+    const nodes = [1, 2, 3].map((id) => startVoter(id, dirs[id - 1]!, transport, snapshots));
+    const fourth = startVoter(4, dirs[3]!, transport, snapshots, true);
     // A broker without the controller role: the fetch-only observer.
-    const broker = startVoter(5, newDir(), transport, undefined, false);
+    const broker = startVoter(5, newDir(), transport, snapshots, false);
     const all = [...nodes, fourth, broker];
     expect(fourth.quorum.isVoter()).toBe(false);
     await waitFor('one active controller', () => activeOf(nodes) !== undefined);
@@ -200,9 +204,16 @@ describe('MetadataQuorum', () => {
     expect(broker.quorum.voterAddress(4)).toEqual({ nodeId: 4, host: 'localhost', port: 9004 });
     expect(broker.quorum.isVoter()).toBe(false);
 
-    // The voter set is read back from the log at open, not from controller.quorum.voters.
+    await commitViaActive(rest, [topic('c')]);
+    const active = activeOf(rest)!;
+    await waitFor('a snapshot of everything applied', () => active.quorum.latestSnapshot()?.offset === active.quorum.appliedOffset());
+    const latest = active.quorum.latestSnapshot()!;
+    expect(decodeSnapshotVoters(active.log.readSnapshot(latest, 0, Number.MAX_SAFE_INTEGER)!.bytes)?.ids())
+      .toEqual([1, 2, 3, 4].filter((id) => id !== leaderId));
+
+    // The voter set is read back from the log and snapshot at open, not from controller.quorum.voters.
     await leader.stop();
-    const reopened = startVoter(leaderId, dirs[leaderId - 1]!, transport);
+    const reopened = startVoter(leaderId, dirs[leaderId - 1]!, transport, snapshots);
     expect(reopened.quorum.isVoter()).toBe(false);
     expect(reopened.quorum.voters().ids()).toEqual([1, 2, 3, 4].filter((id) => id !== leaderId));
   });
