@@ -4,7 +4,8 @@
 # pids in logs/nodeN.pid, and stops them all (SIGTERM, a clean stop) on Ctrl-C.
 #
 #   ./run.sh                 start the cluster and wait
-#   ./run.sh start-node N    start node N again after it was killed (while ./run.sh runs)
+#   ./run.sh start-node N    start node N again after it was killed, or node 4 once formatted
+#                            (README.md, "Add a fourth controller"), while ./run.sh runs
 set -euo pipefail
 cd "$(dirname "$0")"
 repo=$(cd ../.. && pwd)
@@ -60,7 +61,8 @@ stop_all() {
   trap - INT TERM EXIT
   echo "stopping..."
   local n pid i
-  for n in 3 2 1; do
+  # Node 4 exists once added by hand (README.md, "Add a fourth controller").
+  for n in 4 3 2 1; do
     [ -f "logs/node$n.pid" ] || continue
     pid=$(cat "logs/node$n.pid")
     rm -f "logs/node$n.pid"
