@@ -49,10 +49,10 @@
  *
  * Who may campaign: a voter of the current set, or, while that set is not known to be
  * committed, of the set before it (committed, since a change starts only once the previous
- * one committed; and known after a restart, unlike the high watermark). The second keeps a quorum live when
- * an uncommitted entry removed the one node with the longest log: the remaining voters
- * cannot elect each other (their logs are behind it), so it must be able to win, with the
- * votes of the new set and without counting its own.
+ * one committed; and known after a restart, unlike the high watermark). The second keeps
+ * a quorum live when an uncommitted entry removed the one node with the longest log: the
+ * remaining voters cannot elect each other (their logs are behind it), so it must be able
+ * to win, with the votes of the new set and without counting its own.
  */
 import type { Clock } from '../clock.js';
 import type {
@@ -60,7 +60,7 @@ import type {
   VoteRequest, VoteResponse,
 } from './messages.js';
 import type { FollowerState } from './follower-state.js';
-import type { LeaderState } from './leader-state.js';
+import { LeaderState } from './leader-state.js';
 import { checkQuorumTimeoutMs, SNAPSHOT_CHUNK_BYTES_DEFAULT, type RaftConfig } from './raft-config.js';
 import type { RaftLog } from './raft-log.js';
 import type { QuorumStateStore } from './quorum-state-store.js';
@@ -197,12 +197,11 @@ export class RaftNode {
    * a fetch timeout: a voter that is far behind would stall commits until it caught up.
    */
   addVoter(voter: Voter): VoterChangeResult {
-    const role = this.quorum.role;
-    const refused = this.voterChangeRefusal();
-    if (refused !== null) return refused;
+    const role = this.leaderForVoterChange();
+    if (!(role instanceof LeaderState)) return role;
     const voters = this.history.latest();
     if (voters.has(voter.id)) return this.refuse('duplicate-voter', `node ${voter.id} is already a voter of ${voters}`);
-    if (role.name !== 'leader' || !role.isCaughtUpObserver(voter.id, this.clock.nowMs(), this.config.fetchTimeoutMs)) {
+    if (!role.isCaughtUpObserver(voter.id, this.clock.nowMs(), this.config.fetchTimeoutMs)) {
       return this.refuse('request-timed-out', `node ${voter.id} is not an observer that fetched up to the high watermark ${this.hw} within ${this.config.fetchTimeoutMs} ms`);
     }
     return this.appendVoters(role, voters.with(voter));
@@ -214,16 +213,14 @@ export class RaftNode {
    * itself is allowed: it leads until the entry commits, then resigns.
    */
   removeVoter(id: NodeId, directoryId: Uint8Array): VoterChangeResult {
-    const role = this.quorum.role;
-    const refused = this.voterChangeRefusal();
-    if (refused !== null) return refused;
+    const role = this.leaderForVoterChange();
+    if (!(role instanceof LeaderState)) return role;
     const voters = this.history.latest();
     const voter = voters.get(id);
     if (voter === undefined || (!isZeroDirectory(directoryId) && !isZeroDirectory(voter.directoryId) && !sameBytes(directoryId, voter.directoryId))) {
       return this.refuse('voter-not-found', `node ${id}${isZeroDirectory(directoryId) ? '' : ' with that directory id'} is not a voter of ${voters}`);
     }
     if (voters.size() === 1) return this.refuse('invalid-request', `node ${id} is the only voter; removing it would leave no quorum`);
-    if (role.name !== 'leader') throw new Error('voter change refusal let a non-leader through');
     return this.appendVoters(role, voters.without(id));
   }
   /** On the leader, each other voter's acknowledged end offset and last fetch; null elsewhere. */
@@ -367,8 +364,8 @@ export class RaftNode {
     return offset;
   }
 
-  /** Why no voter change may start now, or null. */
-  private voterChangeRefusal(): VoterChangeResult | null {
+  /** This node's leader state when a voter change may start now, else why not. */
+  private leaderForVoterChange(): LeaderState | VoterChangeResult {
     const role = this.quorum.role;
     if (role.name !== 'leader') return this.refuse('not-leader', `node ${this.id} is not the leader`);
     if (this.hw <= role.epochStartOffset) {
@@ -376,7 +373,7 @@ export class RaftNode {
     }
     const pending = this.history.latestOffset();
     if (pending >= this.hw) return this.refuse('request-timed-out', `the voter change at offset ${pending} is not committed yet`);
-    return null;
+    return role;
   }
 
   private refuse(error: VoterChangeError, message: string): VoterChangeResult {
