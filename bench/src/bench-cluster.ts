@@ -78,15 +78,15 @@ export class BenchCluster {
     return this.specs.filter((s) => this.running.has(s.nodeId)).map((s) => this.address(s.nodeId)).join(',');
   }
 
-  /** SIGKILLs the node; resolves once it has exited. */
-  async kill(nodeId: number): Promise<void> {
+  /** SIGKILLs (or SIGTERMs) the node; resolves once it has exited. */
+  async kill(nodeId: number, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     const node = this.running.get(nodeId);
     if (node === undefined) throw new Error(`node ${nodeId} is not running`);
     const exited = new Promise<void>((ok) => {
       if (node.child.exitCode !== null || node.child.signalCode !== null) ok();
       else node.child.once('exit', () => ok());
     });
-    node.child.kill('SIGKILL');
+    node.child.kill(signal);
     this.running.delete(nodeId);
     await exited;
   }
@@ -137,6 +137,7 @@ export class BenchCluster {
     const child = spawn(process.execPath, [MAIN, 'start', ...this.properties(s)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let output = '';
+    let started = false;
     child.once('exit', () => live.delete(child));
     return new Promise((ok, fail) => {
       const timer = setTimeout(() => {
@@ -146,7 +147,9 @@ export class BenchCluster {
       const onData = (chunk: Buffer): void => {
         output += chunk.toString('utf8');
         if (output.length > OUTPUT_CHARS_MAX) output = output.slice(-OUTPUT_CHARS_MAX / 2);
-        if (/\bSluice started\b/.test(output) && !this.running.has(s.nodeId)) {
+        // Once: a stopping process still writes, and must not be taken for a started one.
+        if (!started && /\bSluice started\b/.test(output)) {
+          started = true;
           clearTimeout(timer);
           this.running.set(s.nodeId, { child, output: () => output });
           ok();

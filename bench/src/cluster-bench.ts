@@ -15,12 +15,17 @@
  *    after the kill (one produced before could have been acknowledged by the dying leader);
  *    restart the node and wait for a full ISR. Then the same killing the active controller
  *    (the metadata quorum's leader), noting when it also led the partition.
+ * 3. Restart with many partitions, on the 3-node cluster: a topic of RESTART_PARTITIONS
+ *    partitions, replication factor 3; RESTART_REPS times, SIGTERM a node that is not the
+ *    active controller, start it again and measure from the start to its `started` line and
+ *    to no under-replicated partition left (`sluice cluster status`).
  *
  * Failure detection uses the broker's defaults unless CLUSTER_FAST=1, which sets the
  * shortened timeouts the integration tests use; the settings are printed with the results.
  *
  * Knobs (environment): CLUSTER_REPS (3), CLUSTER_MESSAGES (50000), CLUSTER_SIZE (1024),
- * FAILOVER_REPS (3), FAILOVER_RATE (200), LATENCY_RECORDS (2000), CLUSTER_FAST (0).
+ * FAILOVER_REPS (3), FAILOVER_RATE (200), LATENCY_RECORDS (2000), CLUSTER_FAST (0),
+ * RESTART_PARTITIONS (100), RESTART_REPS (3).
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -44,6 +49,8 @@ const FAILOVER_REPS = envInt('FAILOVER_REPS', 3);
 const FAILOVER_RATE = envInt('FAILOVER_RATE', 200);
 const FAILOVER_SIZE = 100;
 const LATENCY_RECORDS = envInt('LATENCY_RECORDS', 2000);
+const RESTART_PARTITIONS = envInt('RESTART_PARTITIONS', 100);
+const RESTART_REPS = envInt('RESTART_REPS', 3);
 /** Records left out of the light-load percentiles: connection set-up and the first metadata. */
 const LATENCY_WARMUP_RECORDS = 200;
 const FAST = envInt('CLUSTER_FAST', 0) === 1;
@@ -218,6 +225,36 @@ async function failovers(cluster: BenchCluster, kind: 'partition leader' | 'cont
   return out;
 }
 
+interface Restart { node: number; startedMs: number; inSyncMs: number }
+
+/** What `sluice cluster status` says is under-replicated, or undefined when it could not ask. */
+async function underReplicated(cluster: BenchCluster): Promise<number | undefined> {
+  const text = await sluice(cluster.address(cluster.nodeIds[0]!), ['cluster', 'status']).catch(() => undefined);
+  const m = text === undefined ? null : /under-replicated (\d+)/.exec(text);
+  return m === null ? undefined : Number(m[1]);
+}
+
+async function restarts(cluster: BenchCluster): Promise<Restart[]> {
+  const topic = 'restart-many';
+  await sluice(cluster.address(cluster.nodeIds[0]!), ['topics', 'create', topic, '--partitions', String(RESTART_PARTITIONS),
+    '--replication-factor', '3']);
+  const out: Restart[] = [];
+  for (let rep = 0; rep < RESTART_REPS; rep++) {
+    await waitFor('no under-replicated partition', async () => (await underReplicated(cluster)) === 0);
+    const controller = await activeController(cluster);
+    const node = cluster.nodeIds.filter((id) => id !== controller)[rep % (cluster.nodeIds.length - 1)]!;
+    await cluster.kill(node, 'SIGTERM');
+    const startedAt = process.hrtime.bigint();
+    await cluster.restart(node);
+    const startedMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+    await waitFor('no under-replicated partition', async () => (await underReplicated(cluster)) === 0);
+    const inSyncMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+    out.push({ node, startedMs, inSyncMs });
+    console.log(`# restart ${rep}: node ${node}: started after ${fmt(startedMs)} ms, every ISR full after ${fmt(inSyncMs)} ms`);
+  }
+  return out;
+}
+
 function printThroughput(name: string, t: Throughput): void {
   console.log(`${name}_msgs_per_s ${fmtSummary(summarize(t.msgs))}`);
   console.log(`${name}_mib_per_s ${fmtSummary(summarize(t.mib), 2)}`);
@@ -242,6 +279,7 @@ async function main(): Promise<void> {
   const rf3 = emptyThroughput();
   let leaderKills: Failover[];
   let controllerKills: Failover[];
+  let nodeRestarts: Restart[];
   try {
     for (let rep = 0; rep < REPS; rep++) {
       await throughputRep(one, 1, rep, rf1);
@@ -252,6 +290,7 @@ async function main(): Promise<void> {
     await one.stop();
     leaderKills = await failovers(three, 'partition leader');
     controllerKills = await failovers(three, 'controller');
+    nodeRestarts = await restarts(three);
   } finally {
     await one.stop();
     await three.stop();
@@ -269,6 +308,9 @@ async function main(): Promise<void> {
   printFailovers('partition_leader', leaderKills);
   printFailovers('controller', controllerKills);
   console.log('# * the killed controller also led the partition');
+  console.log(`# restart: a ${RESTART_PARTITIONS}-partition topic of replication factor 3, the node SIGTERMed and started again`);
+  console.log(`restart_to_started_ms ${fmtSummary(summarize(nodeRestarts.map((r) => r.startedMs)))}`);
+  console.log(`restart_to_full_isr_ms ${fmtSummary(summarize(nodeRestarts.map((r) => r.inSyncMs)))}`);
 }
 
 await main();
