@@ -2,11 +2,11 @@
  * Changing the metadata quorum's voters in a running cluster (KIP-853), as an operator does
  * it with `sluice metadata quorum add-controller|remove-controller`: a fourth node with the
  * controller role starts as an observer of the metadata log (the quorum's bootstrap voters
- * are nodes 1-3), is added as a voter once caught up, and a voter is removed and stopped;
- * the new quorum keeps committing (topics, produce and consume with confluent_kafka), elects
- * a leader among the remaining voters after its leader is killed, and the dead voter is
- * replaced by a fifth node (added, then the dead one removed). Refusals reach the CLI with
- * Kafka's error names.
+ * are nodes 1-3), is added as a voter once caught up, and a voter is removed and stopped
+ * (restarted with its old config, it only observes); the new quorum keeps committing
+ * (topics, produce and consume with confluent_kafka), elects a leader among the remaining
+ * voters after its leader is killed, and the dead voter is replaced by a fifth node (added,
+ * then the dead one removed). Refusals reach the CLI with Kafka's error names.
  *
  * The steps share one cluster and run in order, each starting from where the last left it.
  */
@@ -22,6 +22,7 @@ const STEP_TIMEOUT_MS = 120_000;
 
 interface QuorumStatusJson {
   readonly leaderId: number;
+  readonly leaderEpoch: number;
   readonly currentVoters: readonly number[];
   readonly currentObservers: readonly number[];
   readonly voterEndpoints: Readonly<Record<string, readonly string[]>>;
@@ -147,7 +148,7 @@ describe('controllers added and removed at run time', () => {
     }
   }, TEST_TIMEOUT_MS);
 
-  it('remove-controller takes out a voter (the leader itself when one of the first three leads); the rest keep a leader', async () => {
+  it('remove-controller takes out a voter (the leader itself when one of the first three leads); the rest keep a leader; restarted, it observes', async () => {
     try {
       const before = await quorumStatus(cluster.node(4).bootstrap);
       removed = before.leaderId >= 1 && before.leaderId <= 3 ? before.leaderId : 1;
@@ -165,6 +166,18 @@ describe('controllers added and removed at run time', () => {
 
       expect(await cluster.kill(removed, 'SIGTERM')).toBe(0);
       await roundTrip('after-remove', 3, remaining);
+
+      // Started again with its old config, which lists it among controller.quorum.voters, it
+      // follows the voter set in its log: an observer that does not campaign.
+      const settled = await quorumStatus(cluster.node(remaining[0]!).bootstrap);
+      await cluster.restart(removed);
+      await cluster.waitFor(`node ${removed} back as an observer, caught up`, async () => {
+        const rows = await replication(cluster.node(remaining[0]!).bootstrap);
+        return rows.some((r) => r.nodeId === removed && r.role === 'Observer' && r.lag === 0);
+      }, STEP_TIMEOUT_MS);
+      const back = await quorumStatus(cluster.node(removed).bootstrap);
+      expect(sorted(back.currentVoters)).toEqual(remaining);
+      expect([back.leaderId, back.leaderEpoch]).toEqual([settled.leaderId, settled.leaderEpoch]);
     } catch (e) {
       throw cluster.explain(e);
     }

@@ -1,5 +1,6 @@
 /**
- * DescribeQuorum (key 55), v2: the metadata quorum's leader, epoch, high watermark and each replica's progress.
+ * DescribeQuorum (key 55), v2: the metadata quorum's leader, epoch, high watermark, each replica's progress
+ * and the voters' endpoints (Nodes, from the voter set).
  *
  * Served for other Sluice nodes (see cluster/): the request becomes the
  * `raft.describe-quorum` cluster RPC for the kernel and its answer the response; a
