@@ -10,8 +10,8 @@
  * as observers; every so often the current leader is asked to add an observer or remove a
  * voter (itself sometimes), one change at a time (KIP-853). The checkers then also see that
  * each committed voter set differs from the previous one by one voter, that committed
- * entries stay durable on a majority of the committed voter set, and that the leader that
- * emerges after healing is a voter of the final set.
+ * entries stay durable on enough voters of the committed set that every majority of it
+ * meets one, and that the leader that emerges after healing is a voter of the final set.
  *
  * In about half the seeds nodes snapshot their state machine (the committed entries) every
  * few committed entries and delete the log prefix below, so followers that fall behind
