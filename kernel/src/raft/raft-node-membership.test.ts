@@ -88,7 +88,11 @@ describe('adding a voter', () => {
     const leader = h.committedLeader();
     const epoch = leader.epoch();
     expect(leader.addVoter(voter(4))).toMatchObject({ accepted: false, error: 'request-timed-out', message: expect.stringMatching(/not an observer/) });
-    // Node 4 fetches as an observer, up to the high watermark.
+    // Node 4 fetches as an observer, up to the high watermark, but too long ago.
+    leader.handle(fetch(4, 1, epoch, 1, epoch));
+    h.clock.advance(config.fetchTimeoutMs + 1);
+    leader.handle(fetch(2, 1, epoch, 1, epoch));
+    expect(leader.addVoter(voter(4))).toMatchObject({ accepted: false, error: 'request-timed-out' });
     leader.handle(fetch(4, 1, epoch, 1, epoch));
     expect(leader.addVoter(voter(2))).toMatchObject({ accepted: false, error: 'duplicate-voter' });
     const added = leader.addVoter(voter(4));
@@ -197,6 +201,14 @@ describe('a node outside the voter set', () => {
     observer.poll();
     expect(observer.role()).toBe('unattached');
     expect(h.sent.some((m) => m.type === 'vote-request')).toBe(false);
+  });
+
+  it('grants votes: a node just added may have to vote before it fetched its own addition', () => {
+    const h = new Harness();
+    const observer = h.node(4);
+    observer.handle({ type: 'vote-request', from: 1, to: 4, preVote: false, epoch: 2, lastEpoch: 1, endOffset: 3 });
+    expect(h.take('vote-response')[0]).toMatchObject({ granted: true, epoch: 2 });
+    expect(observer.votedFor()).toBe(1);
   });
 
   it('campaigns while its own removal is uncommitted, counting only the new set', () => {
