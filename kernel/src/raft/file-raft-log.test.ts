@@ -195,6 +195,19 @@ describe('FileRaftLog snapshots', () => {
     expect(decodeSnapshot(log.readSnapshot({ offset: 45, epoch: 2 }, 0, 1000)!.bytes).map((r) => Buffer.from(r).toString())).toEqual(['state']);
   });
 
+  it('reopens when its latest snapshot ends at the log end, of a newer epoch than the segments kept below it', async () => {
+    const dir = newDir();
+    let log = openFileLog(dir);
+    fill(log, 40, (o) => (o < 39 ? 1 : 2));
+    log.storeSnapshot({ offset: 40, epoch: 2 }, snapshotOf('state'));
+    log.deleteBefore(40);
+    log = await reopen(dir, log);
+    // The segment holding offset 39 stays, and with it entries of epoch 1.
+    expect(log.startOffset()).toBeLessThan(39);
+    expect([log.endOffset(), log.lastEpoch()]).toEqual([40, 2]);
+    expect(log.endOffsetForEpoch(1)).toEqual({ offset: 39, epoch: 1 });
+  });
+
   it('installs a snapshot from a leader as an empty log at its end, and finishes an install a crash interrupted', async () => {
     const dir = newDir();
     let log = openFileLog(dir);

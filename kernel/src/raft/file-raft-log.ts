@@ -233,8 +233,14 @@ export class FileRaftLog implements RaftLog {
     return b.length === 0 || rb.batchLeaderEpoch(b, 0) !== epoch;
   }
 
+  /**
+   * Records an entry's epoch in the epoch cache. Compared with the cache only, not with
+   * `lastEpoch()`: at open, a log whose latest snapshot ends at the log end but which kept
+   * older segments below it would otherwise compare its first entries with the snapshot's
+   * (newer) epoch. An append has already been checked against `lastEpoch()`.
+   */
   private noteEpoch(epoch: Epoch, offset: number): void {
-    const last = this.lastEpoch();
+    const last = this.epochs.at(-1)?.epoch ?? 0;
     assert(epoch >= last, `epoch ${epoch} at offset ${offset} after epoch ${last}`);
     if (epoch > last) this.epochs.push({ epoch, startOffset: offset });
   }
