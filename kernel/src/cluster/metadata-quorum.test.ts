@@ -5,6 +5,7 @@
  * its image back at open.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { VoterChangeResponse } from '@sluice/sdk';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ManualClock } from '../clock.js';
@@ -90,6 +91,33 @@ async function commitViaActive(voters: readonly Voter[], records: MetadataRecord
   }
 }
 
+/** Pause between attempts of a voter change that was told "not now", as an operator's tool would wait. */
+const VOTER_CHANGE_RETRY_MS = 20;
+const VOTER_CHANGE_DEADLINE_MS = 20_000;
+
+/**
+ * Sends a voter change to whichever node is the active controller until it takes:
+ * REQUEST_TIMED_OUT (the observer not caught up at this moment, a change pending) and
+ * NOT_LEADER_OR_FOLLOWER (leadership moved, on a loaded machine) are tried again; `done`
+ * recognizes a change an earlier attempt made after all. Returns the node that answered.
+ */
+async function changeVotersViaActive(
+  nodes: readonly Voter[], send: (active: Voter) => Promise<VoterChangeResponse>, done: (active: Voter) => boolean,
+): Promise<Voter> {
+  const deadline = Date.now() + VOTER_CHANGE_DEADLINE_MS;
+  for (let attempt = 0; ; attempt++) {
+    await waitFor('one active controller', () => activeOf(nodes) !== undefined);
+    const active = activeOf(nodes)!;
+    if (attempt > 0 && done(active)) return active;
+    const answer = await send(active);
+    if (answer.errorCode === 0) return active;
+    if ((answer.errorCode !== 6 && answer.errorCode !== 7) || Date.now() > deadline) {
+      throw new Error(`voter change refused: ${answer.errorCode} ${answer.errorMessage}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, VOTER_CHANGE_RETRY_MS));
+  }
+}
+
 describe('MetadataQuorum', () => {
   it('commits on the active controller into every image and moves control on failure', async () => {
     const transport = new MemoryTransport();
@@ -168,29 +196,32 @@ describe('MetadataQuorum', () => {
     await waitFor('one active controller', () => activeOf(nodes) !== undefined);
     await commitViaActive(nodes, [topic('a')]);
     await fourth.quorum.whenCaughtUp();
-    const leader = activeOf(nodes)!;
-    const other = nodes.find((n) => n !== leader)!;
+    const first = activeOf(nodes)!;
+    const other = nodes.find((n) => n !== first)!;
     const directoryId = randomBytes(16);
     const add = { clusterId: 'c1', timeoutMs: 5000, voterId: 4, voterDirectoryId: directoryId, listeners: [{ name: 'CONTROLLER', host: 'localhost', port: 9004 }] };
     const zero = new Uint8Array(16);
 
     expect(await other.quorum.handle('raft.add-voter', add)).toMatchObject({ errorCode: 6 });
-    expect(await leader.quorum.handle('raft.add-voter', { ...add, clusterId: 'other' })).toMatchObject({ errorCode: 104 });
-    expect(await leader.quorum.handle('raft.add-voter', { ...add, voterId: nodes.indexOf(other) + 1 })).toMatchObject({ errorCode: 126 });
-    expect(await leader.quorum.handle('raft.remove-voter', { clusterId: 'c1', voterId: 9, voterDirectoryId: zero })).toMatchObject({ errorCode: 127 });
+    expect(await first.quorum.handle('raft.add-voter', { ...add, clusterId: 'other' })).toMatchObject({ errorCode: 104 });
+    expect(await first.quorum.handle('raft.add-voter', { ...add, voterId: nodes.indexOf(other) + 1 })).toMatchObject({ errorCode: 126 });
+    expect(await first.quorum.handle('raft.remove-voter', { clusterId: 'c1', voterId: 9, voterDirectoryId: zero })).toMatchObject({ errorCode: 127 });
     // Node 6 never fetched: not a caught-up observer.
-    expect(await leader.quorum.handle('raft.add-voter', { ...add, voterId: 6 })).toMatchObject({ errorCode: 7 });
+    expect(await first.quorum.handle('raft.add-voter', { ...add, voterId: 6 })).toMatchObject({ errorCode: 7 });
 
-    await waitFor('node 4 fetching as an observer', () => leader.quorum.describeQuorum().observers.some((o) => o.replicaId === 4));
-    expect(await leader.quorum.handle('raft.add-voter', add)).toEqual({ errorCode: 0, errorMessage: null });
-    const described = leader.quorum.describeQuorum();
+    const addedBy = await changeVotersViaActive(nodes, (active) => active.quorum.handle('raft.add-voter', add), (active) => active.quorum.voters().has(4));
+    const described = addedBy.quorum.describeQuorum();
     expect(described.voters.map((v) => v.replicaId).sort()).toEqual([1, 2, 3, 4]);
     expect(described.nodes?.find((n) => n.nodeId === 4)?.listeners).toEqual(add.listeners);
     await waitFor('node 4 a voter', () => fourth.quorum.isVoter());
 
     // The leader removes itself: it answers once the change commits, then resigns.
-    const leaderId = described.leaderId;
-    expect(await leader.quorum.handle('raft.remove-voter', { clusterId: 'c1', voterId: leaderId, voterDirectoryId: zero })).toEqual({ errorCode: 0, errorMessage: null });
+    let leaderId = 0;
+    await changeVotersViaActive(all, (active) => {
+      leaderId = all.indexOf(active) + 1;
+      return active.quorum.handle('raft.remove-voter', { clusterId: 'c1', voterId: leaderId, voterDirectoryId: zero });
+    }, (active) => leaderId !== 0 && !active.quorum.voters().has(leaderId));
+    const leader = all[leaderId - 1]!;
     const rest = all.filter((n) => n !== leader);
     await waitFor('a new active controller among the rest', () => activeOf(rest) !== undefined);
     expect(leader.quorum.isVoter()).toBe(false);
@@ -213,7 +244,7 @@ describe('MetadataQuorum', () => {
 
     // The voter set is read back from the log and snapshot at open, not from controller.quorum.voters.
     await leader.stop();
-    const reopened = startVoter(leaderId, dirs[leaderId - 1]!, transport, snapshots);
+    const reopened = startVoter(leaderId, dirs[leaderId - 1]!, transport, snapshots, true);
     expect(reopened.quorum.isVoter()).toBe(false);
     expect(reopened.quorum.voters().ids()).toEqual([1, 2, 3, 4].filter((id) => id !== leaderId));
   });
