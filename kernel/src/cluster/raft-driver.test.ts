@@ -143,7 +143,7 @@ describe('RaftDriver', () => {
     expect(await node.driver.handle('raft.vote', { ...vote, clusterId: 'other' })).toMatchObject({ errorCode: 104, voteGranted: false });
     // Meant for another voter: refused. (A candidate outside this node's voter set is not:
     // its set may be newer, KIP-853, and only its own voter set counts the vote.)
-    expect(await node.driver.handle('raft.vote', { ...vote, clusterId: 'c1', voterId: 3 })).toMatchObject({ errorCode: 94 });
+    expect(await node.driver.handle('raft.vote', { ...vote, clusterId: 'c1', voterId: 3 })).toMatchObject({ errorCode: 125 });
     expect(node.driver.node.epoch()).toBeLessThan(5);
     expect(await node.driver.handle('raft.vote', { ...vote, clusterId: 'c1' })).toMatchObject({ errorCode: 0, voteGranted: true, leaderEpoch: 5 });
   });

@@ -14,7 +14,8 @@
  *   reply addressed to the sender and returns it as the RPC's response. When the core
  *   sends none (a fetch carrying a newer epoch) the response carries UNKNOWN_LEADER_EPOCH,
  *   which the caller drops. Fetches may come from observers (raft-observer.ts). Votes and
- *   begin-quorum-epoch must name this node as the voter (INCONSISTENT_VOTER_SET otherwise);
+ *   begin-quorum-epoch naming another node as the voter are refused (INVALID_VOTER_KEY, as
+ *   KRaft answers; a request that names none, voterId -1, is taken as meant for this node);
  *   the sender need not be in this node's voter set, which may lag the sender's (KIP-853:
  *   a node added a moment ago may have to vote before it fetched its own addition).
  *
@@ -73,7 +74,7 @@ const NOT_LEADER_OR_FOLLOWER = 6;
 const FENCED_LEADER_EPOCH = 74;
 const UNKNOWN_LEADER_EPOCH = 75;
 const BROKER_NOT_AVAILABLE = 8;
-const INCONSISTENT_VOTER_SET = 94;
+const INVALID_VOTER_KEY = 125;
 const INCONSISTENT_CLUSTER_ID = 104;
 const SNAPSHOT_NOT_FOUND = 98;
 
@@ -240,7 +241,7 @@ export class RaftDriver {
   private refusal(clusterId: string, voter: NodeId | null): number {
     if (this.stopped) return BROKER_NOT_AVAILABLE;
     if (clusterId !== this.opts.clusterId) return INCONSISTENT_CLUSTER_ID;
-    if (voter !== null && voter !== this.opts.nodeId) return INCONSISTENT_VOTER_SET;
+    if (voter !== null && voter >= 0 && voter !== this.opts.nodeId) return INVALID_VOTER_KEY;
     return NONE;
   }
 
