@@ -22,8 +22,13 @@ START_TIMEOUT_S=60
 detach=()
 if command -v setsid >/dev/null; then detach=(setsid); fi
 
+# Where each node's log stood when it was started: logs are appended to across runs, and a
+# `Sluice started` of an earlier run must not count.
+declare -A log_start
 start_node() {
   local n=$1
+  touch "logs/node$n.log"
+  log_start[$n]=$(wc -c <"logs/node$n.log")
   ${detach[@]+"${detach[@]}"} node "$repo/kernel/dist/cli/main.js" start "node$n.properties" >>"logs/node$n.log" 2>&1 &
   echo $! >"logs/node$n.pid"
   echo "node $n: pid $!, log logs/node$n.log"
@@ -90,7 +95,8 @@ for n in 1 2 3; do start_node "$n"; done
 # Each node logs "Sluice started" when it serves clients.
 for n in 1 2 3; do
   for ((i = 0; ; i++)); do
-    grep -q 'Sluice started' "logs/node$n.log" && break
+    # grep -c reads to the end: with pipefail, grep -q could stop tail with SIGPIPE.
+    [ "$(tail -c +$((log_start[$n] + 1)) "logs/node$n.log" | grep -c 'Sluice started')" -gt 0 ] && break
     if ! kill -0 "$(cat "logs/node$n.pid")" 2>/dev/null; then
       echo "node $n exited; see logs/node$n.log:" >&2
       tail -n 20 "logs/node$n.log" >&2
