@@ -351,7 +351,7 @@ describe('MetadataQuorum', () => {
     await metadata.commit([topic('more')]);
     expect([...metadata.image.topicsByName.keys()]).toEqual(['kept', 'more']);
     await metadata.close();
-    const stored = new FileQuorumStateStore(join(dir, '__cluster_metadata-0')).stored();
+    const stored = new FileQuorumStateStore(join(dir, '__cluster_metadata-0')).read();
     expect(stored).toMatchObject({ epoch: 2, votedFor: 0, leaderId: 0 });
   });
 });

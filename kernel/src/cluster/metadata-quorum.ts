@@ -94,8 +94,7 @@ export interface MetadataQuorumOptions {
   readonly listenerName?: string;
   readonly clusterId: string;
   readonly log: RaftLog;
-  /** A store that also records the leader (FileQuorumStateStore) gets `noteLeader` calls. */
-  readonly store: QuorumStateStore & { noteLeader?(epoch: number, leaderId: number | null): void };
+  readonly store: QuorumStateStore;
   readonly config: RaftConfig;
   readonly transport: () => ClusterTransport | undefined;
   readonly requestTimeoutMs: number;
@@ -510,7 +509,6 @@ export class MetadataQuorum {
       this.dropPending();
       this.notify(() => { for (const l of this.leadershipListeners) l(false, epoch); });
     }
-    if (this.driver !== undefined) this.opts.store.noteLeader?.(this.epoch(), this.activeControllerId());
     if (!this.caughtUp) {
       const leaderHw = this.driver !== undefined ? this.driver.leaderHighWatermark() : this.observer!.leaderHighWatermark();
       if (this.caughtUpTarget === null && !this.isLeader() && this.activeControllerId() !== null && leaderHw > 0) {

@@ -20,40 +20,33 @@ describe('FileQuorumStateStore', () => {
     const dir = newDir();
     const store = new FileQuorumStateStore(dir);
     expect(store.read()).toBeNull();
-    store.write({ epoch: 3, votedFor: 2 });
-    store.noteLeader(3, 2);
-    expect(store.read()).toEqual({ epoch: 3, votedFor: 2 });
-    const reopened = new FileQuorumStateStore(dir);
-    expect(reopened.read()).toEqual({ epoch: 3, votedFor: 2 });
-    expect(reopened.stored()).toEqual({ epoch: 3, votedFor: 2, leaderId: 2 });
+    store.write({ epoch: 3, votedFor: 2, leaderId: 2 });
+    expect(store.read()).toEqual({ epoch: 3, votedFor: 2, leaderId: 2 });
+    expect(new FileQuorumStateStore(dir).read()).toEqual({ epoch: 3, votedFor: 2, leaderId: 2 });
     expect(JSON.parse(readFileSync(join(dir, QUORUM_STATE_FILE), 'utf8'))).toEqual({ version: 1, epoch: 3, votedFor: 2, leaderId: 2 });
   });
 
-  it('forgets the leader in a new epoch and ignores a leader note for another epoch', () => {
+  it('reads a file written without a leader as knowing none', () => {
     const dir = newDir();
-    const store = new FileQuorumStateStore(dir);
-    store.write({ epoch: 1, votedFor: null });
-    store.noteLeader(1, 3);
-    store.write({ epoch: 2, votedFor: 1 });
-    store.noteLeader(1, 3);
-    expect(new FileQuorumStateStore(dir).stored()).toEqual({ epoch: 2, votedFor: 1, leaderId: null });
+    writeFileSync(join(dir, QUORUM_STATE_FILE), JSON.stringify({ version: 1, epoch: 4, votedFor: 1 }));
+    expect(new FileQuorumStateStore(dir).read()).toEqual({ epoch: 4, votedFor: 1, leaderId: null });
   });
 
   it('refuses to go back in epoch', () => {
     const store = new FileQuorumStateStore(newDir());
-    store.write({ epoch: 5, votedFor: 1 });
-    expect(() => store.write({ epoch: 4, votedFor: null })).toThrow(/go back/);
-    expect(store.read()).toEqual({ epoch: 5, votedFor: 1 });
+    store.write({ epoch: 5, votedFor: 1, leaderId: null });
+    expect(() => store.write({ epoch: 4, votedFor: null, leaderId: null })).toThrow(/go back/);
+    expect(store.read()).toEqual({ epoch: 5, votedFor: 1, leaderId: null });
   });
 
   it('ignores a torn temp file left by a crash during a write', () => {
     const dir = newDir();
-    new FileQuorumStateStore(dir).write({ epoch: 7, votedFor: 3 });
+    new FileQuorumStateStore(dir).write({ epoch: 7, votedFor: 3, leaderId: null });
     writeFileSync(join(dir, `${QUORUM_STATE_FILE}.tmp`), '{"version":1,"epo');
     const reopened = new FileQuorumStateStore(dir);
-    expect(reopened.read()).toEqual({ epoch: 7, votedFor: 3 });
-    reopened.write({ epoch: 8, votedFor: null });
-    expect(new FileQuorumStateStore(dir).read()).toEqual({ epoch: 8, votedFor: null });
+    expect(reopened.read()).toEqual({ epoch: 7, votedFor: 3, leaderId: null });
+    reopened.write({ epoch: 8, votedFor: null, leaderId: 2 });
+    expect(new FileQuorumStateStore(dir).read()).toEqual({ epoch: 8, votedFor: null, leaderId: 2 });
   });
 
   it('refuses to start from a damaged state file rather than forget a vote', () => {

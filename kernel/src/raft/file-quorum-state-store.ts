@@ -1,6 +1,6 @@
 /**
  * The `quorum-state` file beside the Raft log, as KRaft's: the epoch and the vote a voter
- * must not forget across a crash, plus the leader it knew (for people reading the file).
+ * must not forget across a crash, plus the leader it knew (where a restart resumes following).
  *
  * Layout: one JSON object, `{"version":1,"epoch":<n>,"votedFor":<id|null>,"leaderId":<id|null>}`.
  *
@@ -14,20 +14,14 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { join } from 'node:path';
 import { fsyncDirSync } from '../log/checkpoint-file.js';
 import type { ElectionState, QuorumStateStore } from './quorum-state-store.js';
-import type { Epoch, NodeId } from './types.js';
+import type { NodeId } from './types.js';
 
 export const QUORUM_STATE_FILE = 'quorum-state';
 const FORMAT_VERSION = 1;
 
-export interface StoredQuorumState extends ElectionState {
-  readonly leaderId: NodeId | null;
-}
-
 export class FileQuorumStateStore implements QuorumStateStore {
   private readonly path: string;
-  private current: StoredQuorumState | null;
-  /** Informational only: written with the next state change, never read back by Raft. */
-  private leaderId: NodeId | null = null;
+  private current: ElectionState | null;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -36,11 +30,6 @@ export class FileQuorumStateStore implements QuorumStateStore {
   }
 
   read(): ElectionState | null {
-    return this.current === null ? null : { epoch: this.current.epoch, votedFor: this.current.votedFor };
-  }
-
-  /** The whole stored state, leader included. */
-  stored(): StoredQuorumState | null {
     return this.current;
   }
 
@@ -48,18 +37,10 @@ export class FileQuorumStateStore implements QuorumStateStore {
     if (this.current !== null && state.epoch < this.current.epoch) {
       throw new Error(`quorum state epoch would go back from ${this.current.epoch} to ${state.epoch}`);
     }
-    if (this.current !== null && state.epoch > this.current.epoch) this.leaderId = null;
-    this.persist({ epoch: state.epoch, votedFor: state.votedFor, leaderId: this.leaderId });
+    this.persist({ epoch: state.epoch, votedFor: state.votedFor, leaderId: state.leaderId });
   }
 
-  /** Records the leader of the current epoch for the reader of the file; Raft never needs it. */
-  noteLeader(epoch: Epoch, leaderId: NodeId | null): void {
-    if (this.current === null || epoch !== this.current.epoch || leaderId === this.current.leaderId) return;
-    this.leaderId = leaderId;
-    this.persist({ ...this.current, leaderId });
-  }
-
-  private persist(state: StoredQuorumState): void {
+  private persist(state: ElectionState): void {
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w');
     try {
@@ -74,7 +55,7 @@ export class FileQuorumStateStore implements QuorumStateStore {
   }
 }
 
-function readState(path: string): StoredQuorumState | null {
+function readState(path: string): ElectionState | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -94,7 +94,7 @@ describe('vote granting', () => {
     expect(h.take('vote-response').map((r) => [r.from, r.to, r.granted, r.epoch])).toEqual([
       [1, 2, true, 2], [1, 3, false, 2], [1, 2, true, 2],
     ]);
-    expect(store.read()).toEqual({ epoch: 2, votedFor: 2 });
+    expect(store.read()).toEqual({ epoch: 2, votedFor: 2, leaderId: null });
 
     const restarted = h.node(1, logOf(1, 1), store);
     restarted.handle(voteRequest(3, 1, 2, 1, 2));
@@ -162,7 +162,7 @@ describe('replication', () => {
     const h = new Harness();
     // The leader's log went 1,1,3; the follower holds epoch 2 entries from a deposed leader.
     const leaderStore = new MemoryQuorumStateStore();
-    leaderStore.write({ epoch: 3, votedFor: null });
+    leaderStore.write({ epoch: 3, votedFor: null, leaderId: null });
     const leader = h.node(1, logOf(1, 1, 3), leaderStore);
     h.elect(leader, 3);
     h.flush(leader);
@@ -172,7 +172,7 @@ describe('replication', () => {
     expect(diverging.divergingEpoch).toEqual({ epoch: 1, offset: 2 });
 
     const store = new MemoryQuorumStateStore();
-    store.write({ epoch, votedFor: null });
+    store.write({ epoch, votedFor: null, leaderId: null });
     const followerLog = logOf(1, 1, 2, 2);
     const follower = h.node(2, followerLog, store);
     follower.handle({ type: 'begin-quorum-epoch', from: 1, to: 2, epoch });
@@ -207,7 +207,7 @@ describe('commit rule (Raft Figure 8)', () => {
   it('does not commit an older-epoch entry by replica count, only under an entry of its own epoch', () => {
     const h = new Harness();
     const store = new MemoryQuorumStateStore();
-    store.write({ epoch: 2, votedFor: 1 });
+    store.write({ epoch: 2, votedFor: 1, leaderId: null });
     // Offset 1 is from epoch 2 and was never committed by the leader of epoch 2.
     const leader = h.node(1, logOf(1, 2), store);
     h.elect(leader, 3);
@@ -402,6 +402,95 @@ describe('snapshots', () => {
       lastFetchedEpoch: req.lastFetchedEpoch, highWatermark: 5, entries: [entry(4, 2)], divergingEpoch: null, snapshotId: null,
     });
     expect(h.committed.map((e) => e.offset)).toEqual([3, 4]);
+  });
+});
+
+describe('restart', () => {
+  /** Node 2 followed leader 1 in an election node 3 voted in; returns node 2's store. */
+  function followedLeader(h: Harness): { leader: RaftNode; store: MemoryQuorumStateStore; log: MemoryRaftLog } {
+    const leader = h.node(1, logOf(1));
+    h.elect(leader, 3);
+    const store = new MemoryQuorumStateStore();
+    const log = logOf(1);
+    const follower = h.node(2, log, store);
+    follower.handle(h.take('begin-quorum-epoch').find((m) => m.to === 2)!);
+    h.sent.length = 0;
+    return { leader, store, log };
+  }
+
+  it('resumes following the stored leader in its epoch at once, without a vote', () => {
+    const h = new Harness();
+    const { leader, store, log } = followedLeader(h);
+    expect(store.read()).toEqual({ epoch: leader.epoch(), votedFor: null, leaderId: 1 });
+
+    const restarted = h.node(2, log, store);
+    expect([restarted.role(), restarted.leaderId(), restarted.epoch(), restarted.votedFor()]).toEqual(['follower', 1, leader.epoch(), null]);
+    expect(restarted.nextWakeupMs()).toBe(h.clock.nowMs());
+    restarted.poll();
+    const req = h.take('fetch-request')[0]!;
+    expect(req).toMatchObject({ to: 1, epoch: leader.epoch() });
+    h.flush(leader);
+    leader.handle(req);
+    restarted.handle(h.take('fetch-response')[0]!);
+    // It now holds the leader's leader-change entry of the epoch.
+    expect(log.read(0, 10).map((e) => [e.epoch, e.kind])).toEqual([[1, 'data'], [leader.epoch(), 'leader-change']]);
+    // Until that fetch succeeded it vouched for no leader: a pre-vote then would have been granted.
+    restarted.handle(voteRequest(3, 2, leader.epoch() + 1, 9, 100, true));
+    expect(h.take('vote-response')[0]).toMatchObject({ granted: false, leaderId: 1 });
+  });
+
+  it('grants a pre-vote before its first fetch from the stored leader succeeds', () => {
+    const h = new Harness();
+    const { leader, store, log } = followedLeader(h);
+    const restarted = h.node(2, log, store);
+    restarted.handle(voteRequest(3, 2, leader.epoch() + 1, 9, 100, true));
+    expect(h.take('vote-response')[0]).toMatchObject({ granted: true, leaderId: null });
+  });
+
+  it('learns from the stored leader that the quorum moved on', () => {
+    const h = new Harness();
+    const { store, log } = followedLeader(h);
+    const restarted = h.node(2, log, store);
+    restarted.poll();
+    const req = h.take('fetch-request')[0]!;
+    restarted.handle({
+      type: 'fetch-response', from: 1, to: 2, error: 'fenced-epoch', epoch: req.epoch + 1, leaderId: 3,
+      fetchOffset: req.fetchOffset, lastFetchedEpoch: req.lastFetchedEpoch, highWatermark: 0, entries: [], divergingEpoch: null, snapshotId: null,
+    });
+    expect([restarted.role(), restarted.leaderId(), restarted.epoch()]).toEqual(['follower', 3, req.epoch + 1]);
+    expect(h.take('fetch-request')[0]).toMatchObject({ to: 3, epoch: req.epoch + 1 });
+  });
+
+  it('starts a pre-vote after the fetch timeout when the stored leader is gone', () => {
+    const h = new Harness();
+    const { leader, store, log } = followedLeader(h);
+    const restarted = h.node(2, log, store);
+    restarted.poll();
+    h.sent.length = 0;
+    h.clock.advance(config.fetchTimeoutMs);
+    restarted.poll();
+    expect(restarted.role()).toBe('prospective');
+    expect(h.take('vote-request').every((r) => r.preVote && r.epoch === leader.epoch() + 1)).toBe(true);
+  });
+
+  it('starts unattached, its own vote kept, when it was the leader itself', () => {
+    const h = new Harness();
+    const store = new MemoryQuorumStateStore();
+    const log = logOf(1);
+    h.elect(h.node(1, log, store), 3);
+    expect(store.read()).toEqual({ epoch: 1, votedFor: 1, leaderId: 1 });
+    const restarted = h.node(1, log, store);
+    expect([restarted.role(), restarted.leaderId(), restarted.votedFor()]).toEqual(['unattached', null, 1]);
+    restarted.handle(voteRequest(2, 1, 1, 1, 1));
+    expect(h.take('vote-response')[0]).toMatchObject({ granted: false });
+  });
+
+  it('starts unattached when the stored leader is no longer a voter', () => {
+    const h = new Harness();
+    const store = new MemoryQuorumStateStore();
+    store.write({ epoch: 4, votedFor: null, leaderId: 9 });
+    const restarted = h.node(2, logOf(1), store);
+    expect([restarted.role(), restarted.epoch()]).toEqual(['unattached', 4]);
   });
 });
 
