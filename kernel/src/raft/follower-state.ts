@@ -26,16 +26,21 @@ export class FollowerState {
   lastFetchSuccessMs: number | null = null;
   /** While set, the follower fetches this snapshot instead of the log. */
   snapshot: SnapshotDownload | null = null;
+  /**
+   * Set when the leader announced it is stepping down (EndQuorumEpoch): from then on the
+   * leader is not live for pre-votes, and the fetch timeout falls at this time at the latest.
+   */
+  leaderEndedAtMs: number | null = null;
 
   constructor(readonly leaderId: NodeId, private readonly sinceMs: number) {
     this.nextFetchMs = sinceMs;
   }
 
   fetchTimeoutAtMs(fetchTimeoutMs: number): number {
-    return (this.lastFetchSuccessMs ?? this.sinceMs) + fetchTimeoutMs;
+    return Math.min((this.lastFetchSuccessMs ?? this.sinceMs) + fetchTimeoutMs, this.leaderEndedAtMs ?? Infinity);
   }
 
   hasLiveLeader(nowMs: number, fetchTimeoutMs: number): boolean {
-    return this.lastFetchSuccessMs !== null && nowMs < this.lastFetchSuccessMs + fetchTimeoutMs;
+    return this.leaderEndedAtMs === null && this.lastFetchSuccessMs !== null && nowMs < this.lastFetchSuccessMs + fetchTimeoutMs;
   }
 }

@@ -43,6 +43,19 @@ export interface BeginQuorumEpoch extends Envelope {
 }
 
 /**
+ * Sent by a leader stepping down gracefully (the node stopping), to every other voter, so
+ * that they elect a successor at once instead of after a fetch timeout. `preferredSuccessors`
+ * lists them by how much of the log each acknowledged, most first: the first campaigns at
+ * once, the others after a backoff growing with their position, so the voter least likely
+ * to be refused for a shorter log usually wins (Kafka's EndQuorumEpoch, KIP-595).
+ */
+export interface EndQuorumEpoch extends Envelope {
+  readonly type: 'end-quorum-epoch';
+  readonly epoch: Epoch;
+  readonly preferredSuccessors: readonly NodeId[];
+}
+
+/**
  * Replication is pulled: `fetchOffset` is the follower's log end offset and
  * `lastFetchedEpoch` the epoch of its last entry. The leader uses the fetch offset of a
  * validated fetch as the follower's acknowledgement.
@@ -99,7 +112,7 @@ export interface FetchSnapshotResponse extends Envelope {
 }
 
 export type RaftMessage =
-  | VoteRequest | VoteResponse | BeginQuorumEpoch | FetchRequest | FetchResponse | FetchSnapshotRequest | FetchSnapshotResponse;
+  | VoteRequest | VoteResponse | BeginQuorumEpoch | EndQuorumEpoch | FetchRequest | FetchResponse | FetchSnapshotRequest | FetchSnapshotResponse;
 
 /** How the core sends; delivery is best effort, the core retries what matters. */
 export interface NetworkChannel {

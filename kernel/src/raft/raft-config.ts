@@ -37,3 +37,13 @@ export const DEFAULT_RAFT_CONFIG: RaftConfig = {
 export function checkQuorumTimeoutMs(config: RaftConfig): number {
   return Math.floor(config.fetchTimeoutMs * 1.5);
 }
+
+/**
+ * How long a voter told by EndQuorumEpoch that its leader stepped down waits before it
+ * campaigns, given its `position` among the preferred successors (0: the most up to date,
+ * at once). Later positions wait a retry backoff more each, so the first usually wins
+ * before the next asks, never longer than an election timeout (what it would wait anyway).
+ */
+export function endQuorumBackoffMs(config: RaftConfig, position: number): number {
+  return Math.min(position * config.retryBackoffMs, config.electionTimeoutMs);
+}

@@ -494,6 +494,81 @@ describe('restart', () => {
   });
 });
 
+describe('graceful resignation (EndQuorumEpoch)', () => {
+  it('the leader steps down in its epoch and names the voters that acknowledged more first', () => {
+    const h = new Harness();
+    const leader = h.node(1, logOf(1, 1));
+    h.elect(leader, 3);
+    h.flush(leader);
+    const epoch = leader.epoch();
+    leader.handle(fetch(2, 1, epoch, 1, 1));
+    leader.handle(fetch(3, 1, epoch, 3, epoch));
+    h.sent.length = 0;
+    leader.resign();
+    expect([leader.role(), leader.epoch(), leader.votedFor(), leader.leaderId()]).toEqual(['unattached', epoch, 1, null]);
+    expect(h.take('end-quorum-epoch')).toEqual([
+      { type: 'end-quorum-epoch', from: 1, to: 3, epoch, preferredSuccessors: [3, 2] },
+      { type: 'end-quorum-epoch', from: 1, to: 2, epoch, preferredSuccessors: [3, 2] },
+    ]);
+    leader.resign();
+    expect(h.sent).toEqual([]);
+  });
+
+  it('a sole voter keeps leading: there is nobody to hand over to', () => {
+    const h = new Harness();
+    const node = new RaftNode({
+      id: 1, voters: [1], snapshotVoters: () => null, log: new MemoryRaftLog(), store: new MemoryQuorumStateStore(), clock: h.clock,
+      random: new SeededRandom(1), config, channel: { send: (m) => h.sent.push(m) }, listener: { onCommit: () => undefined, onSnapshot: () => undefined },
+    });
+    node.poll();
+    expect(node.role()).toBe('leader');
+    node.resign();
+    expect(node.role()).toBe('leader');
+    expect(h.sent.filter((m) => m.type === 'end-quorum-epoch')).toEqual([]);
+  });
+
+  /** Node `id` following leader 1 in `epoch`, having fetched from it successfully. */
+  function follower(h: Harness, id: NodeId, epoch: Epoch): RaftNode {
+    const node = h.node(id, logOf(1));
+    node.handle({ type: 'begin-quorum-epoch', from: 1, to: id, epoch });
+    const req = h.take('fetch-request')[0]!;
+    node.handle({
+      type: 'fetch-response', from: 1, to: id, error: 'none', epoch, leaderId: 1, fetchOffset: req.fetchOffset,
+      lastFetchedEpoch: req.lastFetchedEpoch, highWatermark: 0, entries: [], divergingEpoch: null, snapshotId: null,
+    });
+    h.sent.length = 0;
+    return node;
+  }
+
+  it('the first successor campaigns at once, and the others grant its pre-vote without waiting', () => {
+    const h = new Harness();
+    const first = follower(h, 2, 4);
+    const second = follower(h, 3, 4);
+    second.handle({ type: 'end-quorum-epoch', from: 1, to: 3, epoch: 4, preferredSuccessors: [2, 3] });
+    first.handle({ type: 'end-quorum-epoch', from: 1, to: 2, epoch: 4, preferredSuccessors: [2, 3] });
+    expect(first.nextWakeupMs()).toBe(h.clock.nowMs());
+    first.poll();
+    expect(first.role()).toBe('prospective');
+    const preVote = h.take('vote-request').find((m) => m.to === 3)!;
+    second.handle(preVote);
+    expect(h.take('vote-response')[0]).toMatchObject({ granted: true, preVote: true, leaderId: null });
+    // The second waits one retry backoff before it would campaign itself.
+    expect(second.nextWakeupMs()).toBe(h.clock.nowMs() + config.retryBackoffMs);
+    expect(second.role()).toBe('follower');
+  });
+
+  it('ignores one for an older epoch or about a leader it does not follow', () => {
+    const h = new Harness();
+    const node = follower(h, 2, 4);
+    const wakeup = node.nextWakeupMs();
+    node.handle({ type: 'end-quorum-epoch', from: 1, to: 2, epoch: 3, preferredSuccessors: [2, 3] });
+    node.handle({ type: 'end-quorum-epoch', from: 3, to: 2, epoch: 4, preferredSuccessors: [2, 1] });
+    expect(node.nextWakeupMs()).toBe(wakeup);
+    node.handle(voteRequest(3, 2, 5, 9, 100, true));
+    expect(h.take('vote-response')[0]).toMatchObject({ granted: false, leaderId: 1 });
+  });
+});
+
 describe('SeededRandom', () => {
   it('replays the same stream from the same seed', () => {
     const a = new SeededRandom(42);

@@ -17,6 +17,8 @@
  *   which is what check-quorum counts.
  * A newly elected leader announces itself with BeginQuorumEpoch and appends a leader-change
  * entry; it commits (advances the high watermark) only once that entry is on a majority.
+ * A leader stepping down gracefully (`resign`, when its node stops) tells the other voters
+ * with EndQuorumEpoch, so they elect a successor at once rather than after a fetch timeout.
  *
  * Elections use pre-vote (KIP-996): a node whose leader went silent first asks whether it
  * could win, and voters that still fetch successfully from a leader say no, so a node that
@@ -56,12 +58,12 @@
  */
 import type { Clock } from '../clock.js';
 import type {
-  BeginQuorumEpoch, FetchRequest, FetchResponse, FetchSnapshotRequest, FetchSnapshotResponse, NetworkChannel, RaftMessage,
+  BeginQuorumEpoch, EndQuorumEpoch, FetchRequest, FetchResponse, FetchSnapshotRequest, FetchSnapshotResponse, NetworkChannel, RaftMessage,
   VoteRequest, VoteResponse,
 } from './messages.js';
 import type { FollowerState } from './follower-state.js';
 import { LeaderState } from './leader-state.js';
-import { checkQuorumTimeoutMs, SNAPSHOT_CHUNK_BYTES_DEFAULT, type RaftConfig } from './raft-config.js';
+import { checkQuorumTimeoutMs, endQuorumBackoffMs, SNAPSHOT_CHUNK_BYTES_DEFAULT, type RaftConfig } from './raft-config.js';
 import type { RaftLog } from './raft-log.js';
 import type { QuorumStateStore } from './quorum-state-store.js';
 import { QuorumState } from './quorum-state.js';
@@ -243,6 +245,23 @@ export class RaftNode {
     return { accepted: true, offset, epoch: this.quorum.epoch };
   }
 
+  /**
+   * On the leader, when its node stops gracefully: stops leading and sends EndQuorumEpoch to
+   * the other voters, the ones that acknowledged the most log first (the likeliest to win).
+   * The node stays in its epoch, unattached, its vote for itself kept: it casts no other
+   * vote in this epoch, and the next leader is elected in a later one. A sole voter has
+   * nobody to hand over to and leads on until it stops.
+   */
+  resign(): void {
+    const role = this.quorum.role;
+    if (role.name !== 'leader') return;
+    const successors = role.progress().sort((a, b) => b.endOffset - a.endOffset).map((p) => p.id);
+    if (successors.length === 0) return;
+    const epoch = this.quorum.epoch;
+    this.quorum.transitionToUnattached(epoch);
+    for (const to of successors) this.channel.send({ type: 'end-quorum-epoch', from: this.id, to, epoch, preferredSuccessors: successors });
+  }
+
   /** The earliest virtual time at which `poll` has something to do. */
   nextWakeupMs(): number {
     const role = this.quorum.role;
@@ -305,6 +324,8 @@ export class RaftNode {
         return this.handleVoteResponse(message);
       case 'begin-quorum-epoch':
         return this.handleBeginQuorumEpoch(message);
+      case 'end-quorum-epoch':
+        return this.handleEndQuorumEpoch(message);
       case 'fetch-request':
         return this.handleFetchRequest(message);
       case 'fetch-response':
@@ -496,6 +517,24 @@ export class RaftNode {
 
   private handleBeginQuorumEpoch(msg: BeginQuorumEpoch): void {
     this.observeEpoch(msg.epoch, msg.from);
+  }
+
+  /**
+   * The leader of `msg.epoch` stepped down. A follower of it stops vouching for it at once
+   * (so it grants the first successor's pre-vote) and times out after its backoff; a node
+   * that knew no leader in the epoch shortens its election wait the same way. Nothing else
+   * changes: campaigning goes through a pre-vote as always, so a late or forged message can
+   * at worst start an election a fetch timeout early. One of an older epoch, or about a
+   * leader other than the one followed, is stale and ignored.
+   */
+  private handleEndQuorumEpoch(msg: EndQuorumEpoch): void {
+    if (msg.epoch < this.quorum.epoch) return;
+    if (msg.epoch > this.quorum.epoch) this.quorum.transitionToUnattached(msg.epoch);
+    const position = msg.preferredSuccessors.indexOf(this.id);
+    const at = this.clock.nowMs() + endQuorumBackoffMs(this.config, position < 0 ? msg.preferredSuccessors.length : position);
+    const role = this.quorum.role;
+    if (role.name === 'follower' && role.leaderId === msg.from) role.leaderEndedAtMs = Math.min(role.leaderEndedAtMs ?? at, at);
+    else if (role.name === 'unattached' && this.mayCampaign()) role.electionDeadlineMs = Math.min(role.electionDeadlineMs, at);
   }
 
   /**

@@ -17,6 +17,9 @@
  * few committed entries and delete the log prefix below, so followers that fall behind
  * catch up by FetchSnapshot; the checkers then find committed entries in snapshots too.
  *
+ * A crash that hits a leader is sometimes a graceful stop: the leader resigns first, sending
+ * EndQuorumEpoch to the voters, which then elect a successor without waiting for a timeout.
+ *
  * A run has two phases. Safety: faults come and go while the checker verifies every event.
  * Liveness: the network heals, crashed nodes restart and faults stop; a leader must emerge,
  * and proposals made to it must commit on every node within a bound of virtual time.
@@ -60,6 +63,8 @@ export interface SimulationResult {
   readonly livenessMs: number;
   /** Snapshots followers fetched from a leader and installed. */
   readonly snapshotsInstalled: number;
+  /** Leaders stopped gracefully: resigned (EndQuorumEpoch) right before they crashed. */
+  readonly gracefulStops: number;
   /** Voter changes a leader accepted, and the voter set committed last (membership runs). */
   readonly voterChangesAccepted: number;
   readonly finalVoters: readonly NodeId[];
@@ -76,6 +81,8 @@ const RECONFIGURE_EVERY_MS_MAX = 300;
 const MEMBERSHIP_OBSERVERS = 2;
 
 const CHAOS_STEP_MS = 50;
+/** Of the crashes that hit a leader, the share that are graceful stops (resign first). */
+const GRACEFUL_STOP_SHARE = 0.5;
 const LIVENESS_STEP_MS = 10;
 const LIVENESS_PROPOSALS = 5;
 /**
@@ -283,6 +290,7 @@ export class Simulation {
   private converged = false;
   private proposalCounter = 0;
   private snapshotsInstalled = 0;
+  private gracefulStops = 0;
 
   private readonly config: RaftConfig;
 
@@ -322,7 +330,7 @@ export class Simulation {
     return {
       seed: this.seed, swarm: this.swarm, events: this.events, elections: this.elections,
       committed: this.checker.committed.length, livenessMs: this.now - this.livenessStartMs,
-      snapshotsInstalled: this.snapshotsInstalled, voterChangesAccepted: this.voterChangesAccepted,
+      snapshotsInstalled: this.snapshotsInstalled, gracefulStops: this.gracefulStops, voterChangesAccepted: this.voterChangesAccepted,
       finalVoters: this.checker.committedVoters().ids(),
     };
   }
@@ -466,7 +474,15 @@ export class Simulation {
     if (r.chance(this.swarm.healRate)) for (const node of this.nodes) this.group.set(node.id, 0);
     const up = this.nodes.filter((n) => n.raft !== null);
     const down = this.nodes.filter((n) => n.raft === null);
-    if (up.length > 0 && r.chance(this.swarm.crashRate)) this.crash(up[r.nextInt(up.length)]!);
+    if (up.length > 0 && r.chance(this.swarm.crashRate)) {
+      const node = up[r.nextInt(up.length)]!;
+      // A graceful stop: the leader hands over (EndQuorumEpoch) just before its process ends.
+      if (node.raft!.role() === 'leader' && r.chance(GRACEFUL_STOP_SHARE)) {
+        node.raft!.resign();
+        this.gracefulStops++;
+      }
+      this.crash(node);
+    }
     if (down.length > 0 && r.chance(this.swarm.restartRate)) this.start(down[r.nextInt(down.length)]!);
     this.queue.push(this.now + CHAOS_STEP_MS, { kind: 'chaos' });
   }
