@@ -50,6 +50,23 @@ export interface BeginQuorumEpochResponse {
   readonly errorCode: number;
 }
 
+/**
+ * A leader stepping down gracefully, Kafka's EndQuorumEpoch API: the voters it names in
+ * `preferredSuccessors` (most log first) elect a successor without waiting for a timeout.
+ * @experimental
+ */
+export interface EndQuorumEpochRequest {
+  readonly clusterId: string;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly preferredSuccessors: readonly number[];
+}
+
+/** @experimental */
+export interface EndQuorumEpochResponse {
+  readonly errorCode: number;
+}
+
 /** A voter or observer fetching the metadata log: Fetch of `__cluster_metadata-0` with a replica id. @experimental */
 export interface RaftFetchRequest {
   readonly clusterId: string;
@@ -391,6 +408,8 @@ export interface ClusterRpcs {
   'raft.vote': { request: VoteRequest; response: VoteResponse };
   /** BeginQuorumEpoch (53). */
   'raft.begin-quorum-epoch': { request: BeginQuorumEpochRequest; response: BeginQuorumEpochResponse };
+  /** EndQuorumEpoch (54). */
+  'raft.end-quorum-epoch': { request: EndQuorumEpochRequest; response: EndQuorumEpochResponse };
   /** Fetch (1) of `__cluster_metadata-0`. */
   'raft.fetch': { request: RaftFetchRequest; response: RaftFetchResponse };
   /** FetchSnapshot (59) of `__cluster_metadata-0`. */

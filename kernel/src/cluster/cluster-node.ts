@@ -212,7 +212,10 @@ export class ClusterNode implements ClusterEndpoint {
     return this.opts.logs.topicPartitions(name);
   }
 
-  /** Moves this broker's leaderships away first when other brokers can take them (controlled shutdown). */
+  /**
+   * Moves this broker's leaderships away first when other brokers can take them (controlled
+   * shutdown), then the quorum's leadership when this node holds it.
+   */
   async stop(): Promise<void> {
     if (this.closed) return;
     const self = this.opts.config.nodeId;
@@ -226,6 +229,8 @@ export class ClusterNode implements ClusterEndpoint {
         this.opts.log.warn('controlled shutdown did not complete; stopping anyway', { error: (err as Error).message });
       }
     }
+    // Before the plugins stop (and with them the transport the handover travels on).
+    await this.quorum.resign();
     this.closed = true;
     this.lifecycle.close();
     this.replicas.close();

@@ -25,7 +25,7 @@ interface TestNode {
   stop(): Promise<void>;
 }
 
-function startNode(id: number, dir: string, transport: MemoryTransport, segmentBytes?: number): TestNode {
+function startNode(id: number, dir: string, transport: MemoryTransport, segmentBytes?: number, config = TEST_RAFT_CONFIG): TestNode {
   const partitionLog = PartitionLog.open({
     dir, topic: '__cluster_metadata', partition: 0,
     config: logConfig({ 'write.caching': 'true', ...(segmentBytes !== undefined ? { 'segment.bytes': String(segmentBytes) } : {}) }),
@@ -34,7 +34,7 @@ function startNode(id: number, dir: string, transport: MemoryTransport, segmentB
   const log = new FileRaftLog(partitionLog);
   const committed: string[] = [];
   const driver = new RaftDriver({
-    nodeId: id, voters: VOTERS, clusterId: 'c1', log, store: new FileQuorumStateStore(dir), config: TEST_RAFT_CONFIG,
+    nodeId: id, voters: VOTERS, clusterId: 'c1', log, store: new FileQuorumStateStore(dir), config,
     transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
     listener: {
       onCommit: (entries) => { for (const e of entries) if (e.kind === 'data') committed.push(Buffer.from(e.data).toString()); },
@@ -91,6 +91,30 @@ describe('RaftDriver', () => {
     await waitFor('the restarted node to commit everything', () => restarted.committed.join() === 'a,b,c,d');
     await waitFor('the restarted node to follow', () => leaderOf([...rest, restarted]) !== undefined);
     expect(restarted.log.endOffset()).toBe(second.log.endOffset());
+  });
+
+  it('hands leadership over when the leader resigns (EndQuorumEpoch), long before any follower would time out', async () => {
+    const transport = new MemoryTransport();
+    const dirs = VOTERS.map(() => tempDir('sluice-raft-driver-'));
+    cleanups.push(() => { for (const d of dirs) d.cleanup(); });
+    // Followers would wait a minute for the old leader: only the handover can elect another within the wait.
+    const config = { ...TEST_RAFT_CONFIG, fetchTimeoutMs: 60_000 };
+    const nodes = VOTERS.map((v, i) => startNode(v.nodeId, dirs[i]!.path, transport, undefined, config));
+    await waitFor('a leader all three follow', () => leaderOf(nodes) !== undefined);
+    const first = leaderOf(nodes)!;
+    expect(first.driver.propose(Buffer.from('a')).accepted).toBe(true);
+    await waitFor('a committed everywhere', () => nodes.every((n) => n.committed.join() === 'a'));
+
+    const epoch = first.driver.node.epoch();
+    await first.driver.resign();
+    expect(first.driver.node.role()).toBe('unattached');
+    await waitFor('a new leader all three follow', () => {
+      const leader = leaderOf(nodes);
+      return leader !== undefined && leader !== first && leader.driver.node.epoch() > epoch;
+    });
+    const second = leaderOf(nodes)!;
+    expect(second.driver.propose(Buffer.from('b')).accepted).toBe(true);
+    await waitFor('b committed everywhere', () => nodes.every((n) => n.committed.join() === 'a,b'));
   });
 
   it('catches a follower that was down up by FetchSnapshot once the leader snapshotted and deleted its log prefix', async () => {

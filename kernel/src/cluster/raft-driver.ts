@@ -4,7 +4,7 @@
  * driver keeps one unref'd timer armed for that moment, re-armed after every step, and
  * turns the core's messages into cluster RPCs and back:
  *
- * - outbound requests (vote, begin-quorum-epoch, fetch) become `ClusterTransport.call`s to
+ * - outbound requests (vote, begin-quorum-epoch, end-quorum-epoch, fetch) become `ClusterTransport.call`s to
  *   the peer's address: its endpoint in the voter set the log records (KIP-853), else its
  *   `controller.quorum.voters` address (voter-addresses.ts); the answer becomes the core's
  *   response message and goes to `node.handle`. A failed call is dropped: the core resends
@@ -24,6 +24,7 @@
  *     <-> VoteRequest {candidateId, voterId, candidateEpoch, lastOffsetEpoch, lastOffset, preVote}
  *   vote-response {epoch, leaderId, granted} <-> VoteResponse {leaderEpoch, leaderId (-1 = none), voteGranted}
  *   begin-quorum-epoch {from, epoch} <-> BeginQuorumEpochRequest {leaderId, leaderEpoch}
+ *   end-quorum-epoch {from, epoch, preferredSuccessors} <-> EndQuorumEpochRequest {leaderId, leaderEpoch, preferredSuccessors}
  *   fetch-request {from, epoch, fetchOffset, lastFetchedEpoch} <-> RaftFetchRequest {replicaId, epoch, ...}
  *   fetch-response {error, epoch, leaderId, highWatermark, entries, divergingEpoch}
  *     <-> RaftFetchResponse {errorCode (0, 74, 6), leaderEpoch, leaderId, highWatermark,
@@ -35,7 +36,7 @@
  * taken from the request the caller sent.
  */
 import type {
-  BeginQuorumEpochRequest, BeginQuorumEpochResponse, ClusterTransport, Logger, PeerAddress, RaftFetchRequest,
+  BeginQuorumEpochRequest, BeginQuorumEpochResponse, ClusterTransport, EndQuorumEpochRequest, EndQuorumEpochResponse, Logger, PeerAddress, RaftFetchRequest,
   RaftFetchResponse, RaftFetchSnapshotRequest, RaftFetchSnapshotResponse, VoteRequest as WireVoteRequest,
   VoteResponse as WireVoteResponse,
 } from '@sluice/sdk';
@@ -89,6 +90,7 @@ const FETCH_SNAPSHOT_ERROR_CODES: Readonly<Record<FetchSnapshotError, number>> =
 export interface RaftRpcs {
   'raft.vote': { request: WireVoteRequest; response: WireVoteResponse };
   'raft.begin-quorum-epoch': { request: BeginQuorumEpochRequest; response: BeginQuorumEpochResponse };
+  'raft.end-quorum-epoch': { request: EndQuorumEpochRequest; response: EndQuorumEpochResponse };
   'raft.fetch': { request: RaftFetchRequest; response: RaftFetchResponse };
   'raft.fetch-snapshot': { request: RaftFetchSnapshotRequest; response: RaftFetchSnapshotResponse };
 }
@@ -131,6 +133,8 @@ export class RaftDriver {
   /** Set while an inbound request is in the core: the sender its reply goes to. */
   private replyTo: NodeId | null = null;
   private reply: RaftMessage | undefined;
+  /** While the core resigns: the EndQuorumEpoch calls it sends, which `resign` waits for. */
+  private handoverCalls: Array<Promise<unknown>> | undefined;
   /** The leader's own high watermark from its last fetch response; -1 before any. */
   private leaderHighWatermarkValue = -1;
 
@@ -165,6 +169,23 @@ export class RaftDriver {
     this.timer = undefined;
   }
 
+  /**
+   * On the leader of a stopping node: hands leadership over (EndQuorumEpoch to the other
+   * voters). Resolves once each of them answered or its call failed or timed out
+   * (`requestTimeoutMs`), so the caller can keep the transport open until then.
+   */
+  async resign(): Promise<void> {
+    if (this.stopped) return;
+    const calls: Array<Promise<unknown>> = [];
+    this.handoverCalls = calls;
+    try {
+      this.step(() => this.node.resign());
+    } finally {
+      this.handoverCalls = undefined;
+    }
+    await Promise.allSettled(calls);
+  }
+
   propose(data: Uint8Array): ProposeResult {
     if (this.stopped) return { accepted: false, leaderId: null };
     return this.step(() => this.node.propose(data));
@@ -193,6 +214,16 @@ export class RaftDriver {
         const refused = this.refusal(req.clusterId, req.voterId);
         if (refused !== NONE) return { errorCode: refused };
         this.ask(req.leaderId, { type: 'begin-quorum-epoch', from: req.leaderId, to: self, epoch: req.leaderEpoch });
+        return { errorCode: NONE };
+      }
+      case 'raft.end-quorum-epoch': {
+        const req = request as EndQuorumEpochRequest;
+        // Sent to each voter by its leader's id alone: the message names no voter.
+        const refused = this.refusal(req.clusterId, null);
+        if (refused !== NONE) return { errorCode: refused };
+        this.ask(req.leaderId, {
+          type: 'end-quorum-epoch', from: req.leaderId, to: self, epoch: req.leaderEpoch, preferredSuccessors: req.preferredSuccessors,
+        });
         return { errorCode: NONE };
       }
       case 'raft.fetch': {
@@ -316,6 +347,13 @@ export class RaftDriver {
           clusterId: this.opts.clusterId, leaderId: message.from, leaderEpoch: message.epoch, voterId: message.to,
         }, () => undefined);
         return;
+      case 'end-quorum-epoch': {
+        const call = this.call(transport, peer, 'raft.end-quorum-epoch', {
+          clusterId: this.opts.clusterId, leaderId: message.from, leaderEpoch: message.epoch, preferredSuccessors: message.preferredSuccessors,
+        }, () => undefined);
+        if (call !== undefined) this.handoverCalls?.push(call);
+        return;
+      }
       case 'fetch-request':
         this.call(transport, peer, 'raft.fetch', {
           clusterId: this.opts.clusterId, replicaId: message.from, epoch: message.epoch, fetchOffset: message.fetchOffset,
@@ -334,9 +372,9 @@ export class RaftDriver {
   private call<K extends RaftRpcName>(
     transport: ClusterTransport, peer: PeerAddress, rpc: K, request: RaftRpcs[K]['request'],
     onResponse: (response: RaftRpcs[K]['response']) => void,
-  ): void {
+  ): Promise<void> | undefined {
     const key = `${rpc}:${peer.nodeId}`;
-    if (this.inFlight.has(key)) return;
+    if (this.inFlight.has(key)) return undefined;
     this.inFlight.add(key);
     let pending: Promise<RaftRpcs[K]['response']>;
     try {
@@ -344,7 +382,7 @@ export class RaftDriver {
     } catch (err) {
       pending = Promise.reject(err as Error);
     }
-    pending.then(
+    return pending.then(
       (response) => {
         this.inFlight.delete(key);
         if (!this.stopped) onResponse(response);

@@ -36,6 +36,7 @@ import { listPartitionReassignmentsApi } from './46-list-partition-reassignments
 import { offsetDeleteApi } from './47-offset-delete.js';
 import { voteApi } from './52-vote.js';
 import { beginQuorumEpochApi } from './53-begin-quorum-epoch.js';
+import { endQuorumEpochApi } from './54-end-quorum-epoch.js';
 import { describeQuorumApi } from './55-describe-quorum.js';
 import { alterPartitionApi } from './56-alter-partition.js';
 import { fetchSnapshotApi } from './59-fetch-snapshot.js';
@@ -87,6 +88,7 @@ const served: ApiHandler[] = [
   offsetDeleteApi as ApiHandler,
   voteApi as ApiHandler,
   beginQuorumEpochApi as ApiHandler,
+  endQuorumEpochApi as ApiHandler,
   describeQuorumApi as ApiHandler,
   alterPartitionApi as ApiHandler,
   fetchSnapshotApi as ApiHandler,

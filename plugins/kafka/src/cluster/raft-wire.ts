@@ -1,5 +1,5 @@
 /**
- * The Raft RPCs on the wire, as KRaft sends them: Vote v1, BeginQuorumEpoch v1,
+ * The Raft RPCs on the wire, as KRaft sends them: Vote v1, BeginQuorumEpoch v1, EndQuorumEpoch v1,
  * DescribeQuorum v2 (with the voters' endpoints in Nodes), Fetch v17 of `__cluster_metadata` partition 0 (by its fixed topic id,
  * the fetcher in ReplicaState, the batches as stored in `records`, the snapshot to fetch in
  * the `snapshot_id` tag), and FetchSnapshot v1 (a chunk of a snapshot in `unaligned_records`).
@@ -94,6 +94,39 @@ const beginQuorumEpoch: RpcWire<'raft.begin-quorum-epoch', typeof ApiKey.BeginQu
     return { clusterId: req.clusterId ?? '', leaderId: p.leaderId, leaderEpoch: p.leaderEpoch, voterId: req.voterId };
   },
   // The voter's view of the leader is not part of the RPC's answer: the sender is the leader.
+  responseToWire: (res, req) => ({
+    errorCode: 0,
+    topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0, errorCode: res.errorCode, leaderId: req.leaderId, leaderEpoch: req.leaderEpoch }] }],
+    nodeEndpoints: [],
+  }),
+  errorToWire: (errorCode) => ({ errorCode, topics: [], nodeEndpoints: [] }),
+};
+
+/**
+ * v1 names the successors with directory ids (PreferredCandidates), v0 by id alone
+ * (PreferredSuccessors); Sluice tracks no directory ids and sends zeros, as for votes.
+ */
+const endQuorumEpoch: RpcWire<'raft.end-quorum-epoch', typeof ApiKey.EndQuorumEpoch> = {
+  apiKey: ApiKey.EndQuorumEpoch,
+  version: 1,
+  requestToWire: (r) => ({
+    clusterId: r.clusterId,
+    topics: [{
+      topicName: METADATA_TOPIC,
+      partitions: [{
+        partitionIndex: 0, leaderId: r.leaderId, leaderEpoch: r.leaderEpoch,
+        preferredCandidates: r.preferredSuccessors.map((id) => ({ candidateId: id, candidateDirectoryId: ZERO_UUID })),
+      }],
+    }],
+    leaderEndpoints: [],
+  }),
+  responseFromWire: (res) => ({ errorCode: firstError(res.errorCode, answeredPartition(res.topics)?.errorCode) }),
+  requestFromWire: (req, version) => {
+    const p = metadataPartition(req.topics);
+    const successors = version >= 1 ? (p.preferredCandidates ?? []).map((c) => c.candidateId) : (p.preferredSuccessors ?? []);
+    return { clusterId: req.clusterId ?? '', leaderId: p.leaderId, leaderEpoch: p.leaderEpoch, preferredSuccessors: successors };
+  },
+  // As for BeginQuorumEpoch, the voter's view of the leader is not part of the answer.
   responseToWire: (res, req) => ({
     errorCode: 0,
     topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0, errorCode: res.errorCode, leaderId: req.leaderId, leaderEpoch: req.leaderEpoch }] }],
@@ -274,6 +307,7 @@ const fetchSnapshot: RpcWire<'raft.fetch-snapshot', typeof ApiKey.FetchSnapshot>
 export const raftWires = {
   'raft.vote': vote,
   'raft.begin-quorum-epoch': beginQuorumEpoch,
+  'raft.end-quorum-epoch': endQuorumEpoch,
   'raft.describe-quorum': describeQuorum,
   'raft.fetch': raftFetch,
   'raft.fetch-snapshot': fetchSnapshot,

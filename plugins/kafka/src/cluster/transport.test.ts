@@ -11,6 +11,7 @@ import { forwardedApis } from './forwarded-apis.js';
 import { KafkaConnection } from '../client/connection.js';
 import { ApiKey } from '../protocol/index.js';
 import { CLUSTER_TRANSPORT_LIMITS, KafkaClusterTransport } from './transport.js';
+import { raftWires } from './raft-wire.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const noHooks = { hasHandlers: () => false } as unknown as HookRunner;
@@ -106,6 +107,10 @@ const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; res
     request: { clusterId: 'cluster-1', leaderId: 1, leaderEpoch: 7, voterId: 2 },
     response: { errorCode: 0 },
   }],
+  'raft.end-quorum-epoch': [
+    { request: { clusterId: 'cluster-1', leaderId: 1, leaderEpoch: 7, preferredSuccessors: [3, 2] }, response: { errorCode: 0 } },
+    { request: { clusterId: 'cluster-1', leaderId: 1, leaderEpoch: 7, preferredSuccessors: [] }, response: { errorCode: 104 } },
+  ],
   'raft.fetch': [
     {
       request: { clusterId: 'cluster-1', replicaId: 3, epoch: 7, fetchOffset: 500, lastFetchedEpoch: 6 },
@@ -297,6 +302,15 @@ describe('KafkaClusterTransport', () => {
       }
     });
   }
+
+  it('reads the successors of an EndQuorumEpoch v0 (by id) as of a v1 (with directory ids)', () => {
+    const wire = raftWires['raft.end-quorum-epoch'];
+    const partition = { partitionIndex: 0, leaderId: 1, leaderEpoch: 7 };
+    const v0 = wire.requestFromWire({ clusterId: 'c', leaderEndpoints: [], topics: [{ topicName: '__cluster_metadata', partitions: [{ ...partition, preferredSuccessors: [3, 2], preferredCandidates: [] }] }] }, 0);
+    const v1 = wire.requestFromWire(wire.requestToWire(v0, 5_000) as never, 1);
+    expect(v0).toEqual({ clusterId: 'c', leaderId: 1, leaderEpoch: 7, preferredSuccessors: [3, 2] });
+    expect(v1).toEqual(v0);
+  });
 
   it('hands fetches a signal that aborts when the fetcher disconnects', async () => {
     const { peer, transport } = await setup();
