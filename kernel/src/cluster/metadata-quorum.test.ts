@@ -39,7 +39,9 @@ interface Voter {
 }
 
 /** `snapshots`: snapshot often, in a log of tiny segments, so that prefixes really go. */
-function startVoter(nodeId: number, dir: string, transport: MemoryTransport, snapshots?: MetadataSnapshotSettings, controller?: boolean): Voter {
+function startVoter(
+  nodeId: number, dir: string, transport: MemoryTransport, snapshots?: MetadataSnapshotSettings, controller?: boolean, config = TEST_RAFT_CONFIG,
+): Voter {
   const partitionLog = PartitionLog.open({
     dir, topic: '__cluster_metadata', partition: 0,
     config: logConfig({ 'write.caching': 'true', ...(snapshots !== undefined ? { 'segment.bytes': '1024' } : {}) }),
@@ -48,7 +50,7 @@ function startVoter(nodeId: number, dir: string, transport: MemoryTransport, sna
   const log = new FileRaftLog(partitionLog);
   const quorum = new MetadataQuorum({
     nodeId, voters: TEST_VOTERS, clusterId: 'c1', log, store: new FileQuorumStateStore(dir),
-    config: TEST_RAFT_CONFIG, transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
+    config, transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
     ...(snapshots !== undefined ? { snapshots } : {}),
     ...(controller !== undefined ? { controller } : {}),
   });
@@ -257,6 +259,27 @@ describe('MetadataQuorum', () => {
     const answer = await sole.quorum.handle('raft.remove-voter', { clusterId: '', voterId: 0, voterDirectoryId: new Uint8Array(16) });
     expect(answer).toMatchObject({ errorCode: 42 });
     expect((answer as { errorMessage: string }).errorMessage).toMatch(/single node/);
+  });
+
+  it('hands the leadership over when the active controller resigns before stopping', async () => {
+    const transport = new MemoryTransport();
+    // Followers would wait a minute for a silent leader: only the handover elects another within the wait.
+    const config = { ...TEST_RAFT_CONFIG, fetchTimeoutMs: 60_000 };
+    const voters = TEST_VOTERS.map((v) => startVoter(v.nodeId, newDir(), transport, undefined, undefined, config));
+    await commitViaActive(voters, [topic('a')]);
+    const first = activeOf(voters)!;
+    const epochOf = (v: Voter): number => Number(v.events.findLast((e) => e.startsWith('active in '))!.slice('active in '.length));
+    const epoch = epochOf(first);
+    await first.quorum.resign();
+    expect(first.quorum.isActiveController()).toBe(false);
+    expect(first.events).toContain(`inactive in ${epoch}`);
+    await first.stop();
+    const rest = voters.filter((v) => v !== first);
+    await waitFor('an active controller among the other two', () => activeOf(rest) !== undefined);
+    const second = activeOf(rest)!;
+    expect(epochOf(second)).toBeGreaterThan(epoch);
+    await second.quorum.commit([topic('b')]);
+    await waitFor('b in both images', () => rest.every((v) => v.quorum.image.topicsByName.has('b')));
   });
 
   it('rejects commits waiting when leadership is lost', async () => {
