@@ -314,10 +314,10 @@ export class MetadataQuorum {
    * When the node stops, while its transport still works: an active controller hands the
    * quorum's leadership over (EndQuorumEpoch), so the other voters elect a successor at once
    * instead of after a fetch timeout. Resolves once the voters answered or their calls
-   * timed out; the node then stops as any other.
+   * timed out; the node then stops as any other. A sole voter has nobody to hand over to.
    */
   async resign(): Promise<void> {
-    if (this.closed || this.driver === undefined || !this.isLeader()) return;
+    if (this.closed || this.driver === undefined || !this.isLeader() || this.isSoleVoter()) return;
     this.opts.logger.info('metadata quorum: handing leadership over before stopping', { epoch: this.epoch() });
     await this.driver.resign();
   }
