@@ -54,10 +54,13 @@ export class QuorumState {
       return;
     }
     // A node that was the leader starts resigned: unattached in its epoch, its vote (for
-    // itself) kept so it is not cast twice. A sole voter has nobody to split a vote with, so
-    // it campaigns at once, as KRaft's does; a non-voter has no election to wait for and
-    // looks for the leader at once.
-    const campaignsAtOnce = !mayCampaign() || (current.length === 1 && current[0] === localId);
+    // itself) kept so it is not cast twice. It pre-votes at once rather than after an
+    // election timeout: the pre-vote changes nobody's state, voters that follow a leader
+    // elected since refuse it and name that leader, and if none was, the quorum needs an
+    // election anyway. A sole voter has nobody to split a vote with, so it campaigns at
+    // once, as KRaft's does; a non-voter has no election to wait for and looks for the
+    // leader at once.
+    const campaignsAtOnce = !mayCampaign() || leader === localId || (current.length === 1 && current[0] === localId);
     this.roleValue = new UnattachedState(campaignsAtOnce ? clock.nowMs() : this.randomElectionDeadline());
   }
 

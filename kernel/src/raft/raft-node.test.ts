@@ -473,16 +473,23 @@ describe('restart', () => {
     expect(h.take('vote-request').every((r) => r.preVote && r.epoch === leader.epoch() + 1)).toBe(true);
   });
 
-  it('starts unattached, its own vote kept, when it was the leader itself', () => {
+  it('starts unattached, its own vote kept, when it was the leader itself, and pre-votes at once to find the leader', () => {
     const h = new Harness();
     const store = new MemoryQuorumStateStore();
     const log = logOf(1);
     h.elect(h.node(1, log, store), 3);
     expect(store.read()).toEqual({ epoch: 1, votedFor: 1, leaderId: 1 });
+    h.sent.length = 0;
     const restarted = h.node(1, log, store);
     expect([restarted.role(), restarted.leaderId(), restarted.votedFor()]).toEqual(['unattached', null, 1]);
     restarted.handle(voteRequest(2, 1, 1, 1, 1));
     expect(h.take('vote-response')[0]).toMatchObject({ granted: false });
+    expect(restarted.nextWakeupMs()).toBe(h.clock.nowMs());
+    restarted.poll();
+    expect(h.take('vote-request').map((r) => [r.to, r.preVote, r.epoch])).toEqual([[2, true, 2], [3, true, 2]]);
+    // A voter following the leader elected meanwhile refuses and names it.
+    restarted.handle({ type: 'vote-response', from: 2, to: 1, preVote: true, requestEpoch: 2, epoch: 2, leaderId: 3, granted: false });
+    expect([restarted.role(), restarted.leaderId(), restarted.epoch()]).toEqual(['follower', 3, 2]);
   });
 
   it('starts unattached when the stored leader is no longer a voter', () => {
