@@ -26,6 +26,8 @@ const INCARNATION_ID_BYTES = 16;
  * heartbeat interval, so SIGTERM is not held up by it.
  */
 const CONTROLLED_SHUTDOWN_POLL_MS = 100;
+/** Heartbeat pace while fenced: the heartbeat that finds the broker caught up unfences it. */
+export const FENCED_HEARTBEAT_INTERVAL_MS_MAX = 250;
 
 export interface BrokerLifecycleOptions {
   readonly nodeId: number;
@@ -187,11 +189,14 @@ export class BrokerLifecycle {
     if (res.isFenced) {
       if (this.currentState === 'running') this.opts.log.warn('fenced by the controller');
       this.currentState = 'fenced';
-    } else {
-      if (this.currentState !== 'running') this.opts.log.info('unfenced: serving as a broker');
-      this.currentState = 'running';
-      for (const w of this.unfencedWaiters.splice(0)) w();
+      // Unfencing waits for a heartbeat that finds this broker caught up: with Kafka's 2 s
+      // interval a (re)starting broker served nothing for up to 2 s after catching up.
+      this.next(Math.min(this.opts.heartbeatIntervalMs, FENCED_HEARTBEAT_INTERVAL_MS_MAX));
+      return;
     }
+    if (this.currentState !== 'running') this.opts.log.info('unfenced: serving as a broker');
+    this.currentState = 'running';
+    for (const w of this.unfencedWaiters.splice(0)) w();
     this.next(this.opts.heartbeatIntervalMs);
   }
 
