@@ -412,3 +412,4 @@ export class KafkaError extends Error {
 export * from './cli.js';
 export * from './cluster.js';
 export * from './hooks.js';
+export * from './properties.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { loadBrokerConfig, type BrokerConfig } from '../config/broker-config.js';
-import { parseProperties, PropertiesSyntaxError } from '../config/properties.js';
+import { parseProperties, PropertiesSyntaxError } from '@sluice/sdk';
 import { UsageError } from './args.js';
 
 /** A properties file that cannot be read as one. */

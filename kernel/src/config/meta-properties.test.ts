@@ -10,7 +10,7 @@ import {
   META_PROPERTIES,
   readMetaProperties,
 } from './meta-properties.js';
-import { parseProperties } from './properties.js';
+import { parseProperties } from '@sluice/sdk';
 
 let root: string;
 beforeEach(() => {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatProperties, parseProperties } from './properties.js';
+import { formatProperties, parseProperties } from '@sluice/sdk';
 
 export const META_PROPERTIES = 'meta.properties';
 

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brokerConfigTable } from '../../../kernel/dist/config/broker-config.js';
-import { formatProperties } from '../../../kernel/dist/config/properties.js';
+import { formatProperties } from '@sluice/sdk';
 import { KafkaClient, type Metadata } from '../src/cli/client.js';
 import { clusterStatus, type ClusterStatus } from '../src/cli/cluster.js';
 import { REPO_ROOT, freePort, startBroker, type BrokerProcess } from './broker-process.js';

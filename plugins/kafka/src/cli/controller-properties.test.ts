@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { uuidToString } from '../protocol/index.js';
-import { ControllerConfigError, newControllerOf, parseProperties } from './controller-properties.js';
+import { ControllerConfigError, newControllerOf } from './controller-properties.js';
 
 const DIRECTORY_ID = 'Qmx1ZVNreUF0TmlnaHQhIQ';
 const meta = (nodeId: number, directoryId = DIRECTORY_ID) =>
@@ -9,18 +9,6 @@ const meta = (nodeId: number, directoryId = DIRECTORY_ID) =>
 
 /** A file system holding `files` only. */
 const files = (entries: Record<string, string>) => (file: string): string | undefined => entries[file];
-
-describe('parseProperties', () => {
-  it('reads separators, comments, continued lines and escapes as Java does', () => {
-    const props = parseProperties([
-      '# comment', '! also a comment', '  node.id = 4', 'process.roles:broker,controller', 'log.dirs /data/a,\\', '    /data/b',
-      'key\\ with\\ spaces=v\\u0041\\tx', 'empty=', 'node.id=5',
-    ].join('\n'));
-    expect([...props]).toEqual([
-      ['node.id', '5'], ['process.roles', 'broker,controller'], ['log.dirs', '/data/a,/data/b'], ['key with spaces', 'vA\tx'], ['empty', ''],
-    ]);
-  });
-});
 
 describe('newControllerOf', () => {
   const base = [

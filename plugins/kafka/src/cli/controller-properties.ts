@@ -4,13 +4,9 @@
  * endpoints the other voters will reach it on (its controller listeners, advertised ones
  * first), and the directory id of its metadata log dir (meta.properties, written by
  * `sluice format`).
- *
- * The plugin depends on the SDK only, not on the kernel's config module, so the
- * .properties syntax is read here again; the subset is the one server.properties files use
- * (comments, `=`, `:` or blank separators, continued lines, backslash escapes).
  */
 import path from 'node:path';
-import type { VoterEndpoint } from '@sluice/sdk';
+import { parseProperties, type VoterEndpoint } from '@sluice/sdk';
 import { uuidFromString } from '../protocol/index.js';
 
 export const META_PROPERTIES = 'meta.properties';
@@ -32,29 +28,6 @@ export class ControllerConfigError extends Error {
     super(message);
     this.name = 'ControllerConfigError';
   }
-}
-
-/** Java .properties text as key/value pairs; later keys override earlier ones. */
-export function parseProperties(text: string): Map<string, string> {
-  const props = new Map<string, string>();
-  const lines = text.split(/\r\n|\r|\n/);
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i]!.replace(/^[ \t\f]+/, '');
-    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
-    while (/(^|[^\\])(\\\\)*\\$/.test(line) && i + 1 < lines.length) {
-      line = line.slice(0, -1) + lines[++i]!.replace(/^[ \t\f]+/, '');
-    }
-    const m = /^((?:\\.|[^=: \t\f\\])*)[ \t\f]*[=:]?[ \t\f]*(.*)$/.exec(line)!;
-    props.set(unescape(m[1]!), unescape(m[2]!));
-  }
-  return props;
-}
-
-function unescape(s: string): string {
-  return s.replace(/\\(u[0-9a-fA-F]{4}|.?)/g, (_, e: string) => {
-    if (e.startsWith('u') && e.length === 5) return String.fromCharCode(parseInt(e.slice(1), 16));
-    return ({ t: '\t', n: '\n', r: '\r', f: '\f' } as Record<string, string>)[e] ?? e;
-  });
 }
 
 function list(value: string | undefined): string[] {

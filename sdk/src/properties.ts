@@ -1,11 +1,13 @@
 /**
  * Java's .properties format, as `java.util.Properties.load` reads it, so that an
- * operator's Kafka server.properties works unchanged.
+ * operator's Kafka server.properties works unchanged. In the SDK because the kernel reads
+ * server.properties with it and a plugin's command-line tool may read one too (the Kafka
+ * plugin's `sluice metadata quorum add-controller` reads the new node's).
  */
 
 const WHITESPACE = new Set([' ', '\t', '\f']);
 
-/** Thrown for text `Properties.load` would also reject (a malformed `\uXXXX`). */
+/** Thrown for text `Properties.load` would also reject (a malformed `\uXXXX`). @stable */
 export class PropertiesSyntaxError extends Error {
   constructor(
     readonly line: number,
@@ -88,7 +90,7 @@ function unescape(s: string, line: number): string {
   return out;
 }
 
-/** Later keys override earlier ones, as in Java. */
+/** Key/value pairs of .properties text; later keys override earlier ones, as in Java. @stable */
 export function parseProperties(text: string): Map<string, string> {
   const props = new Map<string, string>();
   for (const { text: line, line: lineNo } of logicalLines(text)) {
@@ -139,7 +141,7 @@ function escape(s: string, isKey: boolean): string {
   return out;
 }
 
-/** One `key=value` line per entry, in order, escaped so that `parseProperties` reads them back. */
+/** One `key=value` line per entry, in order, escaped so that `parseProperties` reads them back. @stable */
 export function formatProperties(entries: Iterable<readonly [string, string]>): string {
   let out = '';
   for (const [key, value] of entries) out += `${escape(key, true)}=${escape(value, false)}\n`;
