@@ -93,6 +93,12 @@ export interface RaftFetchResponse {
    * this snapshot with `raft.fetch-snapshot`, then fetch the log from its end. Absent: none.
    */
   readonly snapshotId?: { readonly endOffset: number; readonly epoch: number } | null;
+  /**
+   * Where the leader named by `leaderId` is reached (its controller listener), set by a node
+   * that does not lead when it knows: the fetcher may have no address for a voter added at
+   * run time (KIP-853's NodeEndpoints). Absent: unknown, or this node leads.
+   */
+  readonly leaderEndpoint?: { readonly host: string; readonly port: number };
 }
 
 /** A chunk of a metadata snapshot, Kafka's FetchSnapshot (KIP-630). @experimental */

@@ -4,6 +4,7 @@
  * timeouts; every wait is on a condition with a bounded deadline.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PeerAddress } from '@sluice/sdk';
 import { ManualClock } from '../clock.js';
 import { PartitionLog } from '../log/partition-log.js';
 import { captureLogger, logConfig, tempDir } from '../../test/fixtures.js';
@@ -12,6 +13,7 @@ import { FileRaftLog } from '../raft/file-raft-log.js';
 import { decodeSnapshot, encodeSnapshot } from '../raft/snapshot-format.js';
 import { MemoryTransport, TEST_RAFT_CONFIG, TEST_VOTERS as VOTERS, waitFor } from '../../test/raft-cluster.js';
 import { RaftDriver, type RaftRpcName } from './raft-driver.js';
+import { RaftObserver } from './raft-observer.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -25,16 +27,22 @@ interface TestNode {
   stop(): Promise<void>;
 }
 
-function startNode(id: number, dir: string, transport: MemoryTransport, segmentBytes?: number, config = TEST_RAFT_CONFIG): TestNode {
+function openLog(dir: string, segmentBytes?: number): { log: FileRaftLog; partitionLog: PartitionLog } {
   const partitionLog = PartitionLog.open({
     dir, topic: '__cluster_metadata', partition: 0,
     config: logConfig({ 'write.caching': 'true', ...(segmentBytes !== undefined ? { 'segment.bytes': String(segmentBytes) } : {}) }),
     clock: new ManualClock(), log: captureLogger(), recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false,
   });
-  const log = new FileRaftLog(partitionLog);
+  return { log: new FileRaftLog(partitionLog), partitionLog };
+}
+
+function startNode(
+  id: number, dir: string, transport: MemoryTransport, segmentBytes?: number, config = TEST_RAFT_CONFIG, voters: readonly PeerAddress[] = VOTERS,
+): TestNode {
+  const { log, partitionLog } = openLog(dir, segmentBytes);
   const committed: string[] = [];
   const driver = new RaftDriver({
-    nodeId: id, voters: VOTERS, clusterId: 'c1', log, store: new FileQuorumStateStore(dir), config,
+    nodeId: id, voters, clusterId: 'c1', log, store: new FileQuorumStateStore(dir), config,
     transport: () => transport, requestTimeoutMs: 500, logger: captureLogger(),
     listener: {
       onCommit: (entries) => { for (const e of entries) if (e.kind === 'data') committed.push(Buffer.from(e.data).toString()); },
@@ -157,6 +165,49 @@ describe('RaftDriver', () => {
       if (leader !== undefined && after < 50) leader.driver.propose(Buffer.from(`after${after++}`));
       return back.committed.some((w) => w.startsWith('after'));
     });
+  });
+
+  it('catches up a node whose bootstrap voters lack the leader through the leader endpoint a follower answers with', async () => {
+    const transport = new MemoryTransport();
+    const dirs = [...VOTERS, 5, 6].map(() => tempDir('sluice-raft-driver-'));
+    cleanups.push(() => { for (const d of dirs) d.cleanup(); });
+    const nodes = VOTERS.map((v, i) => startNode(v.nodeId, dirs[i]!.path, transport));
+    await waitFor('a leader all three follow', () => leaderOf(nodes) !== undefined);
+    const leader = leaderOf(nodes)!;
+    for (const word of ['a', 'b']) expect(leader.driver.propose(Buffer.from(word)).accepted).toBe(true);
+    await waitFor('a, b committed everywhere', () => nodes.every((n) => n.committed.join() === 'a,b'));
+    const follower = nodes.find((n) => n !== leader)!;
+    const leaderAddress = VOTERS.find((v) => v.nodeId === leader.driver.node.id)!;
+    // The only voter these nodes know of is a follower: the leader is in no list they have.
+    const bootstrap = VOTERS.filter((v) => v.nodeId === follower.driver.node.id);
+
+    const answer = await follower.driver.handle('raft.fetch', { clusterId: 'c1', replicaId: 5, epoch: follower.driver.node.epoch(), fetchOffset: 0, lastFetchedEpoch: 0 });
+    expect(answer).toMatchObject({
+      errorCode: 6, leaderId: leaderAddress.nodeId, leaderEndpoint: { host: leaderAddress.host, port: leaderAddress.port },
+    });
+    expect(await leader.driver.handle('raft.fetch', { clusterId: 'c1', replicaId: 5, epoch: leader.driver.node.epoch(), fetchOffset: 0, lastFetchedEpoch: 0 }))
+      .not.toHaveProperty('leaderEndpoint');
+
+    const controller = startNode(5, dirs[3]!.path, transport, undefined, TEST_RAFT_CONFIG, bootstrap);
+    await waitFor('the controller outside the voters to commit a, b', () => controller.committed.join() === 'a,b');
+    expect(controller.driver.addressOf(leaderAddress.nodeId)).toEqual(leaderAddress);
+
+    const { log, partitionLog } = openLog(dirs[4]!.path);
+    cleanups.push(() => partitionLog.close());
+    const observed: string[] = [];
+    const observer = new RaftObserver({
+      nodeId: 6, voters: bootstrap, clusterId: 'c1', log, transport: () => transport, requestTimeoutMs: 500, fetchBackoffMs: 20,
+      logger: captureLogger(),
+      listener: {
+        onCommit: (entries) => { for (const e of entries) if (e.kind === 'data') observed.push(Buffer.from(e.data).toString()); },
+        onSnapshot: () => { throw new Error('no snapshot was taken'); },
+      },
+    });
+    cleanups.push(() => observer.stop());
+    observer.start();
+    await waitFor('the observer to commit a, b', () => observed.join() === 'a,b');
+    expect(observer.leaderId()).toBe(leaderAddress.nodeId);
+    expect(observer.addressOf(leaderAddress.nodeId)).toEqual(leaderAddress);
   });
 
   it('answers requests from outside the cluster with errors the core never sees', async () => {

@@ -28,7 +28,9 @@
  *   fetch-request {from, epoch, fetchOffset, lastFetchedEpoch} <-> RaftFetchRequest {replicaId, epoch, ...}
  *   fetch-response {error, epoch, leaderId, highWatermark, entries, divergingEpoch}
  *     <-> RaftFetchResponse {errorCode (0, 74, 6), leaderEpoch, leaderId, highWatermark,
- *         records (one batch per entry), divergingEpoch {epoch, endOffset}, snapshotId {endOffset, epoch}}
+ *         records (one batch per entry), divergingEpoch {epoch, endOffset}, snapshotId {endOffset, epoch},
+ *         leaderEndpoint (the named leader's address when another node leads; the caller keeps it
+ *         for a leader it has no address for)}
  *   fetch-snapshot-request {from, epoch, snapshotId, position} <-> RaftFetchSnapshotRequest {replicaId, epoch, ...}
  *   fetch-snapshot-response {error, epoch, leaderId, size, position, bytes}
  *     <-> RaftFetchSnapshotResponse {errorCode (0, 74, 6, 98), leaderEpoch, leaderId, size, position, bytes}
@@ -124,6 +126,12 @@ export class RaftDriver {
   private readonly clock: Clock;
   /** `controller.quorum.voters`: where a voter is reached when the voter set records no endpoint for it. */
   private readonly peers = new Map<NodeId, PeerAddress>();
+  /**
+   * Leaders' addresses as fetch answers gave them (KIP-853's NodeEndpoints): a node whose
+   * `controller.quorum.voters` predates the leader's addition cannot read its endpoint from
+   * a log it has yet to fetch. One per node that led; the newest answer wins.
+   */
+  private readonly leaderEndpoints = new Map<NodeId, PeerAddress>();
   private readonly listenerName: string;
   /** `${rpc}:${peer}` of the calls awaiting an answer. */
   private readonly inFlight = new Set<string>();
@@ -239,8 +247,10 @@ export class RaftDriver {
           lastFetchedEpoch: req.lastFetchedEpoch,
         });
         if (reply?.type !== 'fetch-response') return noAnswer(UNKNOWN_LEADER_EPOCH);
+        const leaderEndpoint = reply.leaderId === null || reply.leaderId === self ? undefined : this.addressOf(reply.leaderId);
         return {
           errorCode: FETCH_ERROR_CODES[reply.error], leaderId: reply.leaderId ?? -1, leaderEpoch: reply.epoch,
+          ...(leaderEndpoint === undefined ? {} : { leaderEndpoint: { host: leaderEndpoint.host, port: leaderEndpoint.port } }),
           highWatermark: reply.highWatermark,
           divergingEpoch: reply.divergingEpoch === null ? null : { epoch: reply.divergingEpoch.epoch, endOffset: reply.divergingEpoch.offset },
           records: batchesOfEntries(reply.entries, this.clock.nowMs(), FETCH_RESPONSE_BYTES_MAX),
@@ -276,10 +286,13 @@ export class RaftDriver {
     return NONE;
   }
 
-  /** Where node `id` is reached: its endpoint in the newest voter set holding it, else its configured address. */
+  /**
+   * Where node `id` is reached: its endpoint in the newest voter set holding it, else its
+   * configured address, else the one a fetch answer gave for it as the leader.
+   */
   addressOf(id: NodeId): PeerAddress | undefined {
     const voter = this.node.knownVoter(id);
-    return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName)) ?? this.peers.get(id);
+    return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName)) ?? this.peers.get(id) ?? this.leaderEndpoints.get(id);
   }
 
   addVoter(voter: Voter): VoterChangeResult {
@@ -413,6 +426,9 @@ export class RaftDriver {
       return;
     }
     if (error === 'none' && resp.divergingEpoch === null) this.leaderHighWatermarkValue = resp.highWatermark;
+    if (resp.leaderEndpoint !== undefined && resp.leaderId >= 0 && resp.leaderId !== this.opts.nodeId) {
+      this.leaderEndpoints.set(resp.leaderId, { nodeId: resp.leaderId, host: resp.leaderEndpoint.host, port: resp.leaderEndpoint.port });
+    }
     this.step(() => this.node.handle({
       type: 'fetch-response', from: req.to, to: req.from, error, epoch: resp.leaderEpoch,
       leaderId: resp.leaderId < 0 ? null : resp.leaderId, fetchOffset: req.fetchOffset, lastFetchedEpoch: req.lastFetchedEpoch,

@@ -7,7 +7,9 @@
  * durable; most fetches append nothing, so this rarely costs an fsync.
  *
  * It finds the leader by asking voters in turn: a voter that does not lead answers with the
- * leader it follows (NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH with leaderId and epoch).
+ * leader it follows (NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH with leaderId and epoch,
+ * and the leader's endpoint, which it keeps: a leader added after its
+ * `controller.quorum.voters` was written is in no list it has yet).
  * Entries below the leader's high watermark (capped at its own log end) are committed and
  * reported once each, in order, from the latest snapshot on after every start, as voters
  * report them. A fetch answered with a snapshot id (this log is behind the leader's log
@@ -63,6 +65,8 @@ export class RaftObserver {
   private readonly history: VoterSetHistory;
   private readonly listenerName: string;
   private warnedVoter = false;
+  /** Leaders' addresses as fetch answers gave them; one per node that led, the newest answer wins. */
+  private readonly leaderEndpoints = new Map<NodeId, PeerAddress>();
 
   constructor(private readonly opts: RaftObserverOptions) {
     if (opts.voters.some((v) => v.nodeId === opts.nodeId)) throw new Error(`node ${opts.nodeId} is a voter, not an observer`);
@@ -153,10 +157,11 @@ export class RaftObserver {
     }
   }
 
-  /** Where voter `id` is reached: its endpoint in the voter set, else its configured address. */
+  /** Where voter `id` is reached: its endpoint in the voter set, else its configured address, else the one a fetch answer gave for it as the leader. */
   addressOf(id: NodeId): PeerAddress | undefined {
     const voter = this.history.find(id);
-    return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName)) ?? this.opts.voters.find((v) => v.nodeId === id);
+    return (voter === undefined ? undefined : peerOfVoter(voter, this.listenerName))
+      ?? this.opts.voters.find((v) => v.nodeId === id) ?? this.leaderEndpoints.get(id);
   }
 
   private nextVoterAddress(): PeerAddress | undefined {
@@ -201,6 +206,9 @@ export class RaftObserver {
 
   private handle(from: NodeId, fetchOffset: number, lastFetchedEpoch: Epoch, resp: RaftFetchResponse): number {
     const leaderId = resp.leaderId < 0 ? null : resp.leaderId;
+    if (leaderId !== null && resp.leaderEndpoint !== undefined) {
+      this.leaderEndpoints.set(leaderId, { nodeId: leaderId, host: resp.leaderEndpoint.host, port: resp.leaderEndpoint.port });
+    }
     if (resp.leaderEpoch > this.epochValue) {
       this.epochValue = resp.leaderEpoch;
       this.leader = leaderId;

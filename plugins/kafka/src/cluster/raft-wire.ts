@@ -2,7 +2,8 @@
  * The Raft RPCs on the wire, as KRaft sends them: Vote v1, BeginQuorumEpoch v1, EndQuorumEpoch v1,
  * DescribeQuorum v2 (with the voters' endpoints in Nodes), Fetch v17 of `__cluster_metadata` partition 0 (by its fixed topic id,
  * the fetcher in ReplicaState, the batches as stored in `records`, the snapshot to fetch in
- * the `snapshot_id` tag), and FetchSnapshot v1 (a chunk of a snapshot in `unaligned_records`).
+ * the `snapshot_id` tag, the named leader's address in the NodeEndpoints tag), and
+ * FetchSnapshot v1 (a chunk of a snapshot in `unaligned_records`).
  * Each message names the metadata partition; one naming anything else is INVALID_REQUEST.
  *
  * Pre-vote (KIP-996) is a field of Vote v2, and the message definitions our codecs are
@@ -216,6 +217,8 @@ const raftFetch: RpcWire<'raft.fetch', typeof ApiKey.Fetch> = {
   responseFromWire: (res): RaftFetchResponse => {
     const p = res.responses[0]?.partitions[0];
     const diverging = p?.divergingEpoch;
+    const leaderId = p?.currentLeader.leaderId ?? -1;
+    const leader = leaderId < 0 ? undefined : res.nodeEndpoints?.find((e) => e.nodeId === leaderId);
     return {
       errorCode: firstError(res.errorCode, p?.errorCode),
       leaderId: p?.currentLeader.leaderId ?? -1, leaderEpoch: p?.currentLeader.leaderEpoch ?? -1,
@@ -224,6 +227,7 @@ const raftFetch: RpcWire<'raft.fetch', typeof ApiKey.Fetch> = {
         ? null : { epoch: diverging.epoch, endOffset: diverging.endOffset },
       records: p?.records ?? NO_RECORDS,
       ...(p?.snapshotId === undefined || p.snapshotId.endOffset < 0 ? {} : { snapshotId: { endOffset: p.snapshotId.endOffset, epoch: p.snapshotId.epoch } }),
+      ...(leader === undefined ? {} : { leaderEndpoint: { host: leader.host, port: leader.port } }),
     };
   },
   requestFromWire: (req, version): ClusterRpcRequest<'raft.fetch'> => {
@@ -248,6 +252,7 @@ const raftFetch: RpcWire<'raft.fetch', typeof ApiKey.Fetch> = {
     return {
       throttleTimeMs: 0, errorCode: 0, sessionId: 0,
       responses: [{ topic: METADATA_TOPIC, topicId: METADATA_TOPIC_ID, partitions: [partition] }],
+      nodeEndpoints: res.leaderEndpoint === undefined ? [] : [{ nodeId: res.leaderId, host: res.leaderEndpoint.host, port: res.leaderEndpoint.port, rack: null }],
     };
   },
   errorToWire: (errorCode) => ({ throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] }),

@@ -125,6 +125,13 @@ const CASES: { [K in ClusterRpcName]: Array<{ request: ClusterRpcRequest<K>; res
       response: { errorCode: 74, leaderId: 1, leaderEpoch: 7, highWatermark: 480, divergingEpoch: null, records: bytes() },
     },
     {
+      request: { clusterId: 'cluster-1', replicaId: 5, epoch: 3, fetchOffset: 0, lastFetchedEpoch: -1 },
+      response: {
+        errorCode: 6, leaderId: 4, leaderEpoch: 7, highWatermark: -1, divergingEpoch: null, records: bytes(),
+        leaderEndpoint: { host: 'controller-4.example', port: 9097 },
+      },
+    },
+    {
       request: { clusterId: 'cluster-1', replicaId: 3, epoch: 7, fetchOffset: 10, lastFetchedEpoch: 2 },
       response: {
         errorCode: 0, leaderId: 1, leaderEpoch: 7, highWatermark: 480, divergingEpoch: null, records: bytes(),
