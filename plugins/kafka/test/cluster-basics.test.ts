@@ -3,22 +3,14 @@
  * runs them): it forms, `sluice cluster status` shows it, and a topic with replication
  * factor 3 gets all its replicas in sync.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../src/cli/cluster.js';
-import { Cluster } from './cluster-process.js';
+import { clusterPerFile } from './cluster-process.js';
 import { runSluice } from './sluice-cli.js';
 
 const TEST_TIMEOUT_MS = 180_000;
 
-let cluster: Cluster;
-
-beforeAll(async () => {
-  cluster = await Cluster.startFormed({ nodes: 3 });
-}, TEST_TIMEOUT_MS);
-
-afterAll(async () => {
-  await cluster?.stop();
-}, TEST_TIMEOUT_MS);
+const cluster = clusterPerFile({ nodes: 3 }, TEST_TIMEOUT_MS);
 
 describe('a 3-node cluster', () => {
   it('sluice cluster status lists the three brokers, the active controller and the three voters', async () => {

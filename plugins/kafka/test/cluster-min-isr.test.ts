@@ -4,9 +4,9 @@
  * acknowledged at all (refused or timed out: the survivor has no quorum to change the ISR
  * with); what was acknowledged before is all there once the nodes are back.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { python } from './clients.js';
-import { Cluster } from './cluster-process.js';
+import { clusterPerFile } from './cluster-process.js';
 import { runSluice } from './sluice-cli.js';
 
 const TEST_TIMEOUT_MS = 600_000;
@@ -16,15 +16,7 @@ const UNSATISFIABLE = ['NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
 
 interface Report { error: number | null; error_name: string | null; partition: number; offset: number }
 
-let cluster: Cluster;
-
-beforeAll(async () => {
-  cluster = await Cluster.startFormed({ nodes: 3, overrides: { 'min.insync.replicas': '2' } });
-}, TEST_TIMEOUT_MS);
-
-afterAll(async () => {
-  await cluster?.stop();
-}, TEST_TIMEOUT_MS);
+const cluster = clusterPerFile({ nodes: 3, overrides: { 'min.insync.replicas': '2' } }, TEST_TIMEOUT_MS);
 
 async function partition0(topic: string): Promise<{ leader: number; replicas: number[]; isr: number[] }> {
   const t = (await cluster.metadata(undefined, [topic])).topics[0]!;

@@ -3,21 +3,13 @@
  * `controller.quorum.voters`) follows the metadata log as a Raft observer, registers, and
  * takes replicas of topics created after it joined; the voter set stays as it was.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Cluster } from './cluster-process.js';
+import { expect, it } from 'vitest';
+import { clusterPerFile } from './cluster-process.js';
 import { runSluice } from './sluice-cli.js';
 
 const TEST_TIMEOUT_MS = 300_000;
 
-let cluster: Cluster;
-
-beforeAll(async () => {
-  cluster = await Cluster.startFormed({ nodes: 3 });
-}, TEST_TIMEOUT_MS);
-
-afterAll(async () => {
-  await cluster?.stop();
-}, TEST_TIMEOUT_MS);
+const cluster = clusterPerFile({ nodes: 3 }, TEST_TIMEOUT_MS);
 
 it('a broker-only node joins as an observer and takes replicas of new topics', async () => {
   try {

@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brokerConfigTable } from '../../../kernel/dist/config/broker-config.js';
 import { formatProperties } from '@sluice/sdk';
+import { afterAll, beforeAll } from 'vitest';
 import { KafkaClient, type Metadata } from '../src/cli/client.js';
 import { clusterStatus, type ClusterStatus } from '../src/cli/cluster.js';
 import { REPO_ROOT, freePort, startBroker, type BrokerProcess } from './broker-process.js';
@@ -465,3 +466,24 @@ export function startProducer(bootstrap: string, args: { topic: string; partitio
 }
 
 const PRODUCER_STDERR_CHARS_MAX = 1024 * 1024;
+
+/**
+ * The one cluster a test file's tests share: formed before them, stopped after them. The
+ * object returned stands for it (its methods act on it) once `beforeAll` has run.
+ */
+export function clusterPerFile(opts: ClusterOptions, timeoutMs: number): Cluster {
+  let started: Cluster | undefined;
+  beforeAll(async () => {
+    started = await Cluster.startFormed(opts);
+  }, timeoutMs);
+  afterAll(async () => {
+    await started?.stop();
+  }, timeoutMs);
+  return new Proxy({} as Cluster, {
+    get(_target, property) {
+      if (started === undefined) throw new Error('the cluster is used before beforeAll formed it, or it failed to start');
+      const value: unknown = Reflect.get(started, property);
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
+}

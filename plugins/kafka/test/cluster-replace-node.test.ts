@@ -4,9 +4,9 @@
  * id. It must catch up the metadata log and every partition it holds a replica of, rejoin
  * the ISR, and, once leader again, serve everything acknowledged before it died.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { python } from './clients.js';
-import { Cluster } from './cluster-process.js';
+import { clusterPerFile } from './cluster-process.js';
 import { runSluice } from './sluice-cli.js';
 
 const TOPIC = 'replaced';
@@ -16,15 +16,7 @@ const RECORDS = 2000;
 
 interface Report { error: number | null; error_name: string | null; partition: number; offset: number }
 
-let cluster: Cluster;
-
-beforeAll(async () => {
-  cluster = await Cluster.startFormed({ nodes: 3 });
-}, TEST_TIMEOUT_MS);
-
-afterAll(async () => {
-  await cluster?.stop();
-}, TEST_TIMEOUT_MS);
+const cluster = clusterPerFile({ nodes: 3 }, TEST_TIMEOUT_MS);
 
 async function partitions(): Promise<Array<{ partition: number; leader: number; replicas: number[]; isr: number[] }>> {
   const t = (await cluster.metadata(undefined, [TOPIC])).topics[0]!;

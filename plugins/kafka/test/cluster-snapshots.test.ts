@@ -7,23 +7,15 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Cluster } from './cluster-process.js';
+import { expect, it } from 'vitest';
+import { clusterPerFile } from './cluster-process.js';
 import { runSluice } from './sluice-cli.js';
 
 const TEST_TIMEOUT_MS = 600_000;
 const CATCH_UP_TIMEOUT_MS = 120_000;
 const TOPICS_WHILE_AWAY = 12;
 
-let cluster: Cluster;
-
-beforeAll(async () => {
-  cluster = await Cluster.startFormed({ nodes: 3, overrides: { 'metadata.log.max.record.bytes.between.snapshots': '1024' } });
-}, TEST_TIMEOUT_MS);
-
-afterAll(async () => {
-  await cluster?.stop();
-}, TEST_TIMEOUT_MS);
+const cluster = clusterPerFile({ nodes: 3, overrides: { 'metadata.log.max.record.bytes.between.snapshots': '1024' } }, TEST_TIMEOUT_MS);
 
 function metadataLogFiles(nodeId: number): string[] {
   return readdirSync(join(cluster.node(nodeId).dataDir, '__cluster_metadata-0')).sort();

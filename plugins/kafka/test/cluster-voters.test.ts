@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster } from './cluster-process.js';
+import { describe, expect, it } from 'vitest';
+import { clusterPerFile } from './cluster-process.js';
 import { python } from './clients.js';
 import { runSluice, type CliRun } from './sluice-cli.js';
 
@@ -34,19 +34,11 @@ interface ReplicationRow {
   readonly lag: number;
 }
 
-let cluster: Cluster;
+const cluster = clusterPerFile({ nodes: 3 }, TEST_TIMEOUT_MS);
 /** The voter removed by remove-controller, then stopped. */
 let removed: number;
 /** The voters after the removal. */
 let remaining: number[];
-
-beforeAll(async () => {
-  cluster = await Cluster.startFormed({ nodes: 3 });
-}, TEST_TIMEOUT_MS);
-
-afterAll(async () => {
-  await cluster?.stop();
-}, TEST_TIMEOUT_MS);
 
 const sorted = (ids: readonly number[]): number[] => [...ids].sort((a, b) => a - b);
 
